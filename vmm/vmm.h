@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm.h - kvmem's KVM side, the public interface of vmm/.
+ *
+ * A struct vmm is one KVM virtual machine whose guest-physical memory is a
+ * struct gm_mem (guestmem.h): every range of every node pool becomes one KVM
+ * memory slot, so an allocation made at run time is reachable by the guest at
+ * its guest-physical address. Devices sit on two buses (port I/O and MMIO),
+ * each a sorted table of (base, len, handler, opaque); the vCPU threads
+ * dispatch every I/O exit to them.
+ *
+ * Life cycle, in this order (each init has its exit, run in reverse):
+ *   vmm_create()        open /dev/kvm, check API and capabilities, create the
+ *                       VM with the in-kernel irqchip and PIT
+ *   vmm_map_mem()       one memory slot per gm_mem range
+ *   vmm_serial_*(), vmm_power_init()   devices on the buses
+ *   vmm_vcpus_start()   one thread per vCPU, the BSP at a struct vmm_entry
+ *   vmm_wait_fd() / vmm_stopped()      until poweroff, reset, error or stop
+ *   vmm_vcpus_join(), vmm_destroy()
+ *
+ * Errors are negative errno; functions taking a struct gm_error also fill a
+ * one-line message. Locking is described at each function.
+ */
+#ifndef KVMEM_VMM_H
+#define KVMEM_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guestmem.h"
+
+#define VMM_MAX_CPUS		256
+
+struct vmm;
+struct vmm_entry;		/* boot.h: BSP register state at entry */
+struct vmm_topology;		/* boot.h */
+
+/* ---- bus.c: port I/O and MMIO dispatch ------------------------------------ */
+
+/*
+ * A device's access handler: @off is the offset from the region's base,
+ * @data holds @len bytes (1, 2, 4 or 8) to write, or receives them on read.
+ * Called from vCPU threads, concurrently: the device does its own locking.
+ */
+typedef void (*vmm_io_fn)(void *opaque, uint64_t off, uint8_t *data,
+			  unsigned len, bool write);
+
+struct vmm_bus_region {
+	uint64_t base, len;
+	vmm_io_fn fn;
+	void *opaque;
+};
+
+/*
+ * A bus: regions sorted by base, never overlapping. Lock: @lock (a rwlock,
+ * readers are the dispatching vCPUs, writers register/unregister).
+ */
+struct vmm_bus {
+	pthread_rwlock_t lock;
+	struct vmm_bus_region *r;
+	unsigned nr, cap;
+};
+
+/* vmm_bus_init() - an empty bus. 0 or -ENOMEM. */
+int vmm_bus_init(struct vmm_bus *bus);
+/* vmm_bus_exit() - free the table (handlers are not called). */
+void vmm_bus_exit(struct vmm_bus *bus);
+
+/*
+ * vmm_bus_register() - add the region [@base, @base + @len) served by @fn.
+ * Returns 0, -EINVAL (len 0, wrap-around or NULL fn), -EEXIST (overlaps a
+ * registered region), -ENOMEM. No state change on error. Takes the lock.
+ */
+int vmm_bus_register(struct vmm_bus *bus, uint64_t base, uint64_t len,
+		     vmm_io_fn fn, void *opaque);
+
+/* vmm_bus_unregister() - remove the region starting at @base; -ENOENT. */
+int vmm_bus_unregister(struct vmm_bus *bus, uint64_t base);
+
+/*
+ * vmm_bus_access() - dispatch one access of @len bytes at @addr to the
+ * region holding it (the whole access must fit in one region). Returns 0 or
+ * -ENOENT when no region holds it (@data untouched). Takes the read lock.
+ */
+int vmm_bus_access(struct vmm_bus *bus, uint64_t addr, uint8_t *data,
+		   unsigned len, bool write);
+
+/* ---- serial.c: 8250/16550A UART, and the console behind it --------------- */
+
+#define VMM_COM1_BASE		0x3f8
+#define VMM_COM1_IRQ		4
+#define VMM_SERIAL_FIFO		16
+
+struct vmm_serial;
+
+/*
+ * vmm_serial_create() - a 16550A register model. Transmitted bytes are
+ * written to @out_fd (not owned, -1 drops them); @set_irq(@irq_opaque, level)
+ * is called whenever the interrupt line changes (NULL: no interrupts).
+ * Returns 0 or -ENOMEM. The model has its own mutex; set_irq is called with
+ * it held, so set_irq must not call back into the model.
+ */
+int vmm_serial_create(int out_fd, void (*set_irq)(void *opaque, int level),
+		      void *irq_opaque, struct vmm_serial **out);
+void vmm_serial_destroy(struct vmm_serial *s);
+
+/* vmm_serial_io() - the bus handler (opaque = the struct vmm_serial). */
+void vmm_serial_io(void *opaque, uint64_t off, uint8_t *data, unsigned len,
+		   bool write);
+
+/*
+ * vmm_serial_input() - feed received bytes into the RX FIFO (raising the
+ * receive interrupt if enabled). Returns how many were taken (the FIFO may
+ * be full: 0).
+ */
+size_t vmm_serial_input(struct vmm_serial *s, const uint8_t *buf, size_t len);
+
+/* vmm_serial_out_fd() - switch the output fd (e.g. to a console). */
+void vmm_serial_set_out(struct vmm_serial *s, int out_fd);
+
+/*
+ * The console: "stdio" (the terminal in raw mode when stdin is a tty, keys
+ * go to the UART's RX; Ctrl-A x stops the VM) or a file path (output only,
+ * created or truncated). vmm_console_open() registers COM1 on @vm's bus and
+ * wires IRQ 4; vmm_console_close() restores the terminal (also called from
+ * an atexit handler so a raw terminal is restored on every exit path).
+ */
+struct vmm_console;
+int vmm_console_open(struct vmm *vm, const char *spec,
+		     struct vmm_console **out, struct gm_error *e);
+void vmm_console_close(struct vmm_console *c);
+
+/* ---- power.c: poweroff, reset, default port I/O ---------------------------- */
+
+struct vmm_power;
+
+/*
+ * vmm_power_init() - register the ACPI PM1a event/control ports (SLP_TYP 5
+ * with SLP_EN = poweroff), 0xCF9 (reset) and the i8042 command port 0x64
+ * (0xFE = reset) on @vm's port bus. A poweroff or reset stops the VM with
+ * status 0 and a reason naming it. Returns 0, -ENOMEM or a bus error (no
+ * port left registered). vmm_power_exit() unregisters and frees; NULL is a
+ * no-op.
+ */
+int vmm_power_init(struct vmm *vm, struct vmm_power **out);
+void vmm_power_exit(struct vmm_power *p);
+
+/* ---- kvm.c: the VM ----------------------------------------------------------- */
+
+enum vmm_state { VMM_RUNNING, VMM_PAUSED, VMM_STOPPED };
+
+/*
+ * vmm_create() - open /dev/kvm, check KVM_GET_API_VERSION == 12 and the
+ * capabilities kvmem relies on, create a VM with the in-kernel irqchip
+ * (PIC + IOAPIC + LAPIC) and PIT. @mem is not owned and must outlive the VM.
+ * Errors: -ENOENT/-EACCES/... from open with a message suggesting the nested
+ * harness, -ENOTSUP for a missing capability, or the ioctl's errno.
+ */
+int vmm_create(struct gm_mem *mem, unsigned nr_cpus, struct vmm **out,
+	       struct gm_error *e);
+void vmm_destroy(struct vmm *vm);
+
+/*
+ * vmm_map_mem() - register one KVM memory slot per backed range of every
+ * node (the whole pool). -EINVAL if the memory is not backed, -ENOSPC if
+ * KVM has too few slots.
+ */
+int vmm_map_mem(struct vmm *vm, struct gm_error *e);
+
+struct vmm_bus *vmm_pio_bus(struct vmm *vm);
+struct vmm_bus *vmm_mmio_bus(struct vmm *vm);
+struct gm_mem *vmm_mem(struct vmm *vm);
+int vmm_kvm_fd(struct vmm *vm);
+int vmm_vm_fd(struct vmm *vm);
+unsigned vmm_nr_cpus(struct vmm *vm);
+
+/* vmm_irq_line() - set ISA/GSI @irq to @level (KVM_IRQ_LINE). 0 or -errno. */
+int vmm_irq_line(struct vmm *vm, unsigned irq, int level);
+
+/*
+ * vmm_stop() - stop the VM with exit @status and a one-line @reason (the
+ * first stop wins; later calls are ignored). Kicks every vCPU out of
+ * KVM_RUN. Safe from any thread, including vCPU threads and devices.
+ */
+void vmm_stop(struct vmm *vm, int status, const char *reason);
+
+/* vmm_stopped() - true once stopped; *@status and @reason filled if non-NULL. */
+bool vmm_stopped(struct vmm *vm, int *status, char *reason, size_t len);
+
+/* vmm_wait_fd() - an eventfd that becomes readable when the VM stops. */
+int vmm_wait_fd(struct vmm *vm);
+
+/*
+ * vmm_pause() / vmm_resume() - hold every vCPU out of KVM_RUN / let them
+ * go. vmm_pause() returns once all vCPUs are parked. -EINVAL when stopped.
+ */
+int vmm_pause(struct vmm *vm);
+int vmm_resume(struct vmm *vm);
+enum vmm_state vmm_state(struct vmm *vm);
+const char *vmm_state_name(enum vmm_state s);
+
+/* ---- cpuid.c ------------------------------------------------------------------- */
+
+/*
+ * vmm_cpuid_set() - KVM_SET_CPUID2 on vCPU @vcpu_fd (index @id of @nr_cpus):
+ * KVM_GET_SUPPORTED_CPUID with a consistent topology (one package of
+ * @nr_cpus cores, one thread each, APIC ID = @id): leaves 0x1, 0x4, 0xB,
+ * 0x1F, 0x80000008, 0x8000001E. Returns 0 or -errno.
+ */
+int vmm_cpuid_set(int kvm_fd, int vcpu_fd, unsigned id, unsigned nr_cpus);
+
+struct kvm_cpuid2;
+/*
+ * vmm_cpuid_topology() - rewrite the topology leaves of @c (room for @cap
+ * entries; leaf 0xB, and 0x1F when present, get three subleaves each) for
+ * vCPU @id of @nr_cpus, with no ioctl, so unit tests can check it. Returns
+ * 0 or -ENOSPC when @cap is too small (then @c is unchanged).
+ */
+int vmm_cpuid_topology(struct kvm_cpuid2 *c, unsigned cap, unsigned id,
+		       unsigned nr_cpus);
+
+/* ---- vcpu.c: threads and the run loop ------------------------------------------- */
+
+/*
+ * vmm_vcpus_start() - create @vm's vCPUs (CPUID, FPU, LAPIC LINT0 ExtINT /
+ * LINT1 NMI), put the BSP at @entry (64-bit long mode, CS 0x10, data 0x18)
+ * and start one thread per vCPU; APs wait for INIT/SIPI in the kernel.
+ * Returns 0 or -errno with @e filled; on error no thread is left running.
+ */
+int vmm_vcpus_start(struct vmm *vm, const struct vmm_entry *entry,
+		    struct gm_error *e);
+
+/* vmm_vcpus_join() - stop (if not yet) and join every vCPU thread. */
+void vmm_vcpus_join(struct vmm *vm);
+
+/* ---- flat.c: --flat FILE@ADDR ------------------------------------------------------ */
+
+/*
+ * vmm_flat_parse() - split "FILE@ADDR" (ADDR as gm_parse_size accepts) into
+ * @path (a malloc'd copy, caller frees) and @addr. -EINVAL if malformed.
+ */
+int vmm_flat_parse(const char *spec, char **path, uint64_t *addr);
+
+/*
+ * vmm_flat_load() - early phase: reserve [@addr, @addr + size) labelled
+ * "flat", copy the file there (memory must be backed) and build the entry
+ * state with vmm_flat_place(): 64-bit long mode, the low 4 GiB identity
+ * mapped, RIP = @addr, RSP from vmm_flat_place, RSI = 0, interrupts off.
+ * Returns 0, -ENOENT (no file), -EINVAL (empty, not 4 KiB-aligned address
+ * or outside the pools), -EEXIST (overlap), with @e filled.
+ */
+int vmm_flat_load(struct gm_mem *mem, const char *path, uint64_t addr,
+		  struct vmm_entry *out, struct gm_error *e);
+
+#endif /* KVMEM_VMM_H */
