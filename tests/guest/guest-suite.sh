@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# guest-suite.sh - the `kvmem run` guest tests (issue 4 part 3), TAP output.
+#
+# Usage: guest-suite.sh KVMEM [FLAT_BIN@ADDR [EXPECTED_TEXT]]
+#
+# Builds a busybox initramfs with a random token (mkinitramfs), then boots
+# ONE outer VM (tests/nested/with-kvm --host-numa 2; direct where
+# /dev/kvm exists) that runs every case (kvmem-cases.sh) and asserts here,
+# on the host, on what came back:
+#   linux    2 CPUs, nodes 0 and 1 with MemTotal >= 95 % of QEMU's for
+#            the same kernel, initramfs and layout, the command line as
+#            given, the initrd's token, a clean poweroff with status 0
+#   flat     the flat example guest prints EXPECTED_TEXT and exits 0
+#   bad-*    each bad input fails with one line on stderr and leaves no
+#            mount, file or process behind
+#   bind     a node bound to host node 1 has its touched pages there
+# The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
+# overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+withkvm=$here/../nested/with-kvm
+(($# >= 1)) || { echo "usage: guest-suite.sh KVMEM [FLAT@ADDR [TEXT]]" >&2; exit 2; }
+kvmem=$(realpath "$1") flat=${2:-} flat_text=${3:-}
+kernel=${KVMEM_GUEST_KERNEL:-$(ls -v /boot/vmlinuz-* 2>/dev/null | tail -n 1)}
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # check DESC CMD...: one TAP line from a command's status
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else notok "$d"; fi
+}
+diag() { sed 's/^/# /'; }
+
+if [[ ! -r $kernel ]]; then
+	echo "1..0 # SKIP no readable /boot/vmlinuz-* (linux-image-amd64)"
+	exit 0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/guest-suite.XXXXXX")
+[[ ${KVMEM_GUEST_KEEP:-0} == 1 ]] && echo "# work directory $work" ||
+	trap 'rm -rf "$work"' EXIT
+token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+cmdline="console=ttyS0 quiet panic=-1 kvmem.test=$token"
+"$here/mkinitramfs" "$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
+
+t0=$SECONDS
+KVMEM_NESTED_RW=$work "$withkvm" --host-numa 2 --mem 2048M --timeout 1500 \
+	"$here/kvmem-cases.sh" "$kvmem" "$work" "$kernel" "$work/initramfs.cpio" \
+	"$cmdline" "$flat" >"$work/harness.out" 2>"$work/harness.err"
+hrc=$?
+echo "# outer run: status $hrc, $((SECONDS - t0)) s"
+if ((hrc != 0)); then
+	echo "Bail out! with-kvm failed (status $hrc):"
+	diag <"$work/harness.err"
+	exit 1
+fi
+for f in "$work"/*.time; do
+	[[ -e $f ]] && echo "# $(basename "$f" .time): $(cat "$f") s"
+done
+
+# --------------------------------------------------------- the Linux guest
+line() { grep -a "^KVMEM-GUEST $2" "$work/$1.out" | tr -d '\r' | head -n 1; }
+memtotal() { line "$1" "node $2 online" | sed -n 's/.*MemTotal=\([0-9]*\).*/\1/p'; }
+
+if [[ $(cat "$work/linux.rc") != 0 ]]; then
+	echo "# kvmem run (linux) stderr:"
+	diag <"$work/linux.err"
+	tail -n 20 "$work/linux.out" | diag
+fi
+check "linux: exit status 0 after the guest powers off" \
+	test "$(cat "$work/linux.rc")" = 0
+check "linux: the guest's init ran and finished" \
+	grep -aq '^KVMEM-GUEST done' "$work/linux.out"
+check "linux: 2 CPUs online" \
+	test "$(line linux cpus)" = "KVMEM-GUEST cpus online=0-1 count=2"
+check "linux: the command line as given" \
+	test "$(line linux cmdline)" = "KVMEM-GUEST cmdline $cmdline"
+check "linux: the initrd's file (token)" \
+	test "$(line linux token)" = "KVMEM-GUEST token $token"
+check "linux: exactly nodes 0 and 1 online" \
+	test "$(grep -ac '^KVMEM-GUEST node' "$work/linux.out")" = 2
+
+# The reference MemTotal: QEMU q35, same kernel, initramfs and layout.
+check "qemu reference: booted the same guest" \
+	test "$(line qemu token)" = "KVMEM-GUEST token $token"
+for node in 0 1; do
+	ref=$(memtotal qemu $node) got=$(memtotal linux $node)
+	echo "# node $node MemTotal: kvmem ${got:-none} kB, QEMU ${ref:-none} kB"
+	if [[ -n $ref && -n $got ]] && ((got * 100 >= ref * 95)); then
+		ok "linux: node $node MemTotal $got kB >= 95 % of QEMU's $ref kB"
+	else
+		notok "linux: node $node MemTotal ${got:-none} kB >= 95 % of QEMU's ${ref:-none} kB"
+	fi
+done
+
+# -------------------------------------------------------- the flat guest
+if [[ -n $flat ]]; then
+	check "flat: exit status 0" test "$(cat "$work/flat.rc")" = 0
+	if [[ -n $flat_text ]]; then
+		check "flat: prints '$flat_text'" grep -aqF "$flat_text" "$work/flat.out"
+	else
+		check "flat: prints something" test -s "$work/flat.out"
+	fi
+	[[ $(cat "$work/flat.rc") == 0 ]] || diag <"$work/flat.err"
+fi
+
+# ------------------------------------------------------------- bad input
+while read -r name; do
+	rc=$(cat "$work/$name.rc") lines=$(wc -l <"$work/$name.err")
+	if ((rc != 0 && rc < 124)) && [[ $lines == 1 && ! -s $work/$name.left ]]; then
+		ok "$name: status $rc, one line: $(cat "$work/$name.err")"
+	else
+		notok "$name: status $rc (want 1-123), $lines stderr lines (want 1), leftovers below"
+		diag <"$work/$name.err"
+		diag <"$work/$name.left"
+	fi
+done <"$work/bad.list"
+
+# ---------------------------------------------------------- host binding
+# numa_maps: one line per mapping, "N1=PAGES" per host node. The pool is
+# the memfd mapping (else the mapping) with the most pages; all of its
+# touched pages must be on node 1.
+if [[ -e $work/bind.rc ]]; then
+	check "bind: exit status 0" test "$(cat "$work/bind.rc")" = 0
+	maps=$work/bind.numa_maps
+	grep -q memfd "$maps" 2>/dev/null && { grep memfd "$maps" >"$maps.pool"; maps=$maps.pool; }
+	read -r n0 n1 < <(awk '{
+			p0 = p1 = 0
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^N0=/) p0 = substr($i, 4)
+				if ($i ~ /^N1=/) p1 = substr($i, 4)
+			}
+			if (p0 + p1 > best) { best = p0 + p1; b0 = p0; b1 = p1 }
+		} END { print b0 + 0, b1 + 0 }' "$maps" 2>/dev/null)
+	echo "# bound pool: ${n1:-0} pages on host node 1, ${n0:-0} on node 0"
+	if ((${n1:-0} >= 1024 && ${n0:-0} == 0)); then
+		ok "bind: the pool's touched pages are on host node 1 ($n1 pages)"
+	else
+		notok "bind: the pool's touched pages are on host node 1 (node1=${n1:-0} node0=${n0:-0})"
+		diag <"$work/bind.err"
+	fi
+else
+	notok "bind: not run (the outer VM has no host node 1)"
+fi
+
+echo "1..$n"
+((failed == 0))

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# kvmem-cases.sh - run every `kvmem run` case of the guest suite, once,
+# where /dev/kvm exists (inside the nested harness), recording what
+# happened; guest-suite.sh asserts on the results from the host side.
+#
+# Usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]
+#
+# For each case NAME it writes WORK/NAME.{out,err,rc,time} (stdout,
+# stderr, exit status, seconds) and, for bad-input cases, WORK/NAME.left
+# (what the run left behind: new mounts, new files in /tmp /run /dev/shm
+# /var/tmp, a non-empty or mounted --mount directory, surviving kvmem
+# processes; empty when clean). Every run is bounded by `timeout`.
+# It asserts nothing and always exits 0 unless its arguments are wrong.
+set -uo pipefail
+
+(($# >= 5)) || { echo "usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]" >&2; exit 2; }
+kvmem=$1 work=$2 kernel=$3 initrd=$4 cmdline=$5 flat=${6:-}
+tmo=${KVMEM_GUEST_TIMEOUT:-300}
+scratch=$(mktemp -d /tmp/kvmem-cases.XXXXXX)
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f\n", b - a }'; }
+
+# run NAME ARGS...: kvmem ARGS with stdin closed, recorded under NAME
+run() {
+	local name=$1 t rc=0
+	shift
+	t=$(now)
+	timeout -k 5 "$tmo" "$kvmem" "$@" </dev/null >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	echo "$rc" >"$work/$name.rc"
+	elapsed "$t" >"$work/$name.time"
+}
+
+# What a run may leave behind. Our own scratch files are excluded.
+snapshot() {
+	cat /proc/mounts
+	find /tmp /run /dev/shm /var/tmp -xdev 2>/dev/null | grep -v "^$scratch" | LC_ALL=C sort
+}
+
+# bad NAME ARGS...: a run that must fail cleanly; also records leftovers.
+# Each gets its own --mount directory, created empty beforehand.
+bad() {
+	local name=$1 mnt=$scratch/mnt-$1
+	shift
+	mkdir -p "$mnt"
+	snapshot >"$scratch/before"
+	run "$name" "$@" --mount "$mnt"
+	sleep 0.2
+	snapshot >"$scratch/after"
+	{
+		diff "$scratch/before" "$scratch/after" | grep '^[<>]'
+		mountpoint -q "$mnt" && echo "still mounted: $mnt"
+		[[ -n $(ls -A "$mnt" 2>/dev/null) ]] && echo "not empty: $mnt"
+		pgrep -x -f "$kvmem run .*" | sed 's/^/kvmem still running: pid /'
+	} >"$work/$name.left"
+	umount -l "$mnt" 2>/dev/null
+}
+
+# 1. A Linux guest: 2 vCPUs, 2 nodes of 256 MiB.
+run linux run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
+	--cpus 2 --numa 0:256M,1:256M --console stdio
+
+# 2. The reference: the same kernel, initramfs and layout under QEMU q35
+#    (microvm has no SRAT, so it cannot show two nodes).
+t=$(now)
+rc=0
+timeout -k 5 "$tmo" qemu-system-x86_64 -accel kvm -M q35 -cpu host -smp 2 -m 512M \
+	-object memory-backend-ram,id=m0,size=256M -numa node,nodeid=0,memdev=m0,cpus=0 \
+	-object memory-backend-ram,id=m1,size=256M -numa node,nodeid=1,memdev=m1,cpus=1 \
+	-nodefaults -display none -no-reboot -serial stdio \
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
+	</dev/null >"$work/qemu.out" 2>"$work/qemu.err" || rc=$?
+echo "$rc" >"$work/qemu.rc"
+elapsed "$t" >"$work/qemu.time"
+
+# 3. The flat example guest.
+if [[ -n $flat ]]; then
+	run flat run --flat "$flat" --mem 16M --console stdio
+fi
+
+# 4. Bad input: each must fail with one line on stderr, leaving nothing.
+head -c 65536 /dev/urandom >"$scratch/garbage"
+head -c 200000 "$kernel" >"$scratch/truncated"
+truncate -s 96M "$scratch/huge.cpio"
+ok=(--cmdline "console=ttyS0" --cpus 1)
+bad bad-missing-kernel run --kernel "$scratch/no-such-bzImage" "${ok[@]}" --numa 0:64M
+bad bad-garbage-kernel run --kernel "$scratch/garbage" "${ok[@]}" --numa 0:64M
+bad bad-truncated-kernel run --kernel "$scratch/truncated" "${ok[@]}" --numa 0:64M
+bad bad-huge-initrd run --kernel "$kernel" --initrd "$scratch/huge.cpio" "${ok[@]}" --numa 0:64M
+bad bad-numa-empty run --kernel "$kernel" "${ok[@]}" --numa 0:
+bad bad-numa-unit run --kernel "$kernel" "${ok[@]}" --numa 0:64Q
+bad bad-numa-node run --kernel "$kernel" "${ok[@]}" --numa x:64M
+bad bad-numa-comma run --kernel "$kernel" "${ok[@]}" --numa 0:64M,,1:64M
+bad bad-numa-at run --kernel "$kernel" "${ok[@]}" --numa 0:64M@
+bad bad-host-node run --kernel "$kernel" "${ok[@]}" --numa 0:64M@7
+bad bad-cpus-zero run --kernel "$kernel" --cmdline "console=ttyS0" --cpus 0 --numa 0:64M
+ls "$work"/bad-*.rc | sed 's|.*/||; s|\.rc$||' >"$work/bad.list"
+
+# 5. Host binding: one node bound to host node 1; while the guest holds
+#    after its init's report, snapshot kvmem's /proc/PID/numa_maps.
+if [[ -d /sys/devices/system/node/node1 ]]; then
+	t=$(now)
+	"$kvmem" run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.hold=8" \
+		--cpus 1 --numa 0:256M@1 --console stdio \
+		</dev/null >"$work/bind.out" 2>"$work/bind.err" &
+	pid=$!
+	for ((i = 0; i < tmo * 5; i++)); do
+		grep -q 'KVMEM-GUEST token' "$work/bind.out" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	cat "/proc/$pid/numa_maps" >"$work/bind.numa_maps" 2>/dev/null
+	for ((i = 0; i < tmo * 5; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -9 "$pid" 2>/dev/null
+	rc=0
+	wait "$pid" || rc=$?
+	echo "$rc" >"$work/bind.rc"
+	elapsed "$t" >"$work/bind.time"
+fi
+
+rm -rf "$scratch"
+exit 0
