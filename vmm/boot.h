@@ -40,4 +40,100 @@ void vmm_boot_plan_free(struct vmm_boot_plan *plan);
 #define VMM_ACPI_S5_TYP   5       /* \_S5 value: SLP_TYP 5 + SLP_EN = poweroff */
 #define VMM_ACPI_SCI_IRQ  9
 
+/* ---- inside vmm/ (bzimage.c, pgtable.c, e820.c, acpi.c) and its tests ---- */
+
+/*
+ * The boot plan: where vmm_linux_place() put things, for vmm_linux_finish().
+ * Owned by the caller of vmm_linux_place(), freed by vmm_boot_plan_free().
+ */
+struct vmm_boot_plan {
+	uint16_t version;		/* boot protocol of the kernel, 0x020c.. */
+	uint64_t zero_page;		/* struct boot_params */
+	uint64_t cmdline, cmdline_len;	/* without the NUL */
+	uint64_t kernel, kernel_size;	/* load address, init_size reserved */
+	uint64_t kernel_file_size;	/* protected-mode bytes loaded */
+	uint64_t initrd, initrd_size;	/* 0, 0 without an initrd */
+	uint64_t acpi;			/* the "acpi" early range, VMM_ACPI_SIZE bytes */
+	struct vmm_entry entry;		/* rip, rsi and the page tables, GDT, stack */
+};
+
+/*
+ * vmm_early_place() - an early range of @size bytes labelled @label on node
+ * 0: at @want if that is free (gm_early_reserve()), else wherever the
+ * early allocator finds room below 4 GiB aligned to @align. Returns 0 and
+ * *@gpa, or the errno of gm_early_alloc() with @e filled.
+ */
+int vmm_early_place(struct gm_mem *mem, uint64_t want, uint64_t size,
+		    uint64_t align, const char *label, uint64_t *gpa,
+		    struct gm_error *e);
+
+/*
+ * vmm_pgtable_place() - place "gdt", "stack" and "pgtable" (identity map of
+ * the low 4 GiB with 2 MiB pages) and write them; fills @out's cr3, rsp,
+ * gdt_base and gdt_limit (rip and rsi are the caller's). Early phase, backed
+ * memory. Returns 0 or -errno with @e filled (-EIO: memory not backed).
+ */
+int vmm_pgtable_place(struct gm_mem *mem, struct vmm_entry *out,
+		      struct gm_error *e);
+
+/*
+ * vmm_pgtable_walk() - translate @va through the 4-level tables at @cr3
+ * (4 KiB, 2 MiB and 1 GiB pages). Returns 0 and *@pa, -EFAULT if not
+ * mapped, -EIO if a table is not in backed memory.
+ */
+int vmm_pgtable_walk(struct gm_mem *mem, uint64_t cr3, uint64_t va,
+		     uint64_t *pa);
+
+/* e820.c: a growable map, VMM_E820_* types (layout.h). */
+struct vmm_e820_entry {
+	uint64_t addr, size;
+	uint32_t type;
+};
+
+struct vmm_e820 {
+	struct vmm_e820_entry *e;
+	unsigned nr, cap;
+};
+
+/* vmm_e820_add() - append an entry (size 0 is ignored). 0, -EINVAL on wrap, -ENOMEM. */
+int vmm_e820_add(struct vmm_e820 *m, uint64_t addr, uint64_t size,
+		 uint32_t type);
+
+/*
+ * vmm_e820_sanitize() - sort by address, resolve overlaps (the higher type
+ * wins, so reserved and ACPI beat RAM) and merge adjacent entries of one
+ * type. Afterwards the entries are sorted and disjoint. 0 or -ENOMEM (then
+ * the map is unchanged).
+ */
+int vmm_e820_sanitize(struct vmm_e820 *m);
+void vmm_e820_release(struct vmm_e820 *m);
+
+/*
+ * vmm_e820_build() - the guest's memory map from @mem: the blocks of the
+ * allocations "ram0", "ram1", ... as RAM, plus every early range typed by
+ * its label ("legacy" reserved, "acpi" ACPI, anything else RAM: the kernel
+ * must see its own image, initrd and boot data as RAM); only those on
+ * @node, or all nodes if @node < 0. Sanitized. 0 or -errno with @e filled.
+ */
+int vmm_e820_build(struct gm_mem *mem, int node, struct vmm_e820 *m,
+		   struct gm_error *e);
+
+/* acpi.c: one RAM range of one node, for SRAT. */
+struct vmm_acpi_mem {
+	unsigned node;
+	uint64_t start, size;
+};
+
+/*
+ * vmm_acpi_build() - write RSDP (at @buf, guest-physical @gpa, which must be
+ * 16-byte aligned), FACS, DSDT (\_S5), FADT, MADT, SRAT, SLIT and XSDT into
+ * the @size bytes at @buf for topology @t and the RAM ranges @m. All
+ * checksums are set. Returns 0 and *@used (bytes written), -EINVAL (bad
+ * topology: no CPU, more than 256, a CPU on a node >= nr_nodes), -ENOSPC
+ * if @size is too small; @e filled.
+ */
+int vmm_acpi_build(void *buf, uint64_t gpa, size_t size,
+		   const struct vmm_topology *t, const struct vmm_acpi_mem *m,
+		   unsigned nr_mem, size_t *used, struct gm_error *e);
+
 #endif /* KVMEM_VMM_BOOT_H */

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout.h - where kvmem puts the boot structures in guest-physical memory,
+ * and the constants of the formats it writes. One place, each value with
+ * the section of the specification it comes from:
+ *
+ *   [BP]   Linux x86 boot protocol, Documentation/arch/x86/boot.rst
+ *   [ZP]   Linux zero page, Documentation/arch/x86/zero-page.rst and
+ *          arch/x86/include/uapi/asm/bootparam.h
+ *   [ACPI] ACPI Specification 6.4
+ *   [SDM]  Intel SDM vol. 3A (paging, descriptors)
+ *
+ * Low memory, node 0 (every placement is a labelled early range; when the
+ * fixed address is taken, the early allocator chooses another):
+ *
+ *   0x00000 - 0x01000   real-mode IVT and BIOS data area, left to the guest
+ *   0x01000 - 0x02000   "gdt"       GDT: null, null, CS 0x10, DS 0x18
+ *   0x03000 - 0x07000   "stack"     boot stack, RSP at its top
+ *   0x07000 - 0x08000   "zeropage"  struct boot_params
+ *   0x09000 - 0x0f000   "pgtable"   PML4, PDPT, 4 PDs: low 4 GiB, 2 MiB pages
+ *   0x20000 - ...       "cmdline"   kernel command line, cmdline_size + 1
+ *   0x9f000 - 0xe0000   "legacy"    EBDA, VGA hole, option ROMs (e820 reserved)
+ *   0xe0000 - 0x100000  "acpi"      RSDP + tables (e820 ACPI)
+ *   pref_address        "kernel"    protected-mode kernel, init_size bytes
+ *   top of low RAM      "initrd"    below initrd_addr_max
+ *
+ * The first 64 KiB and 0x9f000-0x100000 are reserved by Linux itself; the
+ * RAM between 0x30000 and 0x9f000 is left free for its real-mode trampoline
+ * (secondary CPU start-up must find RAM below 1 MiB).
+ */
+#ifndef KVMEM_VMM_LAYOUT_H
+#define KVMEM_VMM_LAYOUT_H
+
+/* ---- placement -------------------------------------------------------- */
+
+#define VMM_PAGE		0x1000ULL
+#define VMM_GDT_ADDR		0x1000ULL	/* [BP] "64-bit boot protocol": a GDT with __BOOT_CS/__BOOT_DS */
+#define VMM_STACK_ADDR		0x3000ULL
+#define VMM_STACK_SIZE		0x4000ULL
+#define VMM_ZERO_PAGE_ADDR	0x7000ULL	/* [BP] "the zero page", any address, 4 KiB */
+#define VMM_PGTABLE_ADDR	0x9000ULL	/* [BP] 64-bit: "identity mapped page table" */
+#define VMM_PGTABLE_PAGES	6		/* PML4 + PDPT + 4 page directories */
+#define VMM_CMDLINE_ADDR	0x20000ULL	/* [BP] cmd_line_ptr: "anywhere between the end of the setup heap and 0xA0000" */
+#define VMM_LEGACY_START	0x9f000ULL	/* [ZP] EBDA below 640 KiB; Linux reserves 0x9f000-1 MiB (arch/x86/kernel/ebda.c BIOS_START_MAX) */
+#define VMM_ACPI_START		0xe0000ULL	/* [ACPI] 5.2.5.1: RSDP search in 0xE0000-0xFFFFF, on a 16-byte boundary */
+#define VMM_LEGACY_END		0x100000ULL	/* 1 MiB: end of real-mode address space */
+#define VMM_ACPI_SIZE		(VMM_LEGACY_END - VMM_ACPI_START)
+
+/* ---- [BP] setup header, offsets in the image and in struct boot_params -- */
+
+#define BP_SETUP_SECTS		0x1f1	/* u8, 0 means 4 */
+#define BP_SYSSIZE		0x1f4	/* u32, protected-mode code in 16-byte paragraphs */
+#define BP_VID_MODE		0x1fa	/* u16 */
+#define BP_BOOT_FLAG		0x1fe	/* u16, 0xAA55 */
+#define BP_JUMP			0x200	/* u16: 0xEB, header end - 0x202 */
+#define BP_HEADER		0x202	/* u32, "HdrS" */
+#define BP_VERSION		0x206	/* u16, 0x020c = 2.12 */
+#define BP_TYPE_OF_LOADER	0x210	/* u8, 0xff = undefined loader */
+#define BP_LOADFLAGS		0x211	/* u8 */
+#define BP_RAMDISK_IMAGE	0x218	/* u32 */
+#define BP_RAMDISK_SIZE		0x21c	/* u32 */
+#define BP_HEAP_END_PTR		0x224	/* u16 */
+#define BP_CMD_LINE_PTR		0x228	/* u32 (2.02+) */
+#define BP_INITRD_ADDR_MAX	0x22c	/* u32 (2.03+), highest initrd byte */
+#define BP_KERNEL_ALIGNMENT	0x230	/* u32 (2.05+) */
+#define BP_RELOCATABLE		0x234	/* u8 (2.05+) */
+#define BP_XLOADFLAGS		0x236	/* u16 (2.12+) */
+#define BP_CMDLINE_SIZE		0x238	/* u32 (2.06+), max length without the NUL */
+#define BP_PREF_ADDRESS		0x258	/* u64 (2.10+) */
+#define BP_INIT_SIZE		0x260	/* u32 (2.10+) */
+
+#define BP_HDRS_MAGIC		0x53726448u	/* "HdrS" little-endian */
+#define BP_BOOT_FLAG_MAGIC	0xaa55
+#define BP_MIN_VERSION		0x020c	/* 2.12: xloadflags, XLF_KERNEL_64 */
+#define BP_VERSION_RSDP		0x020e	/* 2.14: boot_params.acpi_rsdp_addr */
+#define BP_LOADED_HIGH		0x01	/* loadflags bit 0: protected-mode code at 1 MiB+ */
+#define BP_CAN_USE_HEAP		0x80
+#define BP_XLF_KERNEL_64	0x01	/* [BP] xloadflags: 64-bit entry at load + 0x200 */
+#define BP_XLF_ABOVE_4G		0x02	/* kernel/boot_params/cmdline/initrd may be above 4G */
+#define BP_ENTRY_64		0x200	/* [BP] "64-bit BOOT PROTOCOL": startup_64 */
+#define BP_LOADER_UNDEFINED	0xff
+
+/* ---- [ZP] struct boot_params -------------------------------------------- */
+
+#define ZP_SIZE			0x1000
+#define ZP_ACPI_RSDP_ADDR	0x070	/* u64 (2.14+) */
+#define ZP_EXT_RAMDISK_IMAGE	0x0c0	/* u32, high 32 bits */
+#define ZP_EXT_RAMDISK_SIZE	0x0c4
+#define ZP_EXT_CMD_LINE_PTR	0x0c8
+#define ZP_E820_ENTRIES		0x1e8	/* u8 */
+#define ZP_SENTINEL		0x1ef	/* must stay 0 (else the kernel clears fields) */
+#define ZP_E820_TABLE		0x2d0	/* 128 x struct boot_e820_entry {u64 addr, size; u32 type} */
+#define ZP_E820_MAX		128
+
+/* ---- [ACPI] 15.1 / [ZP] e820 types --------------------------------------- */
+
+#define VMM_E820_RAM		1
+#define VMM_E820_RESERVED	2
+#define VMM_E820_ACPI		3
+
+/* ---- [SDM] 4.5 4-level paging, 3.4.5 segment descriptors ----------------- */
+
+#define PT_PRESENT		0x001ULL
+#define PT_RW			0x002ULL
+#define PT_PS			0x080ULL	/* in a PDE: 2 MiB page, in a PDPTE: 1 GiB page */
+#define PT_ADDR_MASK		0x000ffffffffff000ULL
+#define VMM_BOOT_CS		0x10		/* [BP] __BOOT_CS */
+#define VMM_BOOT_DS		0x18		/* [BP] __BOOT_DS */
+#define VMM_GDT_ENTRIES		4
+#define VMM_GDT_CODE64		0x00af9a000000ffffULL	/* L=1, P, DPL0, execute/read */
+#define VMM_GDT_DATA		0x00cf92000000ffffULL	/* G, D/B, P, DPL0, read/write, 4 GiB */
+
+#endif /* KVMEM_VMM_LAYOUT_H */
