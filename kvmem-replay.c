@@ -1,13 +1,140 @@
 // SPDX-License-Identifier: MIT
-/* kvmem-replay.c - `kvmem replay`. Placeholder until its issue lands. */
+/*
+ * kvmem-replay.c - `kvmem replay`: run control-grammar commands from stdin
+ * over unbacked pools (no KVM, no FUSE, no guest memory touched) and print
+ * exactly one result line per command (stat: one line per node asked).
+ * Blank lines and lines whose first non-blank character is '#' are skipped
+ * and print nothing. Exit 0 once the trace is read, even if commands failed
+ * (their err lines say so); 2 on bad options; 1 if setup fails.
+ */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "guestmem.h"
 #include "kvmem.h"
+
+#define REPLAY_OUT_MAX	(4u << 20)	/* one result line, however many blocks */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kvmem replay [--numa 0:1G,1:512M] [--chunk 4K] [--cma 0:64M,1:32M] < trace\n"
+		"\n"
+		"Run control-grammar commands, one per line, from stdin over pools that\n"
+		"have no host memory, printing one result line per command:\n"
+		"  alloc [name=NAME] node=N size=SIZE [align=SIZE] [from=buddy|cma]\n"
+		"        [mode=simple|topdown|range:START-END]\n"
+		"        [flags=contiguous,clear,trim_disable,noclear,fallback]\n"
+		"                     -> ok NAME node=N blocks=0xGPA+0xLEN[,...]\n"
+		"  free NAME          -> ok NAME freed\n"
+		"  stat [node=N]      -> node=N size=B avail=B cma_size=B cma_used=B ...\n"
+		"  failures           -> err NAME ENAME message (NAME '-' if none parsed)\n"
+		"Blank lines and '#' comments print nothing.\n"
+		"\n"
+		"options:\n"
+		"  --numa LIST   node sizes, NODE:SIZE[,...] (default 0:1G)\n"
+		"  --chunk SIZE  buddy chunk size, a power of two >= 4K (default 4K)\n"
+		"  --cma LIST    contiguous-range area per node, NODE:SIZE[,...]\n"
+		"  --help        this text\n");
+}
+
+static int bad_option(const char *msg)
+{
+	fprintf(stderr, "kvmem replay: %s (try kvmem replay --help)\n", msg);
+	return 2;
+}
+
+static bool skip_line(const char *line)
+{
+	line += strspn(line, " \t\r\n");
+	return !*line || *line == '#';
+}
+
+static int run_trace(struct gm_mem *mem, FILE *in, FILE *out)
+{
+	char *line = NULL, *res = malloc(REPLAY_OUT_MAX);
+	size_t cap = 0;
+	ssize_t len;
+
+	if (!res) {
+		fprintf(stderr, "kvmem replay: out of memory\n");
+		return 1;
+	}
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		if ((size_t)len != strlen(line)) {
+			fputs("err - EINVAL NUL byte in line\n", out);
+			continue;
+		}
+		if (skip_line(line))
+			continue;
+		gm_cmd_exec(mem, line, res, REPLAY_OUT_MAX);
+		fputs(res, out);
+	}
+	free(line);
+	free(res);
+	return fflush(out) ? 1 : 0;
+}
 
 int kvmem_cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kvmem replay: not built yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{ "numa", required_argument, NULL, 'n' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ "cma", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *numa = "0:1G", *chunk = NULL, *cma = NULL;
+	struct gm_config cfg;
+	struct gm_error e = { 0 };
+	struct gm_mem *mem;
+	int c, ret;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': numa = optarg; break;
+		case 'c': chunk = optarg; break;
+		case 'm': cma = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case ':':
+			fprintf(stderr, "kvmem replay: option '%s' needs a value (try kvmem replay --help)\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "kvmem replay: unknown option '%s' (try kvmem replay --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kvmem replay: unexpected argument '%s' (the trace is read from stdin)\n",
+			argv[optind]);
+		return 2;
+	}
+	gm_config_init(&cfg);
+	if (chunk) {
+		ret = gm_parse_size(chunk, &cfg.chunk_size);
+		if (ret || cfg.chunk_size < 4096 || cfg.chunk_size > (1ULL << 30) ||
+		    (cfg.chunk_size & (cfg.chunk_size - 1)))
+			return bad_option("--chunk: need a power of two from 4K to 1G");
+	}
+	if (gm_parse_numa(numa, &cfg, &e) ||
+	    (cma && gm_parse_cma(cma, &cfg, &e)))
+		return bad_option(e.msg);
+	ret = gm_mem_create(&cfg, &mem, &e);
+	if (ret)
+		return bad_option(e.msg);
+	ret = gm_mem_retire(mem, &e);
+	if (ret) {
+		fprintf(stderr, "kvmem replay: %s\n", e.msg);
+		gm_mem_destroy(mem);
+		return 2;
+	}
+	ret = run_trace(mem, stdin, stdout);
+	gm_mem_destroy(mem);
+	return ret;
 }

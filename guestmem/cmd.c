@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd.c - the control grammar (design.md section 5), shared by
+ * allocations/ctl, `kvmem replay` and `kvmem run --alloc`:
+ *
+ *   alloc [name=NAME] node=N size=SIZE [align=SIZE] [from=buddy|cma]
+ *         [mode=simple|topdown|range:START-END]
+ *         [flags=contiguous,clear,trim_disable,noclear,fallback]
+ *   free NAME
+ *   stat [node=N]
+ *
+ * Words are separated by spaces or tabs; one trailing newline is allowed.
+ * The parser is strict: unknown or repeated keys, empty values, junk after a
+ * number, control or non-ASCII bytes and lines over GM_CMD_LINE_MAX bytes
+ * are EINVAL, each with a message naming the offending word.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pool.h"
+
+#define GM_CMD_LINE_MAX		1024
+#define GM_CMD_MAX_WORDS	16
+
+struct words {
+	char buf[GM_CMD_LINE_MAX + 1];
+	char *w[GM_CMD_MAX_WORDS];
+	unsigned nr;
+};
+
+static int split(const char *line, struct words *ws, struct gm_error *e)
+{
+	size_t len = strnlen(line, GM_CMD_LINE_MAX + 2);
+	char *p;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > GM_CMD_LINE_MAX)
+		return gm_err(e, EINVAL, "line longer than %d bytes", GM_CMD_LINE_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = line[i];
+
+		if ((c < 0x20 && c != '\t') || c >= 0x7f)
+			return gm_err(e, EINVAL, "byte 0x%02x at column %zu is not printable ASCII",
+				      c, i + 1);
+	}
+	memcpy(ws->buf, line, len);
+	ws->buf[len] = '\0';
+	ws->nr = 0;
+	for (p = ws->buf; *p;) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (ws->nr == GM_CMD_MAX_WORDS)
+			return gm_err(e, EINVAL, "more than %d words", GM_CMD_MAX_WORDS);
+		ws->w[ws->nr++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (!ws->nr)
+		return gm_err(e, EINVAL, "empty command (expected alloc, free or stat)");
+	return 0;
+}
+
+static int parse_node(const char *v, unsigned *node, struct gm_error *e)
+{
+	unsigned long n = 0;
+
+	if (!*v)
+		return gm_err(e, EINVAL, "node: empty value");
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || p - v > 6)
+			return gm_err(e, EINVAL, "node: '%s' is not a node number", v);
+		n = n * 10 + (*p - '0');
+	}
+	*node = n;
+	return 0;
+}
+
+static int parse_size_word(const char *key, const char *v, uint64_t *out,
+			   struct gm_error *e)
+{
+	int ret = gm_parse_size(v, out);
+
+	if (ret == -ERANGE)
+		return gm_err(e, ERANGE, "%s: '%s' overflows 64 bits", key, v);
+	if (ret)
+		return gm_err(e, EINVAL, "%s: '%s' is not a size (digits or 0x hex, optional K M G T)",
+			      key, v);
+	return 0;
+}
+
+static int parse_mode(const char *v, struct gm_request *req, struct gm_error *e)
+{
+	char tmp[GM_CMD_LINE_MAX + 1];
+	char *dash;
+	int ret;
+
+	if (!strcmp(v, "simple")) {
+		req->mode = GM_MODE_SIMPLE;
+		return 0;
+	}
+	if (!strcmp(v, "topdown")) {
+		req->mode = GM_MODE_TOPDOWN;
+		return 0;
+	}
+	if (strncmp(v, "range:", 6))
+		return gm_err(e, EINVAL, "mode: '%s' is not simple, topdown or range:START-END", v);
+	snprintf(tmp, sizeof(tmp), "%s", v + 6);
+	dash = strchr(tmp, '-');
+	if (!dash)
+		return gm_err(e, EINVAL, "mode: '%s' is not range:START-END", v);
+	*dash = '\0';
+	ret = parse_size_word("range start", tmp, &req->range_start, e);
+	if (!ret)
+		ret = parse_size_word("range end", dash + 1, &req->range_end, e);
+	if (ret)
+		return ret;
+	if (req->range_start >= req->range_end)
+		return gm_err(e, EINVAL, "mode: range '%s' is empty or inverted (END is exclusive)",
+			      v + 6);
+	req->mode = GM_MODE_RANGE;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned flag;
+} flag_names[] = {
+	{ "contiguous", GM_F_CONTIGUOUS }, { "clear", GM_F_CLEAR },
+	{ "trim_disable", GM_F_TRIM_DISABLE }, { "noclear", GM_F_NOCLEAR },
+	{ "fallback", GM_F_FALLBACK },
+};
+
+static int parse_flags(const char *v, unsigned *flags, struct gm_error *e)
+{
+	const char *p = v;
+
+	*flags = 0;
+	while (1) {
+		size_t len = strcspn(p, ",");
+		unsigned f = 0;
+
+		for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+			if (strlen(flag_names[i].name) == len &&
+			    !strncmp(p, flag_names[i].name, len))
+				f = flag_names[i].flag;
+		if (!len)
+			return gm_err(e, EINVAL, "flags: empty flag in '%s'", v);
+		if (!f)
+			return gm_err(e, EINVAL, "flags: unknown flag '%.*s' (contiguous, clear, trim_disable, noclear, fallback)",
+				      (int)len, p);
+		if (*flags & f)
+			return gm_err(e, EINVAL, "flags: '%.*s' given twice", (int)len, p);
+		*flags |= f;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+enum { K_NAME, K_NODE, K_SIZE, K_ALIGN, K_FROM, K_MODE, K_FLAGS, K_NR };
+static const char *const keys[K_NR] = {
+	"name", "node", "size", "align", "from", "mode", "flags",
+};
+
+static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
+{
+	struct gm_request *req = &cmd->req;
+	unsigned seen = 0;
+	int ret = 0;
+
+	/* find the name first, so every later error can carry it */
+	for (unsigned i = 1; i < ws->nr; i++)
+		if (!strncmp(ws->w[i], "name=", 5) && gm_name_valid(ws->w[i] + 5)) {
+			snprintf(cmd->name, sizeof(cmd->name), "%s", ws->w[i] + 5);
+			break;
+		}
+	for (unsigned i = 1; i < ws->nr && !ret; i++) {
+		char *w = ws->w[i], *v = strchr(w, '=');
+		int k;
+
+		if (!v)
+			return gm_err(e, EINVAL, "expected KEY=VALUE, got '%s'", w);
+		*v++ = '\0';
+		for (k = 0; k < K_NR && strcmp(w, keys[k]); k++)
+			;
+		if (k == K_NR)
+			return gm_err(e, EINVAL, "unknown key '%s' (name node size align from mode flags)",
+				      w);
+		if (seen & (1u << k))
+			return gm_err(e, EINVAL, "key '%s' given twice", w);
+		seen |= 1u << k;
+		if (!*v)
+			return gm_err(e, EINVAL, "key '%s' has an empty value", w);
+		switch (k) {
+		case K_NAME:
+			if (!gm_name_valid(v))
+				return gm_err(e, EINVAL, "name: '%.64s' is not 1..%d of [A-Za-z0-9._-] not starting with '.'",
+					      v, GM_NAME_MAX);
+			snprintf(req->name, sizeof(req->name), "%s", v);
+			break;
+		case K_NODE:
+			ret = parse_node(v, &req->node, e);
+			break;
+		case K_SIZE:
+			ret = parse_size_word("size", v, &req->size, e);
+			if (!ret && !req->size)
+				ret = gm_err(e, EINVAL, "size: must be non-zero");
+			break;
+		case K_ALIGN:
+			ret = parse_size_word("align", v, &req->align, e);
+			if (!ret && !gm_is_pow2(req->align))
+				ret = gm_err(e, EINVAL, "align: '%s' is not a power of two", v);
+			break;
+		case K_FROM:
+			if (!strcmp(v, "buddy"))
+				req->from = GM_FROM_BUDDY;
+			else if (!strcmp(v, "cma"))
+				req->from = GM_FROM_CMA;
+			else
+				ret = gm_err(e, EINVAL, "from: '%s' is not buddy or cma", v);
+			break;
+		case K_MODE:
+			ret = parse_mode(v, req, e);
+			break;
+		case K_FLAGS:
+			ret = parse_flags(v, &req->flags, e);
+			break;
+		}
+	}
+	if (ret)
+		return ret;
+	if (!(seen & (1u << K_NODE)))
+		return gm_err(e, EINVAL, "alloc: missing node=N");
+	if (!(seen & (1u << K_SIZE)))
+		return gm_err(e, EINVAL, "alloc: missing size=SIZE");
+	if (req->align && req->size > UINT64_MAX - (req->align - 1))
+		return gm_err(e, ERANGE, "size rounded up to align overflows 64 bits");
+	if (req->from == GM_FROM_CMA && req->mode != GM_MODE_SIMPLE)
+		return gm_err(e, EINVAL, "from=cma takes mode=simple only");
+	if (req->from == GM_FROM_CMA &&
+	    (req->flags & (GM_F_TRIM_DISABLE | GM_F_FALLBACK)))
+		return gm_err(e, EINVAL, "from=cma takes no trim_disable or fallback flag");
+	return 0;
+}
+
+/*
+ * gm_cmd_parse() - see guestmem.h. @cmd is fully reset first.
+ */
+int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
+{
+	struct words ws;
+	int ret;
+
+	if (!line || !cmd)
+		return gm_err(e, EINVAL, "no command");
+	memset(cmd, 0, sizeof(*cmd));
+	gm_request_init(&cmd->req);
+	ret = split(line, &ws, e);
+	if (ret)
+		return ret;
+	if (!strcmp(ws.w[0], "alloc")) {
+		cmd->type = GM_CMD_ALLOC;
+		return parse_alloc(&ws, cmd, e);
+	}
+	if (!strcmp(ws.w[0], "free")) {
+		const char *n;
+
+		cmd->type = GM_CMD_FREE;
+		if (ws.nr != 2)
+			return gm_err(e, EINVAL, "usage: free NAME");
+		n = strncmp(ws.w[1], "name=", 5) ? ws.w[1] : ws.w[1] + 5;
+		if (!gm_name_valid(n))
+			return gm_err(e, EINVAL, "free: '%.64s' is not a valid name", n);
+		snprintf(cmd->name, sizeof(cmd->name), "%s", n);
+		return 0;
+	}
+	if (!strcmp(ws.w[0], "stat")) {
+		cmd->type = GM_CMD_STAT;
+		if (ws.nr > 2)
+			return gm_err(e, EINVAL, "usage: stat [node=N]");
+		if (ws.nr == 2) {
+			if (strncmp(ws.w[1], "node=", 5))
+				return gm_err(e, EINVAL, "stat: expected node=N, got '%s'", ws.w[1]);
+			ret = parse_node(ws.w[1] + 5, &cmd->node, e);
+			if (ret)
+				return ret;
+			cmd->has_node = true;
+		}
+		return 0;
+	}
+	return gm_err(e, EINVAL, "unknown command '%.32s' (expected alloc, free or stat)",
+		      ws.w[0]);
+}
+
+/* Append to @out, cutting at @outlen. */
+static void put(char *out, size_t outlen, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos + 1 >= outlen)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *pos, outlen - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos = (*pos + n < outlen) ? *pos + n : outlen - 1;
+}
+
+static int put_err(char *out, size_t outlen, size_t *pos, const char *name,
+		   const struct gm_error *e)
+{
+	const char *msg = e->msg;
+	size_t nl = strlen(name);
+
+	/* messages of gm_alloc/gm_free start with "NAME: "; the line has it */
+	if (nl && !strncmp(msg, name, nl) && msg[nl] == ':' && msg[nl + 1] == ' ')
+		msg += nl + 2;
+	put(out, outlen, pos, "err %s %s %s\n", name[0] ? name : "-",
+	    gm_errno_name(e->err), msg);
+	return -e->err;
+}
+
+static int exec_stat(struct gm_mem *mem, const struct gm_cmd *cmd, char *out,
+		     size_t outlen, size_t *pos)
+{
+	unsigned first = cmd->has_node ? cmd->node : 0;
+	unsigned last = cmd->has_node ? cmd->node : mem->nr_nodes - 1;
+	struct gm_error e;
+
+	if (first >= mem->nr_nodes) {
+		gm_err(&e, EINVAL, "stat: no node %u", first);
+		return put_err(out, outlen, pos, "", &e);
+	}
+	for (unsigned i = first; i <= last; i++) {
+		struct gm_node_stat st;
+
+		gm_node_stat(mem, i, &st);
+		put(out, outlen, pos,
+		    "node=%u size=%llu avail=%llu cma_size=%llu cma_used=%llu cma_maxchunk=%llu early=%llu start=0x%llx end=0x%llx\n",
+		    i, (unsigned long long)st.size, (unsigned long long)st.avail,
+		    (unsigned long long)st.cma_size, (unsigned long long)st.cma_used,
+		    (unsigned long long)st.cma_maxchunk,
+		    (unsigned long long)st.early_reserved,
+		    (unsigned long long)st.start, (unsigned long long)st.end);
+	}
+	return 0;
+}
+
+/*
+ * gm_cmd_exec() - see guestmem.h. The ok line of an alloc lists the
+ * allocation's extents: adjacent blocks are shown merged.
+ */
+int gm_cmd_exec(struct gm_mem *mem, const char *line, char *out, size_t outlen)
+{
+	struct gm_alloc_info *info;
+	struct gm_error e = { 0 };
+	char name[GM_NAME_MAX + 1];
+	struct gm_cmd cmd;
+	size_t pos = 0;
+	int ret;
+
+	if (!out || !outlen)
+		return -EINVAL;
+	out[0] = '\0';
+	ret = gm_cmd_parse(line, &cmd, &e);
+	if (ret)
+		return put_err(out, outlen, &pos, cmd.name, &e);
+	switch (cmd.type) {
+	case GM_CMD_STAT:
+		return exec_stat(mem, &cmd, out, outlen, &pos);
+	case GM_CMD_FREE:
+		ret = gm_free(mem, cmd.name, &e);
+		if (ret)
+			return put_err(out, outlen, &pos, cmd.name, &e);
+		put(out, outlen, &pos, "ok %s freed\n", cmd.name);
+		return 0;
+	case GM_CMD_ALLOC:
+		break;
+	}
+	ret = gm_alloc(mem, &cmd.req, name, &e);
+	if (ret)
+		return put_err(out, outlen, &pos, cmd.req.name, &e);
+	ret = gm_alloc_get(mem, name, &info);
+	if (ret) {	/* freed by another thread in between */
+		put(out, outlen, &pos, "ok %s node=%u blocks=\n", name, cmd.req.node);
+		return 0;
+	}
+	put(out, outlen, &pos, "ok %s node=%u blocks=", name, info->req.node);
+	for (unsigned i = 0; i < info->nr_blocks;) {
+		uint64_t start = info->blocks[i].gpa, end = start + info->blocks[i].size;
+
+		for (i++; i < info->nr_blocks && info->blocks[i].gpa == end; i++)
+			end += info->blocks[i].size;
+		put(out, outlen, &pos, "%s0x%llx+0x%llx", start == info->blocks[0].gpa ? "" : ",",
+		    (unsigned long long)start, (unsigned long long)(end - start));
+	}
+	put(out, outlen, &pos, "\n");
+	gm_alloc_info_free(info);
+	return 0;
+}
