@@ -224,6 +224,33 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 		    (unsigned long long)limit);
 }
 
+/*
+ * Bytes the initrd could possibly use: node 0 below initrd_addr_max, plus
+ * every node above 4 GiB when the kernel takes a high initrd. A cheap
+ * check made before anything is placed, so that an initrd bigger than the
+ * pools fails with nothing changed.
+ */
+static uint64_t initrd_room(struct gm_mem *mem, const struct bz_header *h)
+{
+	uint64_t limit = (uint64_t)h->initrd_addr_max + 1, room = 0;
+	struct gm_range r[8];
+
+	for (unsigned node = 0; node < gm_mem_nr_nodes(mem); node++) {
+		int n = gm_node_ranges(mem, node, r, 8);
+
+		for (int i = 0; i < n && i < 8; i++) {
+			uint64_t end = r[i].start + r[i].size;
+
+			if (node == 0 && r[i].start < limit)
+				room += (end < limit ? end : limit) - r[i].start;
+			else if ((h->xloadflags & BP_XLF_ABOVE_4G) &&
+				 r[i].start >= GM_4G)
+				room += r[i].size;
+		}
+	}
+	return room;
+}
+
 /* Read @size bytes of @path from @off into guest memory at @gpa. */
 static int load(struct gm_mem *mem, const char *what, const char *path,
 		uint64_t off, uint64_t size, uint64_t gpa, struct gm_error *e)
@@ -320,6 +347,10 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 				    strerror(-ret));
 		if (!initrd_size)
 			return fail(e, EINVAL, "initrd %s: empty file", a->initrd);
+		if (initrd_size > initrd_room(mem, &h))
+			return fail(e, ENOMEM, "initrd %s: %llu MiB is larger than the guest memory the kernel can take it in",
+				    a->initrd,
+				    (unsigned long long)(initrd_size >> 20));
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p)

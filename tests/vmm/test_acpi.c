@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_acpi.c - vmm/e820.c and vmm/acpi.c: the map and tables a Linux guest
+ * gets, after a whole boot flow on a backed 2-node gm_mem (256 MiB each)
+ * with a synthetic bzImage: place, retire, allocate "ram0"/"ram1", finish.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "layout.h"
+
+static struct gm_mem *mem;
+static struct vmm_boot_plan *plan;
+static struct vmm_entry entry;
+static char image[] = "/tmp/kvmem-test-acpi-XXXXXX";
+
+/* A minimal valid bzImage: protocol 2.15, 64-bit, 64 KiB of code. */
+static void make_image(void)
+{
+	static uint8_t d[5 * 512 + 65536];
+	uint32_t syssize = 65536 / 16, align = 0x200000, max = 0x7fffffff;
+	uint32_t init = 0x400000, cls = 2047;
+	uint64_t pref = 0x1000000;
+	uint16_t u16;
+	int fd;
+
+	memset(d, 0x90, sizeof(d));
+	memset(d, 0, 5 * 512);
+	d[BP_SETUP_SECTS] = 4;
+	memcpy(d + BP_SYSSIZE, &syssize, 4);
+	u16 = BP_BOOT_FLAG_MAGIC;
+	memcpy(d + BP_BOOT_FLAG, &u16, 2);
+	d[BP_JUMP] = 0xeb;
+	d[BP_JUMP + 1] = 0x6a;			/* header ends at 0x26c */
+	memcpy(d + BP_HEADER, "HdrS", 4);
+	u16 = 0x020f;
+	memcpy(d + BP_VERSION, &u16, 2);
+	d[BP_LOADFLAGS] = BP_LOADED_HIGH;
+	memcpy(d + BP_INITRD_ADDR_MAX, &max, 4);
+	memcpy(d + BP_KERNEL_ALIGNMENT, &align, 4);
+	d[BP_RELOCATABLE] = 1;
+	u16 = BP_XLF_KERNEL_64 | BP_XLF_ABOVE_4G;
+	memcpy(d + BP_XLOADFLAGS, &u16, 2);
+	memcpy(d + BP_CMDLINE_SIZE, &cls, 4);
+	memcpy(d + BP_PREF_ADDRESS, &pref, 8);
+	memcpy(d + BP_INIT_SIZE, &init, 4);
+	fd = mkstemp(image);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, d, sizeof(d)), (ssize_t)sizeof(d));
+	close(fd);
+}
+
+static void alloc_ram(unsigned node, const char *name)
+{
+	struct gm_node_stat st;
+	struct gm_request req;
+	struct gm_error e = { 0 };
+
+	ck_assert_int_eq(gm_node_stat(mem, node, &st), 0);
+	gm_request_init(&req);
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	req.node = node;
+	req.size = st.avail;
+	req.flags = GM_F_NOCLEAR;
+	ck_assert_msg(gm_alloc(mem, &req, NULL, &e) == 0, "%s", e.msg);
+}
+
+/* The whole flow; vCPU 0 on node 0, vCPU 1 on node 1. */
+static void setup(void)
+{
+	struct vmm_linux_args a = { .cmdline = "console=ttyS0" };
+	struct vmm_topology t = { .nr_cpus = 2, .nr_nodes = 2,
+				  .cpu_node = { 0, 1 } };
+	struct gm_config cfg;
+	struct gm_error e = { 0 };
+
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:256M,1:256M", &cfg, &e), 0);
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
+	make_image();
+	a.kernel = image;
+	ck_assert_msg(vmm_linux_place(mem, &a, &plan, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
+	alloc_ram(0, "ram0");
+	alloc_ram(1, "ram1");
+	ck_assert_msg(vmm_linux_finish(mem, plan, &t, &entry, &e) == 0, "%s",
+		      e.msg);
+}
+
+static void teardown(void)
+{
+	vmm_boot_plan_free(plan);
+	gm_mem_destroy(mem);
+	unlink(image);
+	strcpy(image, "/tmp/kvmem-test-acpi-XXXXXX");
+}
+
+static uint8_t *gpa(uint64_t a, uint64_t len)
+{
+	uint8_t *p = gm_mem_hva(mem, a, len);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static uint32_t u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s += *p++;
+	return s;
+}
+
+/* The table with signature @sig in the XSDT, checksum verified; NULL if none. */
+static uint8_t *table(const char *sig)
+{
+	uint8_t *rsdp = gpa(VMM_ACPI_START, 36);
+	uint8_t *xsdt = gpa(u64(rsdp + 24), 36);
+	uint32_t len = u32(xsdt + 4);
+
+	ck_assert_mem_eq(xsdt, "XSDT", 4);
+	for (uint32_t o = 36; o + 8 <= len; o += 8) {
+		uint8_t *t = gpa(u64(xsdt + o), 36);
+
+		if (!memcmp(t, sig, 4)) {
+			t = gpa(u64(xsdt + o), u32(t + 4));
+			ck_assert_uint_eq(sum(t, u32(t + 4)), 0);
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Expect: the zero page's e820 is exactly
+ *   [0, 0x9f000) RAM, [0x9f000, 0xe0000) reserved, [0xe0000, 1M) ACPI,
+ *   [1M, end of node 0) RAM, node 1's range RAM
+ * because every pool was given to the guest; the RSDP address is there.
+ */
+START_TEST(test_e820_zero_page)
+{
+	uint8_t *zp = gpa(plan->zero_page, ZP_SIZE);
+	struct gm_range r0, r1;
+	struct { uint64_t a, s; uint32_t t; } want[5];
+	unsigned n = zp[ZP_E820_ENTRIES];
+
+	ck_assert_int_eq(gm_node_ranges(mem, 0, &r0, 1), 1);
+	ck_assert_int_eq(gm_node_ranges(mem, 1, &r1, 1), 1);
+	want[0].a = 0; want[0].s = VMM_LEGACY_START; want[0].t = VMM_E820_RAM;
+	want[1].a = VMM_LEGACY_START; want[1].s = VMM_ACPI_START - VMM_LEGACY_START;
+	want[1].t = VMM_E820_RESERVED;
+	want[2].a = VMM_ACPI_START; want[2].s = VMM_ACPI_SIZE; want[2].t = VMM_E820_ACPI;
+	want[3].a = VMM_LEGACY_END; want[3].s = r0.size - VMM_LEGACY_END;
+	want[3].t = VMM_E820_RAM;
+	want[4].a = r1.start; want[4].s = r1.size; want[4].t = VMM_E820_RAM;
+	ck_assert_uint_eq(n, 5);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = zp + ZP_E820_TABLE + 20 * i;
+
+		ck_assert_uint_eq(u64(e), want[i].a);
+		ck_assert_uint_eq(u64(e + 8), want[i].s);
+		ck_assert_uint_eq(u32(e + 16), want[i].t);
+	}
+	ck_assert_uint_eq(u64(zp + ZP_ACPI_RSDP_ADDR), VMM_ACPI_START);
+	ck_assert_uint_eq(entry.rip, plan->kernel + BP_ENTRY_64);
+	ck_assert_uint_eq(entry.rsi, plan->zero_page);
+}
+END_TEST
+
+/* Expect: RSDP "RSD PTR " revision 2 at 0xE0000, both checksums zero, XSDT sane. */
+START_TEST(test_rsdp)
+{
+	uint8_t *r = gpa(VMM_ACPI_START, 36);
+
+	ck_assert_mem_eq(r, "RSD PTR ", 8);
+	ck_assert_uint_eq(r[15], 2);
+	ck_assert_uint_eq(sum(r, 20), 0);
+	ck_assert_uint_eq(sum(r, 36), 0);
+	ck_assert_uint_eq(u32(r + 20), 36);
+	ck_assert_uint_ge(u64(r + 24), VMM_ACPI_START);
+	ck_assert_uint_lt(u64(r + 24), VMM_LEGACY_END);
+	ck_assert_ptr_nonnull(table("FACP"));
+	ck_assert_ptr_nonnull(table("APIC"));
+	ck_assert_ptr_nonnull(table("SRAT"));
+	ck_assert_ptr_nonnull(table("SLIT"));
+}
+END_TEST
+
+/* Expect: one enabled LAPIC per vCPU (IDs 0, 1), the IOAPIC, IRQ0->GSI2, SCI level/high. */
+START_TEST(test_madt)
+{
+	uint8_t *t = table("APIC");
+	uint32_t len = u32(t + 4);
+	unsigned lapics = 0, ioapics = 0, iso0 = 0, iso9 = 0;
+
+	ck_assert_uint_eq(u32(t + 36), 0xfee00000);
+	for (uint32_t o = 44; o < len; o += t[o + 1]) {
+		ck_assert_uint_ge(t[o + 1], 2);
+		if (t[o] == 0) {
+			ck_assert_uint_eq(t[o + 3], lapics);	/* APIC ID = vCPU */
+			ck_assert_uint_eq(u32(t + o + 4) & 1, 1);
+			lapics++;
+		} else if (t[o] == 1) {
+			ck_assert_uint_eq(u32(t + o + 4), 0xfec00000);
+			ioapics++;
+		} else if (t[o] == 2 && t[o + 3] == 0) {
+			ck_assert_uint_eq(u32(t + o + 4), 2);
+			iso0++;
+		} else if (t[o] == 2 && t[o + 3] == VMM_ACPI_SCI_IRQ) {
+			ck_assert_uint_eq(u32(t + o + 4), VMM_ACPI_SCI_IRQ);
+			ck_assert_uint_eq(t[o + 8] & 0xf, 0xd);	/* level, active high */
+			iso9++;
+		}
+	}
+	ck_assert_uint_eq(lapics, 2);
+	ck_assert_uint_eq(ioapics, 1);
+	ck_assert_uint_eq(iso0, 1);
+	ck_assert_uint_eq(iso9, 1);
+}
+END_TEST
+
+/*
+ * Expect: SRAT puts vCPU i in domain i, and its memory entries are exactly
+ * the RAM of e820, each in the domain of the node holding it; SLIT 10/20.
+ */
+START_TEST(test_srat_slit)
+{
+	uint8_t *t = table("SRAT"), *s = table("SLIT");
+	uint8_t *zp = gpa(plan->zero_page, ZP_SIZE);
+	uint32_t len = u32(t + 4);
+	uint64_t ram = 0, srat_ram = 0;
+	unsigned cpus = 0;
+
+	for (unsigned i = 0; i < zp[ZP_E820_ENTRIES]; i++) {
+		uint8_t *e = zp + ZP_E820_TABLE + 20 * i;
+
+		if (u32(e + 16) == VMM_E820_RAM)
+			ram += u64(e + 8);
+	}
+	for (uint32_t o = 48; o < len; o += t[o + 1]) {
+		if (t[o] == 0) {
+			ck_assert_uint_eq(t[o + 2], t[o + 3]);	/* domain == APIC ID */
+			cpus++;
+		} else if (t[o] == 1) {
+			uint64_t base = u64(t + o + 8), size = u64(t + o + 16);
+
+			ck_assert_int_eq(gm_node_find(mem, base), (int)u32(t + o + 2));
+			ck_assert_int_eq(gm_node_find(mem, base + size - 1),
+					 (int)u32(t + o + 2));
+			ck_assert_uint_eq(u32(t + o + 28) & 1, 1);
+			srat_ram += size;
+		}
+	}
+	ck_assert_uint_eq(cpus, 2);
+	ck_assert_uint_eq(srat_ram, ram);
+	ck_assert_uint_eq(u64(s + 36), 2);
+	ck_assert_uint_eq(s[44], 10);
+	ck_assert_uint_eq(s[45], 20);
+	ck_assert_uint_eq(s[46], 20);
+	ck_assert_uint_eq(s[47], 10);
+}
+END_TEST
+
+/*
+ * Expect: FADT with SMI_CMD 0, SCI 9, PM1a event/control at the ports
+ * power.c decodes, a DSDT (checksum zero) whose AML is Name(_S5, Package
+ * (4) {5, 5, 0, 0}), and the FACS 64-byte aligned.
+ */
+START_TEST(test_fadt_dsdt)
+{
+	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08,
+				      0x04, 0x0a, VMM_ACPI_S5_TYP };
+	uint8_t *f = table("FACP"), *d;
+
+	ck_assert_uint_eq(f[8], 6);
+	ck_assert_uint_eq(u32(f + 48), 0);
+	ck_assert_uint_eq(f[46], VMM_ACPI_SCI_IRQ);
+	ck_assert_uint_eq(u32(f + 56), VMM_ACPI_PM1A_EVT);
+	ck_assert_uint_eq(u32(f + 64), VMM_ACPI_PM1A_CNT);
+	ck_assert_uint_eq(f[88], 4);
+	ck_assert_uint_eq(f[89], 2);
+	ck_assert_uint_eq(u64(f + 140), u32(f + 40));
+	ck_assert_uint_eq(u32(f + 36) % 64, 0);
+	ck_assert_mem_eq(gpa(u32(f + 36), 4), "FACS", 4);
+	d = gpa(u64(f + 140), 36);
+	ck_assert_mem_eq(d, "DSDT", 4);
+	d = gpa(u64(f + 140), u32(d + 4));
+	ck_assert_uint_eq(sum(d, u32(d + 4)), 0);
+	ck_assert_uint_eq(u32(d + 4), 36 + 14);
+	ck_assert_mem_eq(d + 36, s5, sizeof(s5));
+}
+END_TEST
+
+/* Expect: sorting, overlap (higher type wins), merging of neighbours. */
+START_TEST(test_e820_sanitize)
+{
+	struct vmm_e820 m = { 0 };
+
+	/*
+	 *   RAM  [0x5000, 0x9000)        RAM [0x1000,0x3000) RAM [0x3000,0x5000)
+	 *   RES      [0x6000,0x7000)     ACPI [0x20000, 0x21000)  RAM at 0x21000
+	 * Expect: RAM 0x1000-0x6000, RES 0x6000-0x7000, RAM 0x7000-0x9000,
+	 *         ACPI 0x20000-0x21000, RAM 0x21000-0x22000
+	 */
+	ck_assert_int_eq(vmm_e820_add(&m, 0x5000, 0x4000, VMM_E820_RAM), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x21000, 0x1000, VMM_E820_RAM), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x6000, 0x1000, VMM_E820_RESERVED), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x1000, 0x2000, VMM_E820_RAM), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x20000, 0x1000, VMM_E820_ACPI), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x3000, 0x2000, VMM_E820_RAM), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, 0x9000, 0, VMM_E820_RAM), 0);
+	ck_assert_int_eq(vmm_e820_add(&m, ~0ULL, 2, VMM_E820_RAM), -EINVAL);
+	ck_assert_int_eq(vmm_e820_sanitize(&m), 0);
+	ck_assert_uint_eq(m.nr, 5);
+	ck_assert_uint_eq(m.e[0].addr, 0x1000);
+	ck_assert_uint_eq(m.e[0].size, 0x5000);
+	ck_assert_uint_eq(m.e[1].type, VMM_E820_RESERVED);
+	ck_assert_uint_eq(m.e[1].addr, 0x6000);
+	ck_assert_uint_eq(m.e[2].addr, 0x7000);
+	ck_assert_uint_eq(m.e[2].size, 0x2000);
+	ck_assert_uint_eq(m.e[3].type, VMM_E820_ACPI);
+	ck_assert_uint_eq(m.e[4].addr, 0x21000);
+	ck_assert_uint_eq(m.e[4].type, VMM_E820_RAM);
+	/* sanitizing again changes nothing */
+	ck_assert_int_eq(vmm_e820_sanitize(&m), 0);
+	ck_assert_uint_eq(m.nr, 5);
+	vmm_e820_release(&m);
+}
+END_TEST
+
+/*
+ * Expect: 256 vCPUs over 2 nodes build (the last one as x2APIC), every
+ * table's checksum is zero; no CPU, a CPU on a missing node, or a buffer
+ * too small fail with -EINVAL / -ENOSPC.
+ */
+START_TEST(test_acpi_build_limits)
+{
+	static uint8_t buf[VMM_ACPI_SIZE];
+	struct vmm_acpi_mem m = { 1, GM_4G, 1 << 20 };
+	struct vmm_topology t = { .nr_cpus = 256, .nr_nodes = 2 };
+	struct gm_error e = { 0 };
+	unsigned x2 = 0;
+	size_t used;
+	uint8_t *x, *madt = NULL;
+
+	for (unsigned i = 0; i < 256; i++)
+		t.cpu_node[i] = i % 2;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), 0);
+	x = buf + (u64(buf + 24) - 0xe0000);
+	ck_assert_uint_eq(sum(x, u32(x + 4)), 0);
+	for (uint32_t o = 36; o < u32(x + 4); o += 8) {
+		uint8_t *tb = buf + (u64(x + o) - 0xe0000);
+
+		ck_assert_uint_eq(sum(tb, u32(tb + 4)), 0);
+		if (!memcmp(tb, "APIC", 4))
+			madt = tb;
+	}
+	ck_assert_ptr_nonnull(madt);
+	for (uint32_t o = 44; o < u32(madt + 4); o += madt[o + 1])
+		if (madt[o] == 9) {
+			ck_assert_uint_eq(u32(madt + o + 4), 255);
+			x2++;
+		}
+	ck_assert_uint_eq(x2, 1);
+	t.nr_cpus = 0;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), -EINVAL);
+	t.nr_cpus = 2;
+	t.cpu_node[1] = 2;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "node 2"));
+	t.cpu_node[1] = 1;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, 200, &t, &m, 1,
+					&used, &e), -ENOSPC);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("acpi");
+	TCase *flow = tcase_create("flow"), *unit = tcase_create("unit");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(flow, setup, teardown);
+	tcase_set_timeout(flow, 60);
+	tcase_add_test(flow, test_e820_zero_page);
+	tcase_add_test(flow, test_rsdp);
+	tcase_add_test(flow, test_madt);
+	tcase_add_test(flow, test_srat_slit);
+	tcase_add_test(flow, test_fadt_dsdt);
+	tcase_add_test(unit, test_e820_sanitize);
+	tcase_add_test(unit, test_acpi_build_limits);
+	suite_add_tcase(s, flow);
+	suite_add_tcase(s, unit);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
