@@ -228,9 +228,12 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 
 		pthread_mutex_lock(&n->lock);
 		ret = gm_early_retire_node(mem, n, &buddy[i], e);
-		if (!ret && n->cfg.cma_size)
+		if (!ret && n->cfg.cma_size) {
 			ret = gm_cma_carve(mem, n, buddy[i], n->cfg.cma_size,
 					   &cma[i], &blocks[i], e);
+			if (ret == -ENOSPC)	/* the contract of gm_mem_retire() */
+				ret = e ? (e->err = ENOMEM, -ENOMEM) : -ENOMEM;
+		}
 		pthread_mutex_unlock(&n->lock);
 		if (ret)
 			break;
