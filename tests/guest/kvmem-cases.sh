@@ -101,7 +101,7 @@ ls "$work"/bad-*.rc | sed 's|.*/||; s|\.rc$||' >"$work/bad.list"
 if [[ -d /sys/devices/system/node/node1 ]]; then
 	t=$(now)
 	"$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-		--cmdline "console=ttyS0 quiet panic=-1 kvmem.hold=8" \
+		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=3" \
 		--cpus 1 --numa 0:256M@1 --console stdio \
 		</dev/null >"$work/bind.out" 2>"$work/bind.err" &
 	pid=$!
