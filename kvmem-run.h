@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvmem-run.h - `kvmem run`'s options, parsed apart from running them so
+ * the unit tests (tests/vmm/test_run_opts.c) can check the parser.
+ */
+#ifndef KVMEM_RUN_H
+#define KVMEM_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guestmem.h"
+
+#define RUN_MAX_ALLOCS		64
+#define RUN_DEFAULT_MEM		(256ULL << 20)
+#define RUN_DEFAULT_CMDLINE	"console=ttyS0"
+
+struct run_opts {
+	const char *kernel, *initrd, *cmdline;	/* point into argv */
+	char *flat_path;			/* --flat FILE@ADDR, malloc'd */
+	uint64_t flat_addr;
+	unsigned nr_cpus;
+	struct gm_config cfg;			/* --numa / --mem, --cma */
+	uint64_t headroom[GM_MAX_NODES];	/* --headroom N:SIZE,... */
+	bool hugepages;
+	const char *console;			/* "stdio" or a file */
+	const char *mount;
+	const char *name;
+	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
+	unsigned nr_alloc;
+};
+
+/*
+ * run_opts_parse() - parse `kvmem run` arguments (@argv[0] is "run") into
+ * @o. Returns 0, 1 when --help was asked (usage printed to stdout), or a
+ * negative errno with a one-line message in @e (nothing printed). Fills
+ * defaults: 1 vCPU, --mem 256M when neither --numa nor --mem is given, the
+ * cmdline "console=ttyS0", console stdio. Release with run_opts_release(),
+ * also after an error.
+ */
+int run_opts_parse(int argc, char **argv, struct run_opts *o,
+		   struct gm_error *e);
+void run_opts_release(struct run_opts *o);
+
+#endif /* KVMEM_RUN_H */

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cpuid.c - vmm/cpuid.c's topology rewrite, on a hand-made CPUID
+ * table (no /dev/kvm): the leaves Linux reads to count CPUs must agree
+ * with APIC ID = vCPU index and one package of nr_cpus cores.
+ */
+#include <check.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm.h"
+
+#define CAP 32
+
+static struct kvm_cpuid2 *table(void)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + CAP * sizeof(c->entries[0]));
+	static const struct kvm_cpuid_entry2 init[] = {
+		{ .function = 0x0, .eax = 0xd },
+		{ .function = 0x1, .ebx = 0x00010800, .edx = 0x178bfbff },
+		{ .function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7 },
+		{ .function = 0x80000008, .eax = 0x3028, .ecx = 0x00000000 },
+		{ .function = 0x8000001e, .eax = 9, .ebx = 0x0105, .ecx = 0x0102 },
+	};
+
+	ck_assert_ptr_nonnull(c);
+	memcpy(c->entries, init, sizeof(init));
+	c->nent = sizeof(init) / sizeof(init[0]);
+	return c;
+}
+
+static struct kvm_cpuid_entry2 *find(struct kvm_cpuid2 *c, uint32_t fn,
+				     uint32_t index)
+{
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+static unsigned count(struct kvm_cpuid2 *c, uint32_t fn)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->nent; i++)
+		n += c->entries[i].function == fn;
+	return n;
+}
+
+/* vCPU 2 of 3: APIC ID 2 everywhere, 3 cores, 2 bits of core ID. */
+START_TEST(test_three_cpus)
+{
+	struct kvm_cpuid2 *c = table();
+	struct kvm_cpuid_entry2 *e;
+
+	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 2, 3), 0);
+	e = find(c, 0x1, 0);
+	ck_assert_uint_eq(e->ebx >> 24, 2);
+	ck_assert_uint_eq((e->ebx >> 16) & 0xff, 4);	/* addressable IDs: 2 bits */
+	ck_assert_uint_eq(e->ebx & 0xffff, 0x0800);	/* CLFLUSH size kept */
+	ck_assert(e->edx & (1u << 28));
+
+	ck_assert_uint_eq(count(c, 0xb), 3);		/* the stale entry replaced */
+	e = find(c, 0xb, 0);
+	ck_assert_uint_eq(e->eax, 0);
+	ck_assert_uint_eq(e->ebx, 1);
+	ck_assert_uint_eq(e->ecx, 0x100);		/* SMT level */
+	ck_assert_uint_eq(e->edx, 2);
+	ck_assert(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	e = find(c, 0xb, 1);
+	ck_assert_uint_eq(e->eax, 2);
+	ck_assert_uint_eq(e->ebx, 3);
+	ck_assert_uint_eq(e->ecx, 0x201);		/* core level */
+	ck_assert_uint_eq(e->edx, 2);
+	e = find(c, 0xb, 2);
+	ck_assert_uint_eq(e->ebx, 0);
+	ck_assert_uint_eq((e->ecx >> 8) & 0xff, 0);	/* invalid: the end */
+
+	ck_assert_uint_eq(count(c, 0x1f), 0);		/* not invented */
+	e = find(c, 0x80000008, 0);
+	ck_assert_uint_eq(e->ecx & 0xff, 2);		/* NC = cores - 1 */
+	ck_assert_uint_eq((e->ecx >> 12) & 0xf, 2);
+	ck_assert_uint_eq(e->eax, 0x3028);		/* address sizes kept */
+	e = find(c, 0x8000001e, 0);
+	ck_assert_uint_eq(e->eax, 2);
+	ck_assert_uint_eq(e->ebx & 0xff, 2);
+	free(c);
+}
+END_TEST
+
+/* One CPU: no HTT, a single core at level 1. */
+START_TEST(test_one_cpu)
+{
+	struct kvm_cpuid2 *c = table();
+	struct kvm_cpuid_entry2 *e;
+
+	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 0, 1), 0);
+	e = find(c, 0x1, 0);
+	ck_assert_uint_eq(e->ebx >> 24, 0);
+	ck_assert(!(e->edx & (1u << 28)));
+	e = find(c, 0xb, 1);
+	ck_assert_uint_eq(e->eax, 0);
+	ck_assert_uint_eq(e->ebx, 1);
+	free(c);
+}
+END_TEST
+
+/* Leaf 0x1F is rewritten like 0xB when KVM offers it. */
+START_TEST(test_leaf_1f)
+{
+	struct kvm_cpuid2 *c = table();
+	struct kvm_cpuid_entry2 *e;
+
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){ .function = 0x1f, .ebx = 9 };
+	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 5, 8), 0);
+	ck_assert_uint_eq(count(c, 0x1f), 3);
+	e = find(c, 0x1f, 1);
+	ck_assert_uint_eq(e->eax, 3);
+	ck_assert_uint_eq(e->ebx, 8);
+	ck_assert_uint_eq(e->edx, 5);
+	free(c);
+}
+END_TEST
+
+/* Bad arguments and no room: errors, table untouched. */
+START_TEST(test_errors_leave_table)
+{
+	struct kvm_cpuid2 *c = table(), *copy = table();
+	size_t sz = sizeof(*c) + CAP * sizeof(c->entries[0]);
+
+	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 3, 3), -EINVAL);
+	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 0, 0), -EINVAL);
+	ck_assert_int_eq(vmm_cpuid_topology(c, c->nent + 5, 0, 2), -ENOSPC);
+	ck_assert_int_eq(memcmp(c, copy, sz), 0);
+	free(c);
+	free(copy);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vmm_cpuid");
+	TCase *tc = tcase_create("topology");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_three_cpus);
+	tcase_add_test(tc, test_one_cpu);
+	tcase_add_test(tc, test_leaf_1f);
+	tcase_add_test(tc, test_errors_leave_table);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
