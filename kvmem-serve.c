@@ -1,13 +1,158 @@
 // SPDX-License-Identifier: MIT
-/* kvmem-serve.c - `kvmem serve`. Placeholder until its issue lands. */
+/*
+ * kvmem-serve.c - `kvmem serve`: the memory service with no guest and no
+ * KVM. Lays out the pools, backs them with host memory (so data and memory
+ * files hold bytes), retires the early phase, mounts the filesystem and
+ * serves it in the foreground until SIGINT or SIGTERM, then unmounts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "fusefs.h"
+#include "guestmem.h"
 #include "kvmem.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: kvmem serve --numa N:SIZE[@HOST][,...] --mount DIR [options]\n"
+"\n"
+"Mount the kvmem memory filesystem on DIR with no guest; vm/state reads\n"
+"\"none\". Runs in the foreground until SIGINT or SIGTERM, then unmounts.\n"
+"\n"
+"  --numa SPEC      nodes and sizes, e.g. 0:1G,1:1G (\"@H\" binds to host node H)\n"
+"  --cma SPEC       contiguous-range areas, e.g. 0:64M,1:32M\n"
+"  --chunk SIZE     buddy chunk size, a power of two >= 4K (default 4K)\n"
+"  --mount DIR      mount point (created if missing; a stale mount is cleared)\n"
+"  --hugepages      back the pools with 2 MiB pages\n"
+"  --allow-other    let other users reach the mount (default: private)\n"
+"  --foreground     stay in the foreground (the default; there is no daemon mode)\n"
+"  --help           this text\n");
+}
+
+enum { OPT_NUMA = 1, OPT_CMA, OPT_CHUNK, OPT_MOUNT, OPT_HUGE, OPT_OTHER,
+       OPT_FG, OPT_HELP };
+
+static const struct option opts[] = {
+	{ "numa", required_argument, NULL, OPT_NUMA },
+	{ "cma", required_argument, NULL, OPT_CMA },
+	{ "chunk", required_argument, NULL, OPT_CHUNK },
+	{ "mount", required_argument, NULL, OPT_MOUNT },
+	{ "hugepages", no_argument, NULL, OPT_HUGE },
+	{ "allow-other", no_argument, NULL, OPT_OTHER },
+	{ "foreground", no_argument, NULL, OPT_FG },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct serve_args {
+	const char *numa, *cma, *chunk, *dir;
+	unsigned back_flags, fs_flags;
+};
+
+static int parse_args(int argc, char **argv, struct serve_args *a)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NUMA:	a->numa = optarg; break;
+		case OPT_CMA:	a->cma = optarg; break;
+		case OPT_CHUNK:	a->chunk = optarg; break;
+		case OPT_MOUNT:	a->dir = optarg; break;
+		case OPT_HUGE:	a->back_flags |= GM_BACK_HUGEPAGES; break;
+		case OPT_OTHER:	a->fs_flags |= FS_ALLOW_OTHER; break;
+		case OPT_FG:	break;
+		case OPT_HELP:	usage(stdout); return 1;
+		default:	usage(stderr); return -1;
+		}
+	}
+	if (optind < argc || !a->numa || !a->dir) {
+		fprintf(stderr, "kvmem serve: --numa and --mount are required\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pools of @a, backed and retired, ready to serve. */
+static int build_mem(const struct serve_args *a, struct gm_mem **out,
+		     struct gm_error *e)
+{
+	struct gm_config cfg;
+	struct gm_mem *mem;
+	int ret;
+
+	gm_config_init(&cfg);
+	if (a->chunk) {
+		ret = gm_parse_size(a->chunk, &cfg.chunk_size);
+		if (ret) {
+			e->err = -ret;
+			snprintf(e->msg, sizeof(e->msg), "--chunk %s: malformed size",
+				 a->chunk);
+			return ret;
+		}
+	}
+	ret = gm_parse_numa(a->numa, &cfg, e);
+	if (!ret && a->cma)
+		ret = gm_parse_cma(a->cma, &cfg, e);
+	if (!ret)
+		ret = gm_mem_create(&cfg, &mem, e);
+	if (ret)
+		return ret;
+	ret = gm_mem_back(mem, a->back_flags, e);
+	if (!ret)
+		ret = gm_mem_retire(mem, e);
+	if (ret) {
+		gm_mem_destroy(mem);
+		return ret;
+	}
+	*out = mem;
+	return 0;
+}
 
 int kvmem_cmd_serve(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kvmem serve: not built yet\n");
-	return 1;
+	struct serve_args a = { 0 };
+	struct gm_error e = { 0 };
+	struct gm_mem *mem;
+	struct fs *fs;
+	sigset_t set;
+	int ret, sig;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	ret = build_mem(&a, &mem, &e);
+	if (ret) {
+		fprintf(stderr, "kvmem serve: %s\n", e.msg[0] ? e.msg : strerror(-ret));
+		return 1;
+	}
+	/* Block the stop signals before the FUSE threads exist: they inherit it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = fs_mount_flags(mem, a.dir, NULL, a.fs_flags, &fs, &e);
+	if (ret) {
+		fprintf(stderr, "kvmem serve: %s\n", e.msg[0] ? e.msg : strerror(-ret));
+		gm_mem_destroy(mem);
+		return 1;
+	}
+	fprintf(stderr, "kvmem serve: %u node(s) mounted on %s\n",
+		gm_mem_nr_nodes(mem), a.dir);
+	do {
+		ret = sigwait(&set, &sig);
+	} while (ret == EINTR);
+	fs_unmount(fs);
+	gm_mem_destroy(mem);
+	fprintf(stderr, "kvmem serve: %s, unmounted %s\n", strsignal(sig), a.dir);
+	return 0;
 }

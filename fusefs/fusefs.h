@@ -39,6 +39,15 @@ struct fs_vm {
 int fs_mount(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	     struct fs **out, struct gm_error *e);
 
+/*
+ * fs_mount_flags() - fs_mount() with @flags: FS_ALLOW_OTHER lets other users
+ * reach the mount (FUSE allow_other; needs user_allow_other in
+ * /etc/fuse.conf when not root). fs_mount() is fs_mount_flags(..., 0, ...).
+ */
+#define FS_ALLOW_OTHER	0x1
+int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
+		   unsigned flags, struct fs **out, struct gm_error *e);
+
 /* fs_unmount() - unmount, stop the thread, free @fs. NULL is a no-op. */
 void fs_unmount(struct fs *fs);
 

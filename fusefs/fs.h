@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs.h - fusefs/ private interfaces between its files.
+ *
+ * The tree is one table (tree.c): a row per file or directory with its
+ * name, parent row, mode, and show/store/rw handlers. Rows live in one of
+ * three scopes: the top of the mount, one NUMA node (nodes/nodeN/...), or one
+ * allocation (allocations/NAME/...). An inode number encodes the row plus
+ * the node id or the allocation's id, so lookup, getattr, readdir, open,
+ * read and write all decode an inode into a struct fs_obj and walk the same
+ * table (ops.c). show handlers render a file into a buffer on open (show.c);
+ * store handlers apply a write (ctl.c); rw handlers move raw bytes (data,
+ * memory).
+ */
+#ifndef KVMEM_FUSEFS_FS_H
+#define KVMEM_FUSEFS_FS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "fusefs.h"
+
+#define FS_NR_WORKERS	4
+#define FS_LINE_MAX	4096	/* one control line, including its newline */
+
+enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC };
+
+/* The rows of the table, in tree order (tree.c). */
+enum fs_row_id {
+	R_ROOT, R_VM, R_VM_NAME, R_VM_STATE, R_VM_VCPUS, R_VM_MEMORY, R_VM_E820,
+	R_NODES, R_ONLINE, R_ALLOCS, R_CTL, R_ERROR, R_MEMORY,
+	R_NODE, R_MEMINFO, R_BUDDYINFO, R_HOST_NODE,
+	R_EARLY, R_EARLY_RANGES,
+	R_BUDDY, R_BUDDY_SIZE, R_BUDDY_CHUNK, R_BUDDY_AVAIL, R_FREE_AREA,
+	R_UNUSABLE,
+	R_CMA, R_CMA_SIZE, R_CMA_USED, R_CMA_MAXCHUNK, R_CMA_OPB, R_CMA_BITMAP,
+	R_ALLOC, R_SPEC, R_BLOCKS, R_DATA,
+	R_NR
+};
+
+/* One allocation directory the filesystem has handed an inode to. */
+struct fs_name {
+	uint64_t id;
+	bool pending;		/* mkdir'd, spec not written yet */
+	char name[GM_NAME_MAX + 1];
+};
+
+/*
+ * The mounted filesystem. @lock protects the name table and @last_error;
+ * it is taken after no guestmem lock (guestmem calls may run under it).
+ */
+struct fs {
+	struct gm_mem *mem;
+	const struct fs_vm *vm;		/* NULL: no guest, vm/ shows "none" */
+	struct fs_vm vm_copy;
+	char *dir;
+	struct fuse_session *se;
+	int stop_fd;			/* eventfd: workers exit when readable */
+	pthread_t workers[FS_NR_WORKERS];
+	unsigned nr_workers;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+
+	pthread_mutex_t lock;
+	struct fs_name *names;
+	unsigned nr_names, cap_names;
+	uint64_t next_id;
+	char last_error[GM_ERRMSG_MAX + 2 * (GM_NAME_MAX + 1)];
+};
+
+/* What an inode stands for. */
+struct fs_obj {
+	int row;			/* index in the table */
+	unsigned node;			/* FS_NODE scope */
+	uint64_t id;			/* FS_ALLOC scope */
+	char name[GM_NAME_MAX + 1];	/* FS_ALLOC scope */
+	bool pending;			/* FS_ALLOC scope: no allocation yet */
+};
+
+/* A growable text buffer for show handlers. */
+struct fs_buf {
+	char *p;
+	size_t len, cap;
+	int err;			/* sticky -ENOMEM */
+};
+
+void fs_buf_printf(struct fs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void fs_buf_put(struct fs_buf *b, const char *s, size_t len);
+
+typedef int (*fs_show_fn)(struct fs *fs, const struct fs_obj *o,
+			  struct fs_buf *b);
+/* store: the whole write(2) in @buf (not NUL-terminated). 0 or -errno. */
+typedef int (*fs_store_fn)(struct fs *fs, const struct fs_obj *o,
+			   const char *buf, size_t len);
+/* rw: raw bytes at @off; bytes moved, 0 at end (read), or -errno. */
+typedef ssize_t (*fs_rw_fn)(struct fs *fs, const struct fs_obj *o, void *buf,
+			    size_t len, off_t off, bool write);
+/* size: st_size of a raw file. */
+typedef uint64_t (*fs_size_fn)(struct fs *fs, const struct fs_obj *o);
+
+struct fs_row {
+	const char *name;
+	int parent;		/* row index; -1 for the root and scope roots */
+	enum fs_scope scope;
+	mode_t mode;		/* S_IFDIR|0555, S_IFREG|0444, ... */
+	fs_show_fn show;
+	fs_store_fn store;
+	fs_rw_fn rw;
+	fs_size_fn size;
+};
+
+extern const struct fs_row fs_rows[];
+extern const unsigned fs_nr_rows;
+
+/* ---- tree.c ---- */
+
+/*
+ * fs_decode() - the object behind inode @ino, checked to still exist (node
+ * in range, allocation present or pending). 0 or -ENOENT.
+ */
+int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o);
+fuse_ino_t fs_encode(const struct fs_obj *o);
+/* fs_child() - look up @name under directory @dir. 0 or -ENOENT/-ENOTDIR. */
+int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
+	     struct fs_obj *out);
+void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st);
+/* fs_list() - the children of @dir (caller frees with fs_list_free). */
+int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
+	    unsigned *nr);
+
+/* Name table (takes fs->lock). */
+int fs_name_mkdir(struct fs *fs, const char *name);
+int fs_name_forget(struct fs *fs, const char *name);
+bool fs_name_pending(struct fs *fs, const char *name);
+int fs_name_commit(struct fs *fs, const char *name);
+void fs_name_release(struct fs *fs);
+bool fs_row_reserved(const char *name);
+void fs_obj_name(const struct fs_obj *o, char *buf, size_t len);
+
+void fs_set_error(struct fs *fs, const char *what, int err, const char *msg);
+
+/* ---- show.c: renderers (one per kind of file) ---- */
+int fs_show_vm(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_online(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_meminfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_buddyinfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_host_node(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_early(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_buddy(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_free_area(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_unusable(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_cma(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_cma_bitmap(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_error(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_spec(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_blocks(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+
+/* ---- ctl.c: control writes and raw files ---- */
+int fs_store_ctl(struct fs *fs, const struct fs_obj *o, const char *buf,
+		 size_t len);
+int fs_store_error(struct fs *fs, const struct fs_obj *o, const char *buf,
+		   size_t len);
+int fs_store_spec(struct fs *fs, const struct fs_obj *o, const char *buf,
+		  size_t len);
+int fs_store_cma_size(struct fs *fs, const struct fs_obj *o, const char *buf,
+		      size_t len);
+int fs_store_vm(struct fs *fs, const struct fs_obj *o, const char *buf,
+		size_t len);
+ssize_t fs_rw_data(struct fs *fs, const struct fs_obj *o, void *buf,
+		   size_t len, off_t off, bool write);
+uint64_t fs_size_data(struct fs *fs, const struct fs_obj *o);
+ssize_t fs_rw_memory(struct fs *fs, const struct fs_obj *o, void *buf,
+		     size_t len, off_t off, bool write);
+uint64_t fs_size_memory(struct fs *fs, const struct fs_obj *o);
+/* fs_rmdir_alloc() - rmdir allocations/NAME: free it (or drop a pending). */
+int fs_rmdir_alloc(struct fs *fs, const char *name);
+
+/* ---- ops.c ---- */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif /* KVMEM_FUSEFS_FS_H */

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops.c - the FUSE low-level operations. Each decodes its inode into a
+ * struct fs_obj and walks the table in tree.c; none knows a file by name.
+ *
+ * Files are direct_io: a show file is rendered into the open file on open(2)
+ * and reads serve offsets from that snapshot (so `dd bs=3` sees one
+ * consistent text); raw files (data, memory) copy bytes on every read and
+ * write. Nothing is kept in the kernel's page cache, so no read is stale.
+ * Entries and attributes of allocations are not cached either (timeout 0):
+ * they come and go with every control write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+#define FIXED_TIMEOUT	60.0	/* nodes/, vm/ and the top never change shape */
+
+struct fs_file {
+	struct fs_obj o;
+	struct fs_buf b;
+};
+
+struct fs_dir {
+	struct fs_obj *v;
+	unsigned nr;
+};
+
+static struct fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static double timeout(const struct fs_obj *o)
+{
+	return fs_rows[o->row].scope == FS_ALLOC ? 0.0 : FIXED_TIMEOUT;
+}
+
+static void reply_entry(fuse_req_t req, struct fs *fs, const struct fs_obj *o)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	fs_stat(fs, o, &e.attr);
+	e.ino = e.attr.st_ino;
+	e.attr_timeout = e.entry_timeout = timeout(o);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_obj dir, o;
+	int ret;
+
+	ret = fs_decode(fs, parent, &dir);
+	if (!ret)
+		ret = fs_child(fs, &dir, name, &o);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	reply_entry(req, fs, &o);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct stat st;
+	struct fs_obj o;
+	int ret;
+
+	(void)fi;
+	ret = fs_decode(fs, ino, &o);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fs_stat(fs, &o, &st);
+	fuse_reply_attr(req, &st, timeout(&o));
+}
+
+/*
+ * setattr: chmod/chown are refused; utimes are accepted and ignored. A size
+ * change is how open(O_TRUNC) arrives: on a writable file, truncating to 0
+ * (or to the size it has) succeeds and changes nothing, so `echo ... > FILE`
+ * works; data keeps its bytes and size (it is the allocation).
+ */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct stat st;
+	struct fs_obj o;
+	int ret;
+
+	(void)fi;
+	ret = fs_decode(fs, ino, &o);
+	if (ret)
+		goto err;
+	fs_stat(fs, &o, &st);
+	ret = -EPERM;
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		goto err;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		ret = -EACCES;
+		if (S_ISDIR(st.st_mode))
+			ret = -EISDIR;
+		if (S_ISDIR(st.st_mode) || !(st.st_mode & 0222))
+			goto err;
+		ret = -EINVAL;
+		if (attr->st_size > st.st_size)
+			ret = -EFBIG;
+		if (attr->st_size != 0 && attr->st_size != st.st_size)
+			goto err;
+	}
+	fuse_reply_attr(req, &st, timeout(&o));
+	return;
+err:
+	fuse_reply_err(req, -ret);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	int acc = fi->flags & O_ACCMODE;
+	const struct fs_row *row;
+	struct fs_file *f;
+	struct stat st;
+	int ret;
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = fs_decode(fs, ino, &f->o);
+	if (ret)
+		goto err;
+	row = &fs_rows[f->o.row];
+	fs_stat(fs, &f->o, &st);
+	/* Modes are enforced for root too: a read-only file is read-only. */
+	ret = -EACCES;
+	if (acc != O_RDONLY && !(st.st_mode & 0222))
+		goto err;
+	if (acc != O_WRONLY && !(st.st_mode & 0444))
+		goto err;
+	if (acc != O_WRONLY && row->show) {
+		ret = row->show(fs, &f->o, &f->b);
+		if (!ret)
+			ret = f->b.err;
+		if (ret)
+			goto err;
+	}
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(f->b.p);
+		free(f);
+	}
+	return;
+err:
+	free(f->b.p);
+	free(f);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	const struct fs_row *row = &fs_rows[f->o.row];
+	ssize_t n;
+	char *buf;
+
+	(void)ino;
+	if (row->rw) {
+		buf = malloc(size ? size : 1);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		n = row->rw(req_fs(req), &f->o, buf, size, off, false);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		free(buf);
+		return;
+	}
+	if (off < 0 || (size_t)off >= f->b.len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > f->b.len - (size_t)off)
+		size = f->b.len - (size_t)off;
+	fuse_reply_buf(req, f->b.p + off, size);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	const struct fs_row *row = &fs_rows[f->o.row];
+	struct fs *fs = req_fs(req);
+	ssize_t n;
+	int ret;
+
+	(void)ino;
+	if (row->rw) {
+		n = row->rw(fs, &f->o, (void *)buf, size, off, true);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	if (!row->store) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	/* One write(2) is one request: the offset does not matter. */
+	ret = row->store(fs, &f->o, buf, size);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (f) {
+		free(f->b.p);
+		free(f);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_dir *d;
+	struct fs_obj o;
+	int ret;
+
+	ret = fs_decode(fs, ino, &o);
+	if (ret)
+		goto err;
+	ret = -ENOTDIR;
+	if (!S_ISDIR(fs_rows[o.row].mode))
+		goto err;
+	ret = -ENOMEM;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto err;
+	ret = fs_list(fs, &o, &d->v, &d->nr);
+	if (ret) {
+		free(d);
+		goto err;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(d->v);
+		free(d);
+	}
+	return;
+err:
+	fuse_reply_err(req, -ret);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	struct fs *fs = req_fs(req);
+	char *buf, name[GM_NAME_MAX + 16];
+	size_t pos = 0, n;
+	struct stat st;
+
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (off_t i = off; i < (off_t)d->nr + 2; i++) {
+		memset(&st, 0, sizeof(st));
+		if (i < 2) {
+			st.st_ino = ino;
+			st.st_mode = S_IFDIR;
+			snprintf(name, sizeof(name), i ? ".." : ".");
+		} else {
+			fs_stat(fs, &d->v[i - 2], &st);
+			fs_obj_name(&d->v[i - 2], name, sizeof(name));
+		}
+		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, i + 1);
+		if (n > size - pos)
+			break;
+		pos += n;
+	}
+	fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (d) {
+		free(d->v);
+		free(d);
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* mkdir allocations/NAME: a pending allocation until spec is written. */
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	char probe[GM_NAME_MAX + 64];
+	struct fs *fs = req_fs(req);
+	struct gm_error e = { 0 };
+	struct fs_obj dir, o;
+	struct gm_cmd cmd;
+	int ret;
+
+	(void)mode;
+	ret = fs_decode(fs, parent, &dir);
+	if (ret)
+		goto err;
+	ret = -EPERM;
+	if (dir.row != R_ALLOCS)
+		goto err;
+	ret = -ENAMETOOLONG;
+	if (strlen(name) > GM_NAME_MAX)
+		goto err;
+	/* The grammar decides which names are valid. */
+	snprintf(probe, sizeof(probe), "free %s", name);
+	memset(&cmd, 0, sizeof(cmd));
+	ret = gm_cmd_parse(probe, &cmd, &e);
+	if (!ret && strcmp(cmd.name, name))
+		ret = -EINVAL;
+	if (ret) {
+		fs_set_error(fs, name, EINVAL, "mkdir: not a valid allocation name");
+		ret = -EINVAL;
+		goto err;
+	}
+	ret = fs_name_mkdir(fs, name);
+	if (!ret)
+		ret = fs_child(fs, &dir, name, &o);
+	if (ret)
+		goto err;
+	reply_entry(req, fs, &o);
+	return;
+err:
+	fuse_reply_err(req, -ret);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_obj dir, o;
+	int ret;
+
+	ret = fs_decode(fs, parent, &dir);
+	if (!ret)
+		ret = fs_child(fs, &dir, name, &o);
+	if (!ret && o.row != R_ALLOC)
+		ret = S_ISDIR(fs_rows[o.row].mode) ? -EPERM : -ENOTDIR;
+	if (!ret)
+		ret = fs_rmdir_alloc(fs, name);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
+	fuse_reply_err(req, EPERM);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.lookup		= op_lookup,
+	.getattr	= op_getattr,
+	.setattr	= op_setattr,
+	.open		= op_open,
+	.read		= op_read,
+	.write		= op_write,
+	.release	= op_release,
+	.opendir	= op_opendir,
+	.readdir	= op_readdir,
+	.releasedir	= op_releasedir,
+	.mkdir		= op_mkdir,
+	.rmdir		= op_rmdir,
+	.unlink		= op_unlink,
+	.mknod		= op_mknod,
+	.create		= op_create,
+};

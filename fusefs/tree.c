@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tree.c - the file tree as one table, inode numbers, and the name table of
+ * allocation directories.
+ *
+ * Inode numbers: the top scope is 1 + row (the root is 1, FUSE_ROOT_ID);
+ * node scope is NODE_BASE + node * ROW_SPAN + row; allocation scope is
+ * ALLOC_BASE + id * ROW_SPAN + row, where id is handed out the first time the
+ * filesystem sees a name and forgotten when the filesystem frees it, so a
+ * name freed and allocated again gets new inodes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+#define ROW_SPAN	1024ULL
+#define NODE_BASE	0x10000ULL
+#define ALLOC_BASE	0x100000000ULL
+
+#define DIR_RO	(S_IFDIR | 0555)
+#define DIR_RW	(S_IFDIR | 0755)
+#define REG_RO	(S_IFREG | 0444)
+#define REG_RW	(S_IFREG | 0644)
+#define REG_WO	(S_IFREG | 0200)
+#define REG_PRIV (S_IFREG | 0600)
+
+const struct fs_row fs_rows[R_NR] = {
+	[R_ROOT]	= { "",		-1,	FS_TOP,	DIR_RO },
+	[R_VM]		= { "vm",	R_ROOT,	FS_TOP,	DIR_RO },
+	[R_VM_NAME]	= { "name",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
+	[R_VM_STATE]	= { "state",	R_VM,	FS_TOP,	REG_RW, .show = fs_show_vm,
+			    .store = fs_store_vm },
+	[R_VM_VCPUS]	= { "vcpus",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
+	[R_VM_MEMORY]	= { "memory",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
+	[R_VM_E820]	= { "e820",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
+	[R_NODES]	= { "nodes",	R_ROOT,	FS_TOP,	DIR_RO },
+	[R_ONLINE]	= { "online",	R_NODES, FS_TOP, REG_RO, .show = fs_show_online },
+	[R_ALLOCS]	= { "allocations", R_ROOT, FS_TOP, DIR_RW },
+	[R_CTL]		= { "ctl",	R_ALLOCS, FS_TOP, REG_WO, .store = fs_store_ctl },
+	[R_ERROR]	= { "error",	R_ALLOCS, FS_TOP, REG_RW, .show = fs_show_error,
+			    .store = fs_store_error },
+	[R_MEMORY]	= { "memory",	R_ROOT,	FS_TOP,	REG_PRIV, .rw = fs_rw_memory,
+			    .size = fs_size_memory },
+
+	[R_NODE]	= { NULL,	-1,	FS_NODE, DIR_RO },
+	[R_MEMINFO]	= { "meminfo",	R_NODE,	FS_NODE, REG_RO, .show = fs_show_meminfo },
+	[R_BUDDYINFO]	= { "buddyinfo", R_NODE, FS_NODE, REG_RO, .show = fs_show_buddyinfo },
+	[R_HOST_NODE]	= { "host_node", R_NODE, FS_NODE, REG_RO, .show = fs_show_host_node },
+	[R_EARLY]	= { "early",	R_NODE,	FS_NODE, DIR_RO },
+	[R_EARLY_RANGES] = { "ranges",	R_EARLY, FS_NODE, REG_RO, .show = fs_show_early },
+	[R_BUDDY]	= { "buddy",	R_NODE,	FS_NODE, DIR_RO },
+	[R_BUDDY_SIZE]	= { "size",	R_BUDDY, FS_NODE, REG_RO, .show = fs_show_buddy },
+	[R_BUDDY_CHUNK]	= { "chunk_size", R_BUDDY, FS_NODE, REG_RO, .show = fs_show_buddy },
+	[R_BUDDY_AVAIL]	= { "avail",	R_BUDDY, FS_NODE, REG_RO, .show = fs_show_buddy },
+	[R_FREE_AREA]	= { "free_area", R_BUDDY, FS_NODE, REG_RO, .show = fs_show_free_area },
+	[R_UNUSABLE]	= { "unusable_index", R_BUDDY, FS_NODE, REG_RO,
+			    .show = fs_show_unusable },
+	[R_CMA]		= { "cma",	R_NODE,	FS_NODE, DIR_RO },
+	[R_CMA_SIZE]	= { "size",	R_CMA,	FS_NODE, REG_RW, .show = fs_show_cma,
+			    .store = fs_store_cma_size },
+	[R_CMA_USED]	= { "used",	R_CMA,	FS_NODE, REG_RO, .show = fs_show_cma },
+	[R_CMA_MAXCHUNK] = { "maxchunk", R_CMA,	FS_NODE, REG_RO, .show = fs_show_cma },
+	[R_CMA_OPB]	= { "order_per_bit", R_CMA, FS_NODE, REG_RO, .show = fs_show_cma },
+	[R_CMA_BITMAP]	= { "bitmap",	R_CMA,	FS_NODE, REG_RO, .show = fs_show_cma_bitmap },
+
+	[R_ALLOC]	= { NULL,	-1,	FS_ALLOC, DIR_RO },
+	[R_SPEC]	= { "spec",	R_ALLOC, FS_ALLOC, REG_RW, .show = fs_show_spec,
+			    .store = fs_store_spec },
+	[R_BLOCKS]	= { "blocks",	R_ALLOC, FS_ALLOC, REG_RO, .show = fs_show_blocks },
+	[R_DATA]	= { "data",	R_ALLOC, FS_ALLOC, REG_PRIV, .rw = fs_rw_data,
+			    .size = fs_size_data },
+};
+const unsigned fs_nr_rows = R_NR;
+
+/* ---- name table (fs->lock held) ---- */
+
+static int name_find(struct fs *fs, const char *name)
+{
+	for (unsigned i = 0; i < fs->nr_names; i++)
+		if (!strcmp(fs->names[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* The entry for @name, added with a fresh id if new. NULL on ENOMEM. */
+static struct fs_name *name_get(struct fs *fs, const char *name, bool pending)
+{
+	int i = name_find(fs, name);
+	struct fs_name *n;
+
+	if (i >= 0)
+		return &fs->names[i];
+	if (fs->nr_names == fs->cap_names) {
+		unsigned cap = fs->cap_names ? fs->cap_names * 2 : 16;
+		struct fs_name *p = realloc(fs->names, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		fs->names = p;
+		fs->cap_names = cap;
+	}
+	n = &fs->names[fs->nr_names++];
+	n->id = fs->next_id++;
+	n->pending = pending;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	return n;
+}
+
+static void name_drop(struct fs *fs, int i)
+{
+	fs->names[i] = fs->names[--fs->nr_names];
+}
+
+/*
+ * fs_name_mkdir() - mkdir allocations/@name: a pending entry until spec is
+ * written. -EEXIST if the name is pending or allocated, -ENOMEM.
+ */
+int fs_name_mkdir(struct fs *fs, const char *name)
+{
+	struct gm_alloc_info *info;
+	int i, ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	i = name_find(fs, name);
+	if (fs_row_reserved(name) || (i >= 0 && fs->names[i].pending)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (!gm_alloc_get(fs->mem, name, &info)) {
+		gm_alloc_info_free(info);
+		ret = -EEXIST;
+		goto out;
+	}
+	if (i >= 0)		/* stale: freed from outside the filesystem */
+		name_drop(fs, i);
+	if (!name_get(fs, name, true))
+		ret = -ENOMEM;
+out:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+/* fs_name_forget() - drop @name's entry (freed); -ENOENT if none. */
+int fs_name_forget(struct fs *fs, const char *name)
+{
+	int i;
+
+	pthread_mutex_lock(&fs->lock);
+	i = name_find(fs, name);
+	if (i >= 0)
+		name_drop(fs, i);
+	pthread_mutex_unlock(&fs->lock);
+	return i >= 0 ? 0 : -ENOENT;
+}
+
+bool fs_name_pending(struct fs *fs, const char *name)
+{
+	bool pending;
+	int i;
+
+	pthread_mutex_lock(&fs->lock);
+	i = name_find(fs, name);
+	pending = i >= 0 && fs->names[i].pending;
+	pthread_mutex_unlock(&fs->lock);
+	return pending;
+}
+
+/* fs_name_commit() - @name's spec was applied: no longer pending. */
+int fs_name_commit(struct fs *fs, const char *name)
+{
+	int i;
+
+	pthread_mutex_lock(&fs->lock);
+	i = name_find(fs, name);
+	if (i >= 0)
+		fs->names[i].pending = false;
+	pthread_mutex_unlock(&fs->lock);
+	return i >= 0 ? 0 : -ENOENT;
+}
+
+void fs_name_release(struct fs *fs)
+{
+	free(fs->names);
+	fs->names = NULL;
+	fs->nr_names = fs->cap_names = 0;
+}
+
+/* fs_row_reserved() - @name is a fixed file of allocations/ (ctl, error). */
+bool fs_row_reserved(const char *name)
+{
+	for (unsigned r = 0; r < R_NR; r++)
+		if (fs_rows[r].parent == R_ALLOCS && !strcmp(fs_rows[r].name, name))
+			return true;
+	return false;
+}
+
+/* ---- inodes ---- */
+
+fuse_ino_t fs_encode(const struct fs_obj *o)
+{
+	switch (fs_rows[o->row].scope) {
+	case FS_NODE:
+		return NODE_BASE + o->node * ROW_SPAN + (unsigned)o->row;
+	case FS_ALLOC:
+		return ALLOC_BASE + o->id * ROW_SPAN + (unsigned)o->row;
+	default:
+		return 1 + (unsigned)o->row;
+	}
+}
+
+/* Fill @o for allocation @name (existing or pending); 0 or -ENOENT. */
+static int obj_alloc(struct fs *fs, const char *name, int row, struct fs_obj *o)
+{
+	struct gm_alloc_info *info;
+	struct fs_name *n;
+	int i, ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	i = name_find(fs, name);
+	if (i < 0 || !fs->names[i].pending) {
+		ret = gm_alloc_get(fs->mem, name, &info);
+		if (ret) {
+			if (i >= 0)
+				name_drop(fs, i);
+			goto out;
+		}
+		gm_alloc_info_free(info);
+	}
+	n = name_get(fs, name, false);
+	if (!n) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	o->row = row;
+	o->id = n->id;
+	o->pending = n->pending;
+	snprintf(o->name, sizeof(o->name), "%s", n->name);
+out:
+	pthread_mutex_unlock(&fs->lock);
+	return ret == -ENOMEM ? ret : ret ? -ENOENT : 0;
+}
+
+int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o)
+{
+	uint64_t x;
+	int i, ret = -ENOENT;
+
+	memset(o, 0, sizeof(*o));
+	if (ino >= 1 && ino < NODE_BASE) {
+		o->row = (int)(ino - 1);
+		if (o->row >= R_NR || fs_rows[o->row].scope != FS_TOP)
+			return -ENOENT;
+		return 0;
+	}
+	if (ino < ALLOC_BASE) {
+		x = ino - NODE_BASE;
+		o->node = (unsigned)(x / ROW_SPAN);
+		o->row = (int)(x % ROW_SPAN);
+		if (o->row >= R_NR || fs_rows[o->row].scope != FS_NODE ||
+		    o->node >= gm_mem_nr_nodes(fs->mem))
+			return -ENOENT;
+		return 0;
+	}
+	x = ino - ALLOC_BASE;
+	o->id = x / ROW_SPAN;
+	o->row = (int)(x % ROW_SPAN);
+	if (o->row >= R_NR || fs_rows[o->row].scope != FS_ALLOC)
+		return -ENOENT;
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < (int)fs->nr_names; i++) {
+		if (fs->names[i].id == o->id) {
+			snprintf(o->name, sizeof(o->name), "%s", fs->names[i].name);
+			o->pending = fs->names[i].pending;
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
+}
+
+int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
+	     struct fs_obj *out)
+{
+	const struct fs_row *d = &fs_rows[dir->row];
+	unsigned node;
+	char tail;
+
+	if (!S_ISDIR(d->mode))
+		return -ENOTDIR;
+	for (unsigned r = 0; r < R_NR; r++) {
+		if (fs_rows[r].parent != dir->row || strcmp(fs_rows[r].name, name))
+			continue;
+		*out = *dir;
+		out->row = (int)r;
+		return 0;
+	}
+	if (dir->row == R_NODES) {
+		if (sscanf(name, "node%u%c", &node, &tail) != 1 ||
+		    node >= gm_mem_nr_nodes(fs->mem))
+			return -ENOENT;
+		/* Reject "node01": one spelling per node. */
+		char canon[16];
+
+		snprintf(canon, sizeof(canon), "node%u", node);
+		if (strcmp(canon, name))
+			return -ENOENT;
+		memset(out, 0, sizeof(*out));
+		out->row = R_NODE;
+		out->node = node;
+		return 0;
+	}
+	if (dir->row == R_ALLOCS) {
+		if (strlen(name) > GM_NAME_MAX)
+			return -ENOENT;
+		memset(out, 0, sizeof(*out));
+		return obj_alloc(fs, name, R_ALLOC, out);
+	}
+	return -ENOENT;
+}
+
+void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
+{
+	const struct fs_row *r = &fs_rows[o->row];
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = fs_encode(o);
+	st->st_mode = r->mode;
+	/* Honest modes: without a guest vm/state cannot be written. */
+	if (o->row == R_VM_STATE && !fs->vm)
+		st->st_mode = S_IFREG | 0444;
+	/* A committed spec cannot be written again. */
+	if (o->row == R_SPEC && !o->pending)
+		st->st_mode = S_IFREG | 0444;
+	st->st_nlink = S_ISDIR(r->mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = r->size ? (off_t)r->size(fs, o) : 0;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+}
+
+static int list_push(struct fs_obj **v, unsigned *nr, unsigned *cap,
+		     const struct fs_obj *o)
+{
+	if (*nr == *cap) {
+		unsigned c = *cap ? *cap * 2 : 32;
+		struct fs_obj *p = realloc(*v, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*nr)++] = *o;
+	return 0;
+}
+
+int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
+	    unsigned *nr)
+{
+	struct fs_obj *v = NULL, o;
+	unsigned n = 0, cap = 0;
+	char **names = NULL;
+	int ret = 0;
+
+	for (unsigned r = 0; r < R_NR && !ret; r++) {
+		if (fs_rows[r].parent != dir->row)
+			continue;
+		o = *dir;
+		o.row = (int)r;
+		ret = list_push(&v, &n, &cap, &o);
+	}
+	if (!ret && dir->row == R_NODES) {
+		for (unsigned i = 0; i < gm_mem_nr_nodes(fs->mem) && !ret; i++) {
+			memset(&o, 0, sizeof(o));
+			o.row = R_NODE;
+			o.node = i;
+			ret = list_push(&v, &n, &cap, &o);
+		}
+	}
+	if (!ret && dir->row == R_ALLOCS) {
+		ret = gm_alloc_names(fs->mem, &names);
+		for (unsigned i = 0; !ret && names[i]; i++) {
+			memset(&o, 0, sizeof(o));
+			if (obj_alloc(fs, names[i], R_ALLOC, &o))
+				continue;	/* freed meanwhile */
+			ret = list_push(&v, &n, &cap, &o);
+		}
+		if (names)
+			gm_names_free(names);
+		pthread_mutex_lock(&fs->lock);
+		for (unsigned i = 0; !ret && i < fs->nr_names; i++) {
+			if (!fs->names[i].pending)
+				continue;
+			memset(&o, 0, sizeof(o));
+			o.row = R_ALLOC;
+			o.id = fs->names[i].id;
+			o.pending = true;
+			snprintf(o.name, sizeof(o.name), "%s", fs->names[i].name);
+			ret = list_push(&v, &n, &cap, &o);
+		}
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	*out = v;
+	*nr = n;
+	return 0;
+}
+
+/* The name a directory entry shows for @o. */
+void fs_obj_name(const struct fs_obj *o, char *buf, size_t len)
+{
+	if (o->row == R_NODE)
+		snprintf(buf, len, "node%u", o->node);
+	else if (o->row == R_ALLOC)
+		snprintf(buf, len, "%s", o->name);
+	else
+		snprintf(buf, len, "%s", fs_rows[o->row].name);
+}
+
+/*
+ * fs_set_error() - record the last failure for allocations/error, as
+ * "err WHAT ENAME message" (last error wins, across all writers).
+ */
+void fs_set_error(struct fs *fs, const char *what, int err, const char *msg)
+{
+	pthread_mutex_lock(&fs->lock);
+	snprintf(fs->last_error, sizeof(fs->last_error), "err %s %s %s",
+		 what && *what ? what : "-", gm_errno_name(err), msg);
+	pthread_mutex_unlock(&fs->lock);
+}
