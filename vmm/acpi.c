@@ -18,6 +18,13 @@
  * no GPE blocks, no fixed power/sleep buttons, no 8042, no VGA, no CMOS
  * RTC (FADT IAPC_BOOT_ARCH), so Linux probes none of them.
  *
+ * Interrupts: ISA IRQs are identity-mapped to IOAPIC pins, no IRQ0 -> GSI2
+ * override. KVM's default GSI routing (arch/x86/kvm/irq_comm.c,
+ * default_routing) wires GSI n to IOAPIC pin n, so the in-kernel PIT
+ * raises pin 0; a PC-style IRQ0 -> GSI2 override would send Linux's timer
+ * check to pin 2, where nothing arrives ("8254 timer not connected to
+ * IO-APIC"). The only override is the SCI, IRQ 9 level / active high.
+ *
  * CPUs: vCPU i has APIC ID i and ACPI processor UID i (x2APIC entries for
  * IDs >= 255); SRAT puts it in proximity domain cpu_node[i]. Memory: one
  * SRAT memory affinity entry per RAM range of a node (what e820 calls RAM
@@ -220,7 +227,7 @@ static uint64_t build_fadt(struct acpi_buf *b, uint64_t facs, uint64_t dsdt)
 
 static uint64_t build_madt(struct acpi_buf *b, const struct vmm_topology *tp)
 {
-	uint32_t len = 44 + 12 + 2 * 10 + 6;
+	uint32_t len = 44 + 12 + 10 + 6;
 	uint64_t gpa = 0;
 	size_t o = 44;
 	uint8_t *t;
@@ -256,12 +263,6 @@ static uint64_t build_madt(struct acpi_buf *b, const struct vmm_topology *tp)
 	put32(t, o + 4, ACPI_IOAPIC_ADDR);
 	put32(t, o + 8, 0);			/* GSI base */
 	o += 12;
-	put8(t, o, MADT_ISO);			/* 5.2.12.5: the PIT on GSI 2 */
-	put8(t, o + 1, 10);
-	put8(t, o + 3, 0);			/* ISA IRQ 0 */
-	put32(t, o + 4, 2);
-	put16(t, o + 8, 0);			/* conforms to the bus: edge, high */
-	o += 10;
 	put8(t, o, MADT_ISO);			/* the SCI: level, active high */
 	put8(t, o + 1, 10);
 	put8(t, o + 3, VMM_ACPI_SCI_IRQ);

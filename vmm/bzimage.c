@@ -156,6 +156,46 @@ static int read_header(const char *path, uint8_t *hdr, struct bz_header *h,
 	return parse_header(path, hdr, (size_t)n, size, h, e);
 }
 
+/*
+ * Linux sets aside a 64 MiB software IO TLB (swiotlb) below 4 GiB whenever
+ * RAM reaches above 4 GiB and no IOMMU is found (pci_swiotlb_detect() in
+ * arch/x86/kernel/pci-dma.c): with kvmem's layout, any guest with a second
+ * node. kvmem's guests have no DMA-capable device, so those 64 MiB of node
+ * 0 would be lost for nothing. So " swiotlb=noforce" is appended to the
+ * command line when guest memory reaches above 4 GiB, unless the command
+ * line already says swiotlb= or iommu= (the user's choice wins) or the
+ * result would not fit cmdline_size. Like kvmtool, which appends its own
+ * defaults. Returns the malloc'd command line or NULL.
+ */
+#define NOSWIOTLB	" swiotlb=noforce"
+
+static char *final_cmdline(struct gm_mem *mem, const char *cmdline,
+			   uint32_t max)
+{
+	bool high = false;
+	struct gm_range r[8];
+	size_t len = strlen(cmdline);
+	char *out;
+
+	for (unsigned node = 0; node < gm_mem_nr_nodes(mem); node++) {
+		int n = gm_node_ranges(mem, node, r, 8);
+
+		for (int i = 0; i < n && i < 8; i++)
+			if (r[i].start + r[i].size > GM_4G)
+				high = true;
+	}
+	if (strstr(cmdline, "swiotlb=") || strstr(cmdline, "iommu=") ||
+	    len + strlen(NOSWIOTLB) > max)
+		high = false;
+	out = malloc(len + strlen(NOSWIOTLB) + 1);
+	if (out) {
+		memcpy(out, cmdline, len + 1);
+		if (high)
+			strcat(out, len ? NOSWIOTLB : NOSWIOTLB + 1);
+	}
+	return out;
+}
+
 /* Kernel: at pref_address, else (relocatable) wherever aligned room is. */
 static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
 			const char *path, uint64_t *gpa, struct gm_error *e)
@@ -190,6 +230,9 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 	struct gm_range r[8];
 	int n;
 
+	/* whole pages: the early range, and so e820 RAM, ends on a page */
+	size = (size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
+
 	n = gm_node_ranges(mem, 0, r, 8);
 	for (int i = (n > 8 ? 8 : n) - 1; i >= 0; i--) {
 		uint64_t top = r[i].start + r[i].size, at;
@@ -200,7 +243,7 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 			continue;
 		at = (top - size) & ~(VMM_PAGE - 1);
 		if (at >= r[i].start &&
-		    !gm_early_reserve(mem, at, size, "initrd", &ignored)) {
+		    !gm_early_reserve(mem, at, top - at, "initrd", &ignored)) {
 			*gpa = at;
 			return 0;
 		}
@@ -320,7 +363,8 @@ static int place_low(struct gm_mem *mem, struct vmm_boot_plan *p,
 int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 		    struct vmm_boot_plan **plan, struct gm_error *e)
 {
-	const char *cmdline = a && a->cmdline ? a->cmdline : "";
+	const char *given = a && a->cmdline ? a->cmdline : "";
+	char *cmdline;
 	uint8_t hdr[HDR_READ] = { 0 };
 	struct vmm_boot_plan *p;
 	uint64_t initrd_size = 0;
@@ -337,9 +381,9 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	ret = read_header(a->kernel, hdr, &h, e);
 	if (ret < 0)
 		return ret;
-	if (strlen(cmdline) > h.cmdline_size)
+	if (strlen(given) > h.cmdline_size)
 		return fail(e, EINVAL, "command line too long (%zu bytes, the kernel takes %u)",
-			    strlen(cmdline), h.cmdline_size);
+			    strlen(given), h.cmdline_size);
 	if (a->initrd) {
 		ret = kio_file_size(a->initrd, &initrd_size);
 		if (ret < 0)
@@ -353,8 +397,11 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 				    (unsigned long long)(initrd_size >> 20));
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	cmdline = final_cmdline(mem, given, h.cmdline_size);
+	if (!p || !cmdline) {
+		free(p);
 		return fail(e, ENOMEM, "linux boot: out of memory");
+	}
 	p->version = h.version;
 	p->kernel_file_size = h.pm_size;
 	p->kernel_size = (h.init_size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
@@ -386,8 +433,10 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	p->entry.rip = p->kernel + BP_ENTRY_64;
 	p->entry.rsi = p->zero_page;
 	*plan = p;
+	free(cmdline);
 	return 0;
 err:
+	free(cmdline);
 	free(p);
 	return ret;
 }

@@ -135,7 +135,9 @@ START_TEST(test_real_kernel)
 	ck_assert_uint_eq(zp[ZP_SENTINEL], 0);
 	memcpy(&ptr, zp + BP_CMD_LINE_PTR, 4);
 	ck_assert_uint_eq(ptr, p->cmdline);
-	ck_assert_str_eq(gm_mem_hva(mem, ptr, 32), a.cmdline);
+	/* node 1 lies above 4 GiB: kvmem turns the unused swiotlb off */
+	ck_assert_str_eq(gm_mem_hva(mem, ptr, 64),
+			 "console=ttyS0 quiet swiotlb=noforce");
 	memcpy(&ptr, zp + BP_RAMDISK_IMAGE, 4);
 	ck_assert_uint_eq(ptr, 0);
 
@@ -341,6 +343,23 @@ START_TEST(test_pgtable_walk)
 }
 END_TEST
 
+/* Expect: a command line that chooses its own swiotlb= is kept as given. */
+START_TEST(test_cmdline_own_swiotlb)
+{
+	struct vmm_linux_args a = { .cmdline = "console=ttyS0 swiotlb=2048" };
+	struct vmm_boot_plan *p = NULL;
+	struct gm_error e = { 0 };
+
+	if (!kernel[0])
+		return;
+	a.kernel = kernel;
+	ck_assert_msg(vmm_linux_place(mem, &a, &p, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(gm_mem_hva(mem, p->cmdline, 64), a.cmdline);
+	ck_assert_uint_eq(p->cmdline_len, strlen(a.cmdline));
+	vmm_boot_plan_free(p);
+}
+END_TEST
+
 /* Expect: a command line longer than the kernel's cmdline_size is -EINVAL. */
 START_TEST(test_cmdline_too_long)
 {
@@ -388,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_pgtable_walk);
 	tcase_add_test(tc, test_cmdline_too_long);
+	tcase_add_test(tc, test_cmdline_own_swiotlb);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
