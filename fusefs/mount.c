@@ -6,16 +6,16 @@
  * ENOTCONN) with a lazy unmount, refuses a live one (-EBUSY), mounts with
  * default_permissions (and allow_other only when asked), then starts
  * FS_NR_WORKERS threads reading requests from the non-blocking /dev/fuse
- * descriptor. Each worker polls the device and an eventfd, so fs_unmount()
+ * descriptor. Each worker waits on the device and an eventfd, so fs_unmount()
  * can stop them at any time: it unmounts (lazily if a file is still open),
  * signals the eventfd, joins the workers and frees everything.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -98,25 +98,34 @@ static int prepare_dir(const char *dir, struct gm_error *e)
 	return 0;
 }
 
+/*
+ * One worker: an epoll set of its own holding the device (EPOLLEXCLUSIVE,
+ * so one request wakes one worker, not all) and the stop eventfd.
+ */
 static void *worker(void *arg)
 {
 	struct fs *fs = arg;
 	struct fuse_buf buf = { .mem = NULL };
-	struct pollfd pfd[2] = {
-		{ .fd = fuse_session_fd(fs->se), .events = POLLIN },
-		{ .fd = fs->stop_fd, .events = POLLIN },
-	};
-	int ret;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	int ep, ret;
 
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return NULL;
+	ev.data.fd = fuse_session_fd(fs->se);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		goto out;
+	ev.events = EPOLLIN;
+	ev.data.fd = fs->stop_fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fs->stop_fd, &ev))
+		goto out;
 	while (!fuse_session_exited(fs->se)) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		ret = epoll_wait(ep, &ev, 1, -1);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0 || ev.data.fd == fs->stop_fd)
 			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+		if (ev.events & (EPOLLERR | EPOLLHUP))
 			break;
 		ret = fuse_session_receive_buf(fs->se, &buf);
 		if (ret == -EINTR || ret == -EAGAIN)
@@ -125,6 +134,8 @@ static void *worker(void *arg)
 			break;
 		fuse_session_process_buf(fs->se, &buf);
 	}
+out:
+	close(ep);
 	free(buf.mem);
 	return NULL;
 }
