@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "boot.h"
-#include "fusefs/fusefs.h"
+#include "fusefs.h"
 #include "guestmem.h"
 #include "kvmem-run.h"
 #include "kvmem.h"

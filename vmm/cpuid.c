@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * cpuid.c - the CPUID a vCPU sees: KVM_GET_SUPPORTED_CPUID with a
- * topology that agrees with the MADT: one package, @nr_cpus cores of one
- * thread each, APIC ID = vCPU index (KVM's default for vCPU i).
+ * topology that agrees with the MADT and with any NUMA spread: every vCPU
+ * is its own package (one core, one thread), APIC ID = vCPU index (KVM's
+ * default for vCPU i). One package per vCPU is the only layout that stays
+ * consistent whichever node each vCPU is on: Linux warns (topology_sane)
+ * when CPUs that share a package or a last-level cache sit on different
+ * nodes. The hypervisor bit is set so the guest finds KVM's leaves
+ * (0x40000000: kvm-clock, PV EOI, ...) instead of calibrating the TSC.
  *
- *   leaf 0x1        EBX[31:24] APIC ID, EBX[23:16] addressable IDs,
- *                   EDX.HTT when more than one CPU
- *   leaf 0x4        EAX[31:26] cores - 1; caches of level 3 shared by all
+ *   leaf 0x1        EBX[31:24] APIC ID, EBX[23:16] = 1, EDX.HTT clear,
+ *                   ECX bit 31 (hypervisor) set
+ *   leaf 0x4        EAX[31:26] = 0 and EAX[25:14] = 0: nothing shared
  *   leaf 0xB, 0x1F  subleaf 0 SMT (shift 0, 1 thread), subleaf 1 core
- *                   (shift = bits for nr_cpus, nr_cpus), subleaf 2 invalid;
- *                   EDX = x2APIC ID
- *   leaf 0x80000008 ECX: NC = nr_cpus - 1, ApicIdCoreIdSize
+ *                   (shift 0, 1 core), subleaf 2 invalid; EDX = x2APIC ID
+ *   leaf 0x80000008 ECX: NC = 0, ApicIdCoreIdSize = 0
  *   leaf 0x8000001E EAX extended APIC ID, EBX core ID, ECX node 0
  */
 #include <errno.h>
@@ -22,18 +26,10 @@
 #include "vmm.h"
 
 #define CPUID_HTT		(1u << 28)
+#define CPUID_HYPERVISOR	(1u << 31)
 #define TOPO_EXTRA		6	/* 0xB and 0x1F: 3 subleaves each */
 #define TOPO_SMT		1
 #define TOPO_CORE		2
-
-static unsigned id_bits(unsigned n)
-{
-	unsigned b = 0;
-
-	while ((1u << b) < n)
-		b++;
-	return b;
-}
 
 /* Drop every entry of @leaf; returns whether there was one. */
 static bool drop_leaf(struct kvm_cpuid2 *c, uint32_t leaf)
@@ -52,8 +48,7 @@ static bool drop_leaf(struct kvm_cpuid2 *c, uint32_t leaf)
 	return found;
 }
 
-static void add_topology_leaf(struct kvm_cpuid2 *c, uint32_t leaf, unsigned id,
-			      unsigned nr_cpus)
+static void add_topology_leaf(struct kvm_cpuid2 *c, uint32_t leaf, unsigned id)
 {
 	for (uint32_t sub = 0; sub < 3; sub++) {
 		struct kvm_cpuid_entry2 *en = &c->entries[c->nent++];
@@ -64,14 +59,9 @@ static void add_topology_leaf(struct kvm_cpuid2 *c, uint32_t leaf, unsigned id,
 		en->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 		en->edx = id;
 		en->ecx = sub;
-		if (sub == 0) {
-			en->eax = 0;
+		if (sub < 2) {		/* shift 0: one thread, one core */
 			en->ebx = 1;
-			en->ecx |= TOPO_SMT << 8;
-		} else if (sub == 1) {
-			en->eax = id_bits(nr_cpus);
-			en->ebx = nr_cpus;
-			en->ecx |= TOPO_CORE << 8;
+			en->ecx |= (sub ? TOPO_CORE : TOPO_SMT) << 8;
 		}
 	}
 }
@@ -79,9 +69,6 @@ static void add_topology_leaf(struct kvm_cpuid2 *c, uint32_t leaf, unsigned id,
 int vmm_cpuid_topology(struct kvm_cpuid2 *c, unsigned cap, unsigned id,
 		       unsigned nr_cpus)
 {
-	unsigned bits = id_bits(nr_cpus);
-	bool has_1f = false;
-
 	if (!nr_cpus || id >= nr_cpus)
 		return -EINVAL;
 	if (c->nent + TOPO_EXTRA > cap)
@@ -92,24 +79,15 @@ int vmm_cpuid_topology(struct kvm_cpuid2 *c, unsigned cap, unsigned id,
 
 		switch (en->function) {
 		case 0x1:
-			en->ebx = (en->ebx & 0xffff) | (id << 24) |
-				  ((1u << bits) & 0xff) << 16;
-			if (nr_cpus > 1)
-				en->edx |= CPUID_HTT;
-			else
-				en->edx &= ~CPUID_HTT;
+			en->ebx = (en->ebx & 0xffff) | (id << 24) | (1u << 16);
+			en->edx &= ~CPUID_HTT;
+			en->ecx |= CPUID_HYPERVISOR;
 			break;
 		case 0x4:
-			if (!(en->eax & 0x1f))
-				break;	/* no cache at this subleaf */
-			en->eax &= 0x3ff;
-			en->eax |= ((1u << bits) - 1) << 26;
-			if (((en->eax >> 5) & 7) >= 3)
-				en->eax |= ((1u << bits) - 1) << 14;
+			en->eax &= 0x3fff;	/* no sharing, one core */
 			break;
 		case 0x80000008:
-			en->ecx = (en->ecx & ~0xf0ffu) | (bits << 12) |
-				  ((nr_cpus - 1) & 0xff);
+			en->ecx &= ~0xf0ffu;
 			break;
 		case 0x8000001e:
 			en->eax = id;
@@ -120,10 +98,9 @@ int vmm_cpuid_topology(struct kvm_cpuid2 *c, unsigned cap, unsigned id,
 	}
 	/* 0xB always (Linux reads it when the max leaf allows), 0x1F if KVM has it. */
 	drop_leaf(c, 0xb);
-	add_topology_leaf(c, 0xb, id, nr_cpus);
-	has_1f = drop_leaf(c, 0x1f);
-	if (has_1f)
-		add_topology_leaf(c, 0x1f, id, nr_cpus);
+	add_topology_leaf(c, 0xb, id);
+	if (drop_leaf(c, 0x1f))
+		add_topology_leaf(c, 0x1f, id);
 	return 0;
 }
 

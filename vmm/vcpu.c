@@ -227,6 +227,8 @@ static int set_entry(struct vmm_vcpu *v, const struct vmm_entry *entry)
 	sregs.tr.type = 0xb;		/* a busy 64-bit TSS, as VMX demands */
 	sregs.gdt.base = entry->gdt_base;
 	sregs.gdt.limit = entry->gdt_limit;
+	sregs.idt.base = 0;		/* no IDT: an early fault is a triple fault */
+	sregs.idt.limit = 0;
 	sregs.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
 	sregs.cr3 = entry->cr3;
 	sregs.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;

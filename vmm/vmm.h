@@ -205,9 +205,10 @@ const char *vmm_state_name(enum vmm_state s);
 
 /*
  * vmm_cpuid_set() - KVM_SET_CPUID2 on vCPU @vcpu_fd (index @id of @nr_cpus):
- * KVM_GET_SUPPORTED_CPUID with a consistent topology (one package of
- * @nr_cpus cores, one thread each, APIC ID = @id): leaves 0x1, 0x4, 0xB,
- * 0x1F, 0x80000008, 0x8000001E. Returns 0 or -errno.
+ * KVM_GET_SUPPORTED_CPUID with a consistent topology (each vCPU its own
+ * package of one core and one thread, APIC ID = @id, so any NUMA spread is
+ * consistent), the hypervisor bit set: leaves 0x1, 0x4, 0xB, 0x1F,
+ * 0x80000008, 0x8000001E. Returns 0 or -errno.
  */
 int vmm_cpuid_set(int kvm_fd, int vcpu_fd, unsigned id, unsigned nr_cpus);
 

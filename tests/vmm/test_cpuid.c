@@ -50,18 +50,22 @@ static unsigned count(struct kvm_cpuid2 *c, uint32_t fn)
 	return n;
 }
 
-/* vCPU 2 of 3: APIC ID 2 everywhere, 3 cores, 2 bits of core ID. */
+/* vCPU 2 of 3: APIC ID 2 everywhere, its own package of one core and one
+ * thread (so any NUMA spread is consistent), hypervisor bit set. */
 START_TEST(test_three_cpus)
 {
 	struct kvm_cpuid2 *c = table();
 	struct kvm_cpuid_entry2 *e;
 
+	c->entries[1].edx |= 1u << 28;		/* HTT as a host may have it */
 	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 2, 3), 0);
 	e = find(c, 0x1, 0);
 	ck_assert_uint_eq(e->ebx >> 24, 2);
-	ck_assert_uint_eq((e->ebx >> 16) & 0xff, 4);	/* addressable IDs: 2 bits */
+	ck_assert_uint_eq((e->ebx >> 16) & 0xff, 1);	/* one logical CPU per package */
 	ck_assert_uint_eq(e->ebx & 0xffff, 0x0800);	/* CLFLUSH size kept */
-	ck_assert(e->edx & (1u << 28));
+	ck_assert(!(e->edx & (1u << 28)));
+	ck_assert(e->ecx & (1u << 31));
+	ck_assert_uint_eq(e->edx & ~(1u << 28), 0x178bfbff & ~(1u << 28));
 
 	ck_assert_uint_eq(count(c, 0xb), 3);		/* the stale entry replaced */
 	e = find(c, 0xb, 0);
@@ -71,8 +75,8 @@ START_TEST(test_three_cpus)
 	ck_assert_uint_eq(e->edx, 2);
 	ck_assert(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
 	e = find(c, 0xb, 1);
-	ck_assert_uint_eq(e->eax, 2);
-	ck_assert_uint_eq(e->ebx, 3);
+	ck_assert_uint_eq(e->eax, 0);
+	ck_assert_uint_eq(e->ebx, 1);
 	ck_assert_uint_eq(e->ecx, 0x201);		/* core level */
 	ck_assert_uint_eq(e->edx, 2);
 	e = find(c, 0xb, 2);
@@ -81,30 +85,28 @@ START_TEST(test_three_cpus)
 
 	ck_assert_uint_eq(count(c, 0x1f), 0);		/* not invented */
 	e = find(c, 0x80000008, 0);
-	ck_assert_uint_eq(e->ecx & 0xff, 2);		/* NC = cores - 1 */
-	ck_assert_uint_eq((e->ecx >> 12) & 0xf, 2);
+	ck_assert_uint_eq(e->ecx & 0xf0ff, 0);		/* NC = 0, no core ID bits */
 	ck_assert_uint_eq(e->eax, 0x3028);		/* address sizes kept */
 	e = find(c, 0x8000001e, 0);
 	ck_assert_uint_eq(e->eax, 2);
 	ck_assert_uint_eq(e->ebx & 0xff, 2);
+	ck_assert_uint_eq(e->ecx, 0);
 	free(c);
 }
 END_TEST
 
-/* One CPU: no HTT, a single core at level 1. */
-START_TEST(test_one_cpu)
+/* Every vCPU of 4 gets a distinct APIC ID in leaf 0x1 and 0xB. */
+START_TEST(test_distinct_ids)
 {
-	struct kvm_cpuid2 *c = table();
-	struct kvm_cpuid_entry2 *e;
+	for (unsigned id = 0; id < 4; id++) {
+		struct kvm_cpuid2 *c = table();
 
-	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 0, 1), 0);
-	e = find(c, 0x1, 0);
-	ck_assert_uint_eq(e->ebx >> 24, 0);
-	ck_assert(!(e->edx & (1u << 28)));
-	e = find(c, 0xb, 1);
-	ck_assert_uint_eq(e->eax, 0);
-	ck_assert_uint_eq(e->ebx, 1);
-	free(c);
+		ck_assert_int_eq(vmm_cpuid_topology(c, CAP, id, 4), 0);
+		ck_assert_uint_eq(find(c, 0x1, 0)->ebx >> 24, id);
+		ck_assert_uint_eq(find(c, 0xb, 0)->edx, id);
+		ck_assert_uint_eq(find(c, 0xb, 1)->edx, id);
+		free(c);
+	}
 }
 END_TEST
 
@@ -118,8 +120,9 @@ START_TEST(test_leaf_1f)
 	ck_assert_int_eq(vmm_cpuid_topology(c, CAP, 5, 8), 0);
 	ck_assert_uint_eq(count(c, 0x1f), 3);
 	e = find(c, 0x1f, 1);
-	ck_assert_uint_eq(e->eax, 3);
-	ck_assert_uint_eq(e->ebx, 8);
+	ck_assert_uint_eq(e->eax, 0);
+	ck_assert_uint_eq(e->ebx, 1);
+	ck_assert_uint_eq(e->ecx, 0x201);
 	ck_assert_uint_eq(e->edx, 5);
 	free(c);
 }
@@ -148,7 +151,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_three_cpus);
-	tcase_add_test(tc, test_one_cpu);
+	tcase_add_test(tc, test_distinct_ids);
 	tcase_add_test(tc, test_leaf_1f);
 	tcase_add_test(tc, test_errors_leave_table);
 	suite_add_tcase(s, tc);
