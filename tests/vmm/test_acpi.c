@@ -70,27 +70,42 @@ static void alloc_ram(unsigned node, const char *name)
 	ck_assert_msg(gm_alloc(mem, &req, NULL, &e) == 0, "%s", e.msg);
 }
 
-/* The whole flow; vCPU 0 on node 0, vCPU 1 on node 1. */
-static void setup(void)
+/*
+ * Boot flow over @numa with an optional @initrd: place, retire, give every
+ * pool to the guest ("ramN"), finish; vCPU i on node i * nodes / cpus.
+ */
+static void boot(const char *numa, unsigned cpus, const char *initrd)
 {
-	struct vmm_linux_args a = { .cmdline = "console=ttyS0" };
-	struct vmm_topology t = { .nr_cpus = 2, .nr_nodes = 2,
-				  .cpu_node = { 0, 1 } };
+	struct vmm_linux_args a = { .cmdline = "console=ttyS0",
+				    .initrd = initrd };
+	struct vmm_topology t = { .nr_cpus = cpus };
 	struct gm_config cfg;
 	struct gm_error e = { 0 };
 
 	gm_config_init(&cfg);
-	ck_assert_int_eq(gm_parse_numa("0:256M,1:256M", &cfg, &e), 0);
+	ck_assert_int_eq(gm_parse_numa(numa, &cfg, &e), 0);
 	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
 	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
+	t.nr_nodes = cfg.nr_nodes;
+	for (unsigned i = 0; i < cpus; i++)
+		t.cpu_node[i] = i * cfg.nr_nodes / cpus;
 	make_image();
 	a.kernel = image;
 	ck_assert_msg(vmm_linux_place(mem, &a, &plan, &e) == 0, "%s", e.msg);
 	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
-	alloc_ram(0, "ram0");
-	alloc_ram(1, "ram1");
+	for (unsigned n = 0; n < cfg.nr_nodes; n++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "ram%u", n);
+		alloc_ram(n, name);
+	}
 	ck_assert_msg(vmm_linux_finish(mem, plan, &t, &entry, &e) == 0, "%s",
 		      e.msg);
+}
+
+static void setup(void)
+{
+	boot("0:256M,1:256M", 2, NULL);
 }
 
 static void teardown(void)
@@ -303,6 +318,83 @@ START_TEST(test_fadt_dsdt)
 }
 END_TEST
 
+/* One e820 entry of the zero page. */
+static void e820_at(unsigned i, uint64_t *a, uint64_t *sz, uint32_t *type)
+{
+	uint8_t *zp = gpa(plan->zero_page, ZP_SIZE);
+	uint8_t *e = zp + ZP_E820_TABLE + 20 * i;
+
+	ck_assert_uint_lt(i, zp[ZP_E820_ENTRIES]);
+	*a = u64(e);
+	*sz = u64(e + 8);
+	*type = u32(e + 16);
+}
+
+/*
+ * Expect: one 4 GiB node skips the MMIO hole: e820 RAM [1M, 3G) and
+ * [4G, 5G), nothing in the hole, and SRAT gives both ranges to domain 0.
+ */
+START_TEST(test_one_node_across_hole)
+{
+	uint64_t a, sz, srat_ram = 0;
+	uint32_t type, len;
+	uint8_t *t;
+
+	boot("0:4G", 1, NULL);
+	ck_assert_uint_eq(gpa(plan->zero_page, ZP_SIZE)[ZP_E820_ENTRIES], 5);
+	e820_at(3, &a, &sz, &type);
+	ck_assert_uint_eq(a, VMM_LEGACY_END);
+	ck_assert_uint_eq(a + sz, GM_MMIO_HOLE_START);
+	ck_assert_uint_eq(type, VMM_E820_RAM);
+	e820_at(4, &a, &sz, &type);
+	ck_assert_uint_eq(a, GM_MMIO_HOLE_END);
+	ck_assert_uint_eq(sz, 4ULL * 1024 * 1024 * 1024 - GM_MMIO_HOLE_START);
+	t = table("SRAT");
+	len = u32(t + 4);
+	for (uint32_t o = 48; o < len; o += t[o + 1])
+		if (t[o] == 1) {
+			ck_assert_uint_eq(u32(t + o + 2), 0);
+			srat_ram += u64(t + o + 16);
+		}
+	/* all of it but the legacy hole and the ACPI area */
+	ck_assert_uint_eq(srat_ram, (4ULL << 30) - (VMM_LEGACY_END - VMM_LEGACY_START));
+	ck_assert_ptr_nonnull(table("SLIT"));
+	ck_assert_uint_eq(u64(table("SLIT") + 36), 1);
+}
+END_TEST
+
+/*
+ * Expect: an initrd that cannot fit in node 0 (32 MiB) goes above 4 GiB
+ * for a kernel with XLF_CAN_BE_LOADED_ABOVE_4G, split over ramdisk_image
+ * and ext_ramdisk_image, and stays RAM in e820.
+ */
+START_TEST(test_initrd_above_4g)
+{
+	char path[] = "/tmp/kvmem-test-initrd-XXXXXX";
+	uint64_t at, a, sz;
+	uint32_t type;
+	uint8_t *zp;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 40 << 20), 0);
+	ck_assert_int_eq(pwrite(fd, "kvmem", 5, (40 << 20) - 5), 5);
+	close(fd);
+	boot("0:32M,1:256M", 2, path);
+	unlink(path);
+	ck_assert_uint_ge(plan->initrd, GM_4G);
+	ck_assert_uint_eq(plan->initrd_size, 40 << 20);
+	zp = gpa(plan->zero_page, ZP_SIZE);
+	at = u32(zp + BP_RAMDISK_IMAGE) | (uint64_t)u32(zp + ZP_EXT_RAMDISK_IMAGE) << 32;
+	ck_assert_uint_eq(at, plan->initrd);
+	ck_assert_mem_eq(gpa(at + (40 << 20) - 5, 5), "kvmem", 5);
+	e820_at(4, &a, &sz, &type);
+	ck_assert_uint_le(a, at);
+	ck_assert_uint_ge(a + sz, at + (40 << 20));
+	ck_assert_uint_eq(type, VMM_E820_RAM);
+}
+END_TEST
+
 /* Expect: sorting, overlap (higher type wins), merging of neighbours. */
 START_TEST(test_e820_sanitize)
 {
@@ -393,6 +485,7 @@ int main(void)
 {
 	Suite *s = suite_create("acpi");
 	TCase *flow = tcase_create("flow"), *unit = tcase_create("unit");
+	TCase *layouts = tcase_create("layouts");
 	SRunner *sr;
 	int failed;
 
@@ -404,6 +497,11 @@ int main(void)
 	tcase_add_test(flow, test_srat_slit);
 	tcase_add_test(flow, test_fadt_dsdt);
 	tcase_add_test(unit, test_e820_sanitize);
+	tcase_add_checked_fixture(layouts, NULL, teardown);
+	tcase_set_timeout(layouts, 60);
+	tcase_add_test(layouts, test_one_node_across_hole);
+	tcase_add_test(layouts, test_initrd_above_4g);
+	suite_add_tcase(s, layouts);
 	tcase_add_test(unit, test_acpi_build_limits);
 	suite_add_tcase(s, flow);
 	suite_add_tcase(s, unit);
