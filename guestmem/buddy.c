@@ -44,13 +44,17 @@
 #include "internal.h"
 
 #define NONE		UINT64_MAX
-#define HBM_LEVELS	10		/* 64^10 > 2^52 pairs */
-#define SPAN_LIMIT	(1ULL << 62)	/* keeps every address sum in range */
+#define SPAN_LIMIT	(1ULL << 50)	/* 1 PiB: x86 guest-physical is 52 bits */
+#define HBM_LEVELS	7		/* 64^7 = 2^42 slots > 2^37 pairs */
 
-/* A hierarchical bitmap: lvl[0] has one bit per slot. */
+/*
+ * A hierarchical bitmap: lvl[0] has one bit per slot, lvl[l + 1] one bit
+ * per word of lvl[l]; the top level is one word. Its size (nslots) is kept
+ * by the order. The descriptors are small on purpose: they count in the
+ * metadata budget (0.01 % of the memory managed).
+ */
 struct hbm {
 	uint64_t *lvl[HBM_LEVELS];
-	uint64_t words[HBM_LEVELS];
 	unsigned nlvl;
 };
 
@@ -60,13 +64,13 @@ struct order_info {
 	uint64_t nslots;
 	struct hbm free[2];	/* [0] clean, [1] dirty: a free block per slot */
 	uint64_t *side;		/* pairs only: 1 = the upper block is the free one */
+	uint64_t nfree[2];	/* free blocks of this order, clean/dirty */
 };
 
 struct gm_buddy {
 	uint64_t base, size, end, chunk;
 	unsigned cshift, max_order;
 	uint64_t avail;
-	uint64_t nfree[GM_MAX_ORDER + 1][2];	/* free blocks per order, clean/dirty */
 	uint64_t nkind[2];			/* free blocks, clean/dirty, all orders */
 	void *map;				/* all bitmaps */
 	size_t map_len;
@@ -118,14 +122,14 @@ static inline uint64_t hbm_last(const struct hbm *h)
 	return i;
 }
 
-/* The first set slot >= @i, or NONE. */
-static uint64_t hbm_next(const struct hbm *h, uint64_t i)
+/* The first set slot >= @i of @nslots, or NONE. */
+static uint64_t hbm_next(const struct hbm *h, uint64_t nslots, uint64_t i)
 {
 	unsigned l = 0;
 	uint64_t w;
 
 	for (;;) {
-		if ((i >> 6) >= h->words[l])
+		if ((i >> 6) > (nslots - 1) >> (6 * (l + 1)))
 			return NONE;
 		w = h->lvl[l][i >> 6] & (~0ULL << (i & 63));
 		if (w) {
@@ -151,7 +155,6 @@ static size_t hbm_layout(struct hbm *h, uint64_t n, uint64_t **at)
 	do {
 		uint64_t words = (n + 63) / 64;
 
-		h->words[h->nlvl] = words;
 		if (at) {
 			h->lvl[h->nlvl] = *at;
 			*at += words;
@@ -227,14 +230,14 @@ static void blk_mark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 		else
 			o->side[q >> 6] &= ~bit;
 	}
-	b->nfree[k][dirty]++;
+	b->ord[k].nfree[dirty]++;
 	b->nkind[dirty]++;
 }
 
 static void blk_unmark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 {
 	hbm_clear(&b->ord[k].free[dirty], slot_of(b, k, a));
-	b->nfree[k][dirty]--;
+	b->ord[k].nfree[dirty]--;
 	b->nkind[dirty]--;
 }
 
@@ -253,7 +256,7 @@ static void put_free(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 			break;
 		/* The pair's free block is our buddy: merge. */
 		hbm_clear(&o->free[d], q);
-		b->nfree[k][d]--;
+		b->ord[k].nfree[d]--;
 		b->nkind[d]--;
 		dirty |= d;
 		a >>= 1;
@@ -297,12 +300,12 @@ static uint64_t next_free(const struct gm_buddy *b, unsigned j, bool kind,
 		a0 = o->first;
 	if (a0 > o->last)
 		return NONE;
-	q = hbm_next(&o->free[kind], slot_of(b, j, a0));
+	q = hbm_next(&o->free[kind], o->nslots, slot_of(b, j, a0));
 	if (q == NONE)
 		return NONE;
 	A = slot_block(b, j, q);
 	if (A < a0) {
-		q = hbm_next(&o->free[kind], q + 1);
+		q = hbm_next(&o->free[kind], o->nslots, q + 1);
 		if (q == NONE)
 			return NONE;
 		A = slot_block(b, j, q);
@@ -470,7 +473,7 @@ static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
 		uint64_t qlo = slot_of(b, j, lo), qhi = slot_of(b, j, hi);
 
 		for (int kind = 0; kind < 2; kind++) {
-			uint64_t q = hbm_next(&o->free[kind], qlo);
+			uint64_t q = hbm_next(&o->free[kind], o->nslots, qlo);
 
 			if (q != NONE && q <= qhi)
 				return true;
@@ -517,7 +520,7 @@ static size_t layout(struct gm_buddy *b, uint64_t *at)
 /*
  * gm_buddy_create() - see internal.h. Returns 0 and *@out (release with
  * gm_buddy_destroy()), -EINVAL for a bad chunk/base/size (the span must end
- * below 2^62), -ENOMEM. Maps its bitmaps MAP_NORESERVE and writes only the
+ * at or below 2^50, 1 PiB), -ENOMEM. Maps its bitmaps MAP_NORESERVE and writes only the
  * words of the initial blocks: O(log size).
  */
 int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
@@ -855,8 +858,8 @@ unsigned gm_buddy_free_area(const struct gm_buddy *b,
 			    uint64_t dirty[GM_MAX_ORDER + 1])
 {
 	for (unsigned k = 0; k <= GM_MAX_ORDER; k++) {
-		clean[k] = k <= b->max_order ? b->nfree[k][0] : 0;
-		dirty[k] = k <= b->max_order ? b->nfree[k][1] : 0;
+		clean[k] = k <= b->max_order ? b->ord[k].nfree[0] : 0;
+		dirty[k] = k <= b->max_order ? b->ord[k].nfree[1] : 0;
 	}
 	return b->max_order + 1;
 }
