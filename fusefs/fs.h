@@ -27,6 +27,7 @@
 
 #define FS_NR_WORKERS	4
 #define FS_LINE_MAX	4096	/* one control line, including its newline */
+#define FS_CACHE_BITS	8	/* 256 buckets of rendered texts (cache.c) */
 
 enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC };
 
@@ -72,6 +73,15 @@ struct fs {
 	unsigned nr_names, cap_names;
 	uint64_t next_id;
 	char last_error[GM_ERRMSG_MAX + 2 * (GM_NAME_MAX + 1)];
+
+	/*
+	 * cache.c: the last text rendered per show inode. cache_off (set by
+	 * KVMEM_FS_DIRECT_IO=1 in the environment, for measuring) renders
+	 * per open with direct_io instead. Lock order: lock, then cache_lock.
+	 */
+	bool cache_off;
+	pthread_mutex_t cache_lock;
+	struct fs_cent *cache[1u << FS_CACHE_BITS];
 };
 
 /* What an inode stands for. */
@@ -145,6 +155,15 @@ bool fs_row_reserved(const char *name);
 void fs_obj_name(const struct fs_obj *o, char *buf, size_t len);
 
 void fs_set_error(struct fs *fs, const char *what, int err, const char *msg);
+
+/* ---- cache.c ---- */
+int fs_cache_store(struct fs *fs, fuse_ino_t ino, const char *p, size_t len);
+ssize_t fs_cache_read(struct fs *fs, fuse_ino_t ino, char *dst, size_t size,
+		      off_t off);
+int fs_cache_size(struct fs *fs, fuse_ino_t ino, uint64_t *size);
+void fs_cache_forget(struct fs *fs, fuse_ino_t ino);
+void fs_cache_drop(struct fs *fs, fuse_ino_t ino);
+void fs_cache_release(struct fs *fs);
 
 /* ---- show.c: renderers (one per kind of file) ---- */
 int fs_show_vm(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);

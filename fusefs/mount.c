@@ -145,6 +145,8 @@ static void fs_free(struct fs *fs)
 	if (fs->stop_fd >= 0)
 		close(fs->stop_fd);
 	fs_name_release(fs);
+	fs_cache_release(fs);
+	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->dir);
 	free(fs);
@@ -191,6 +193,9 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	fs->next_id = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mtime);
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->cache_lock, NULL);
+	fs->cache_off = getenv("KVMEM_FS_DIRECT_IO") &&
+			!strcmp(getenv("KVMEM_FS_DIRECT_IO"), "1");
 	fs->stop_fd = eventfd(0, EFD_CLOEXEC);
 	fs->dir = strdup(dir);
 	if (fs->stop_fd < 0 || !fs->dir) {

@@ -3,10 +3,12 @@
  * ops.c - the FUSE low-level operations. Each decodes its inode into a
  * struct fs_obj and walks the table in tree.c; none knows a file by name.
  *
- * Files are direct_io: a show file is rendered into the open file on open(2)
- * and reads serve offsets from that snapshot (so `dd bs=3` sees one
- * consistent text); raw files (data, memory) copy bytes on every read and
- * write. Nothing is kept in the kernel's page cache, so no read is stale.
+ * A show file is rendered afresh on every open(2). Opened read-only, its
+ * text goes through cache.c: unchanged text keeps the kernel's page cache
+ * (reads cost no request), changed text drops it, so no read is stale.
+ * Opened for writing (or with KVMEM_FS_DIRECT_IO=1) it is direct_io and
+ * reads serve offsets from the open file's own snapshot. Raw files (data,
+ * memory) are direct_io and copy bytes on every read and write.
  * Entries and attributes of allocations are not cached either (timeout 0):
  * they come and go with every control write.
  */
@@ -23,7 +25,9 @@
 
 struct fs_file {
 	struct fs_obj o;
-	struct fs_buf b;
+	struct fs_buf b;	/* the text rendered at open */
+	bool cached;		/* reads through the page cache (cache.c) */
+	bool wrote;		/* opened for writing: forget the text at close */
 };
 
 struct fs_dir {
@@ -158,8 +162,21 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (ret)
 			goto err;
 	}
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	if (acc == O_RDONLY && row->show && !fs->cache_off) {
+		ret = fs_cache_store(fs, ino, f->b.p ? f->b.p : "", f->b.len);
+		if (ret < 0)
+			goto err;
+		/* New text: ask st_size again; the open drops cached pages. */
+		if (ret)
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+		fi->keep_cache = !ret;
+		f->cached = true;
+	}
+	if (acc != O_RDONLY && row->show) {
+		fs_cache_forget(fs, ino);
+		f->wrote = true;
+	}
+	fi->direct_io = !f->cached;
 	fi->fh = (uintptr_t)f;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		free(f->b.p);
@@ -180,14 +197,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 	char *buf;
 
-	(void)ino;
-	if (row->rw) {
+	if (row->rw || f->cached) {
 		buf = malloc(size ? size : 1);
 		if (!buf) {
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		n = row->rw(req_fs(req), &f->o, buf, size, off, false);
+		if (row->rw)
+			n = row->rw(req_fs(req), &f->o, buf, size, off, false);
+		else
+			n = fs_cache_read(req_fs(req), ino, buf, size, off);
+		if (n == -ESTALE) {
+			/* A writer came by: serve this open's own text. */
+			free(buf);
+			goto snapshot;
+		}
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -195,6 +219,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(buf);
 		return;
 	}
+snapshot:
 	if (off < 0 || (size_t)off >= f->b.len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
@@ -239,8 +264,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 
-	(void)ino;
 	if (f) {
+		if (f->wrote)
+			fs_cache_forget(req_fs(req), ino);
 		free(f->b.p);
 		free(f);
 	}
@@ -284,7 +310,6 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
-	struct fs *fs = req_fs(req);
 	char *buf, name[GM_NAME_MAX + 16];
 	size_t pos = 0, n;
 	struct stat st;
@@ -301,7 +326,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			st.st_mode = S_IFDIR;
 			snprintf(name, sizeof(name), i ? ".." : ".");
 		} else {
-			fs_stat(fs, &d->v[i - 2], &st);
+			/* Only st_ino and the type reach the kernel here. */
+			st.st_ino = fs_encode(&d->v[i - 2]);
+			st.st_mode = fs_rows[d->v[i - 2].row].mode;
 			fs_obj_name(&d->v[i - 2], name, sizeof(name));
 		}
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, i + 1);

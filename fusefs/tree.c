@@ -110,8 +110,12 @@ static struct fs_name *name_get(struct fs *fs, const char *name, bool pending)
 	return n;
 }
 
+/* Forget entry @i; its inodes are never handed out again. */
 static void name_drop(struct fs *fs, int i)
 {
+	for (unsigned r = 0; r < R_NR; r++)
+		if (fs_rows[r].scope == FS_ALLOC && fs_rows[r].show)
+			fs_cache_drop(fs, ALLOC_BASE + fs->names[i].id * ROW_SPAN + r);
 	fs->names[i] = fs->names[--fs->nr_names];
 }
 
@@ -323,6 +327,27 @@ int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 	return -ENOENT;
 }
 
+/*
+ * The st_size of a show file: the length of its stored text (what the page
+ * cache holds), rendered and stored now if it was never rendered.
+ */
+static uint64_t show_size(struct fs *fs, const struct fs_obj *o, fuse_ino_t ino)
+{
+	struct fs_buf b = { 0 };
+	uint64_t size = 0;
+	int ret = fs_cache_size(fs, ino, &size);
+
+	if (!ret)
+		return size;
+	if (!fs_rows[o->row].show(fs, o, &b) && !b.err) {
+		size = b.len;
+		if (ret == -ENOENT)
+			fs_cache_store(fs, ino, b.p ? b.p : "", b.len);
+	}
+	free(b.p);
+	return size;
+}
+
 void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 {
 	const struct fs_row *r = &fs_rows[o->row];
@@ -340,6 +365,8 @@ void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_size = r->size ? (off_t)r->size(fs, o) : 0;
+	if (r->show && !fs->cache_off)
+		st->st_size = (off_t)show_size(fs, o, st->st_ino);
 	st->st_blksize = 4096;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
 }

@@ -4,10 +4,11 @@
  *
  * usage: bench-fs KVMEM [SECONDS]
  *
- * Starts `KVMEM serve --numa 0:1G,1:1G --mount TMP/m`, then measures for
- * SECONDS each (default 1):
- *   1. open+read+close per second of nodes/node0/buddyinfo, and of
- *      /proc/buddyinfo in the same run (the ratio is procfs / kvmem);
+ * Starts two `KVMEM serve --numa 0:1G,1:1G --mount TMP/mN`, the second with
+ * KVMEM_FS_DIRECT_IO=1, then measures for SECONDS each (default 1):
+ *   1. open+read+close per second of nodes/node0/buddyinfo on both mounts
+ *      (page cache + check on open, the default; direct_io rendering per
+ *      open) and of /proc/buddyinfo, in the same run (ratio procfs / kvmem);
  *   2. alloc+free round trips per second through allocations/ctl from C:
  *      one write(2) per command on a ctl descriptor kept open, and one
  *      open+write+close per command as `echo ... > ctl` does; baseline:
@@ -59,28 +60,27 @@ static int read_n(const char *path, int n)
 }
 
 /*
- * open+read+close per second of @a and of @b, interleaved in slices of 200
- * so that load from other processes hits both alike; for @secs in all.
+ * open+read+close per second of each of @n paths, interleaved in slices of
+ * 200 so that load from other processes hits all alike; @secs in all.
  */
-static int reads_per_sec(const char *a, const char *b, double secs,
-			 double *ra, double *rb)
+static int reads_per_sec(const char **path, int n, double secs, double *rate)
 {
-	double ta = 0, tb = 0, t;
-	long n = 0;
+	double t[4] = { 0 }, total, t0;
+	long count = 0;
 
 	do {
-		t = now();
-		if (read_n(a, 200))
-			return -1;
-		ta += now() - t;
-		t = now();
-		if (read_n(b, 200))
-			return -1;
-		tb += now() - t;
-		n += 200;
-	} while (ta + tb < secs);
-	*ra = n / ta;
-	*rb = n / tb;
+		total = 0;
+		for (int i = 0; i < n; i++) {
+			t0 = now();
+			if (read_n(path[i], 200))
+				return -1;
+			t[i] += now() - t0;
+			total += t[i];
+		}
+		count += 200;
+	} while (total < secs);
+	for (int i = 0; i < n; i++)
+		rate[i] = count / t[i];
 	return 0;
 }
 
@@ -177,13 +177,30 @@ static int wait_mounted(const char *path)
 	return -1;
 }
 
+/* Start `@kvmem serve` on @mnt; @direct sets KVMEM_FS_DIRECT_IO=1. */
+static pid_t serve(const char *kvmem, const char *mnt, int direct)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (direct)
+			setenv("KVMEM_FS_DIRECT_IO", "1", 1);
+		execl(kvmem, kvmem, "serve", "--numa", "0:1G,1:1G", "--mount",
+		      mnt, (char *)NULL);
+		perror(kvmem);
+		_exit(127);
+	}
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
-	char tmp[] = "/tmp/bench-fs.XXXXXX", mnt[64], path[128], ctl[128];
+	char tmp[] = "/tmp/bench-fs.XXXXXX", mnt[2][64], path[2][128], ctl[128];
 	double secs = argc > 2 ? atof(argv[2]) : 1.0;
-	double fs_r = -1, proc_r = 1, pairs, pairs_echo, direct;
+	double rate[3] = { -1, -1, -1 }, pairs, pairs_echo, direct;
+	const char *paths[3];
+	pid_t pid[2] = { -1, -1 };
 	int status, ret = 1;
-	pid_t pid;
 
 	if (argc < 2 || secs <= 0 || secs > 60) {
 		fprintf(stderr, "usage: bench-fs KVMEM [SECONDS]\n");
@@ -193,46 +210,51 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	snprintf(path, sizeof(path), "%s/nodes/node0/buddyinfo", mnt);
-	snprintf(ctl, sizeof(ctl), "%s/allocations/ctl", mnt);
-	pid = fork();
-	if (pid == 0) {
-		execl(argv[1], argv[1], "serve", "--numa", "0:1G,1:1G", "--mount",
-		      mnt, (char *)NULL);
-		perror(argv[1]);
-		_exit(127);
+	for (int i = 0; i < 2; i++) {
+		snprintf(mnt[i], sizeof(mnt[i]), "%s/m%d", tmp, i);
+		snprintf(path[i], sizeof(path[i]), "%s/nodes/node0/buddyinfo",
+			 mnt[i]);
+		pid[i] = serve(argv[1], mnt[i], i);
+		if (pid[i] < 0 || wait_mounted(path[i])) {
+			fprintf(stderr, "bench-fs: kvmem serve did not mount %s\n",
+				mnt[i]);
+			goto out;
+		}
 	}
-	if (pid < 0 || wait_mounted(path)) {
-		fprintf(stderr, "bench-fs: kvmem serve did not mount %s\n", mnt);
-		goto out;
-	}
+	snprintf(ctl, sizeof(ctl), "%s/allocations/ctl", mnt[0]);
+	paths[0] = path[0];
+	paths[1] = path[1];
+	paths[2] = "/proc/buddyinfo";
 
-	if (reads_per_sec(path, "/proc/buddyinfo", 2 * secs, &fs_r, &proc_r))
-		fs_r = -1;
+	if (reads_per_sec(paths, 3, 3 * secs, rate))
+		rate[0] = -1;
 	pairs = pairs_per_sec(ctl, secs, 0);
 	pairs_echo = pairs_per_sec(ctl, secs, 1);
 	direct = direct_pairs_per_sec(secs);
-	if (fs_r < 0 || proc_r < 0 || pairs < 0 || pairs_echo < 0 || direct < 0) {
+	if (rate[0] < 0 || pairs < 0 || pairs_echo < 0 || direct < 0) {
 		fprintf(stderr, "bench-fs: a measurement failed: %s\n", strerror(errno));
 		goto out;
 	}
-	printf("open+read+close nodes/node0/buddyinfo: %10.0f /s\n", fs_r);
-	printf("open+read+close /proc/buddyinfo:       %10.0f /s\n", proc_r);
-	printf("ratio procfs/kvmem per read:           %10.2f x (goal <= 3)\n",
-	       proc_r / fs_r);
-	printf("alloc+free pairs via ctl (fd kept open): %8.0f /s (goal >= 10000)\n",
+	printf("open+read+close /proc/buddyinfo:                    %9.0f /s\n",
+	       rate[2]);
+	printf("open+read+close node0/buddyinfo (page cache, default): %6.0f /s"
+	       "  procfs/kvmem %.2f x (goal <= 3)\n", rate[0], rate[2] / rate[0]);
+	printf("open+read+close node0/buddyinfo (direct_io per open):  %6.0f /s"
+	       "  procfs/kvmem %.2f x\n", rate[1], rate[2] / rate[1]);
+	printf("alloc+free pairs via ctl (fd kept open):  %8.0f /s (goal >= 10000)\n",
 	       pairs);
-	printf("alloc+free pairs via ctl (open per cmd): %8.0f /s\n", pairs_echo);
-	printf("alloc+free pairs in-process gm_cmd_exec: %8.0f /s (ratio %.1f x)\n",
+	printf("alloc+free pairs via ctl (open per cmd):  %8.0f /s\n", pairs_echo);
+	printf("alloc+free pairs in-process gm_cmd_exec:  %8.0f /s (%.1f x ctl)\n",
 	       direct, direct / pairs);
 	ret = 0;
 out:
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, &status, 0);
+	for (int i = 0; i < 2; i++) {
+		if (pid[i] > 0) {
+			kill(pid[i], SIGTERM);
+			waitpid(pid[i], &status, 0);
+		}
+		rmdir(mnt[i]);
 	}
-	rmdir(mnt);
 	rmdir(tmp);
 	return ret;
 }
