@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_threads.c - 4 threads allocate and free concurrently on two nodes
+ * (buddy and CMA) while a fifth reads stats and names; afterwards the live
+ * blocks must not overlap, avail / cma_used must match them exactly, and
+ * after freeing everything the pools are whole again.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "helpers.h"
+
+#define NR_THREADS	4
+#define OPS		20000
+#define MAX_LIVE	32
+
+static struct gm_mem *mem;
+static atomic_bool stop;
+
+struct worker {
+	unsigned id;
+	uint64_t rng;
+	unsigned nlive;
+	char live[MAX_LIVE][GM_NAME_MAX + 1];
+	unsigned long seq, allocs, nospc, errors;
+};
+
+static uint64_t rnd(struct worker *w)
+{
+	w->rng ^= w->rng << 13;
+	w->rng ^= w->rng >> 7;
+	w->rng ^= w->rng << 17;
+	return w->rng;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct gm_error e;
+
+	for (int op = 0; op < OPS; op++) {
+		if (w->nlive && (w->nlive == MAX_LIVE || rnd(w) % 5 < 2)) {
+			unsigned k = rnd(w) % w->nlive;
+
+			if (gm_free(mem, w->live[k], &e))
+				w->errors++;
+			memcpy(w->live[k], w->live[--w->nlive], GM_NAME_MAX + 1);
+			continue;
+		}
+		struct gm_request r;
+		unsigned node = rnd(w) % 2;
+		struct gm_range span[2];
+		int nr = gm_node_ranges(mem, node, span, 2);
+
+		gm_request_init(&r);
+		snprintf(r.name, sizeof(r.name), "t%u-%lu", w->id, w->seq++);
+		r.node = node;
+		r.size = 4096 * (1 + rnd(w) % 256);
+		switch (rnd(w) % 6) {
+		case 0: r.mode = GM_MODE_TOPDOWN; break;
+		case 1:
+			r.mode = GM_MODE_RANGE;
+			r.range_start = span[0].start + (rnd(w) % 8) * 2 * MIB;
+			r.range_end = span[nr - 1].start + span[nr - 1].size -
+				      (rnd(w) % 4) * 2 * MIB;
+			break;
+		case 2:
+			if (node == 0) {
+				r.from = GM_FROM_CMA;
+				break;
+			}
+			/* fall through */
+		default: break;
+		}
+		if (r.from == GM_FROM_BUDDY)
+			r.flags = (rnd(w) % 4 == 0 ? GM_F_CONTIGUOUS : 0) |
+				  (rnd(w) % 4 == 0 ? GM_F_FALLBACK : 0) |
+				  (rnd(w) % 3 == 0 ? GM_F_CLEAR : 0);
+		int ret = gm_alloc(mem, &r, NULL, &e);
+
+		if (ret == -ENOSPC) {
+			w->nospc++;
+		} else if (ret) {
+			w->errors++;
+		} else {
+			memcpy(w->live[w->nlive++], r.name, GM_NAME_MAX + 1);
+			w->allocs++;
+		}
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	unsigned long *reads = arg;
+
+	while (!atomic_load(&stop)) {
+		struct gm_node_stat st;
+		char **names;
+
+		for (unsigned n = 0; n < 2; n++)
+			ck_assert_int_eq(gm_node_stat(mem, n, &st), 0);
+		ck_assert_int_eq(gm_alloc_names(mem, &names), 0);
+		if (names[0]) {
+			struct gm_alloc_info *i;
+
+			if (!gm_alloc_get(mem, names[0], &i))
+				gm_alloc_info_free(i);
+		}
+		gm_names_free(names);
+		(*reads)++;
+	}
+	return NULL;
+}
+
+struct ext {
+	uint64_t start, end;
+};
+
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct ext *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+START_TEST(test_concurrent)
+{
+	static struct worker w[NR_THREADS];
+	pthread_t t[NR_THREADS], rt;
+	unsigned long reads = 0;
+	uint64_t avail0[2], live_buddy[2] = { 0 }, live_cma = 0;
+	struct ext *ex = NULL;
+	size_t nex = 0, cap = 0;
+	char **names;
+	struct gm_error e;
+
+	mem = mkmem("0:64M,1:32M", 0, "0:8M", true);
+	avail0[0] = nstat(mem, 0).avail;
+	avail0[1] = nstat(mem, 1).avail;
+	ck_assert_uint_eq(avail0[0], 56 * MIB);
+	atomic_store(&stop, false);
+	ck_assert_int_eq(pthread_create(&rt, NULL, reader, &reads), 0);
+	for (unsigned i = 0; i < NR_THREADS; i++) {
+		w[i] = (struct worker){ .id = i, .rng = 0x9e3779b97f4a7c15ULL * (i + 1) };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < NR_THREADS; i++)
+		pthread_join(t[i], NULL);
+	atomic_store(&stop, true);
+	pthread_join(rt, NULL);
+	for (unsigned i = 0; i < NR_THREADS; i++) {
+		ck_assert_uint_eq(w[i].errors, 0);
+		ck_assert_uint_gt(w[i].allocs, OPS / 4);
+	}
+	ck_assert_uint_gt(reads, 0);
+
+	/* invariants over what is live now */
+	ck_assert_int_eq(gm_alloc_names(mem, &names), 0);
+	for (char **p = names; *p; p++) {
+		struct gm_alloc_info *i;
+
+		ck_assert_int_eq(gm_alloc_get(mem, *p, &i), 0);
+		for (unsigned j = 0; j < i->nr_blocks; j++) {
+			if (nex == cap) {
+				cap = cap ? 2 * cap : 256;
+				ex = realloc(ex, cap * sizeof(*ex));
+			}
+			ex[nex++] = (struct ext){ i->blocks[j].gpa,
+						  i->blocks[j].gpa + i->blocks[j].size };
+			if (i->req.from == GM_FROM_CMA)
+				live_cma += i->blocks[j].size;
+			else
+				live_buddy[i->req.node] += i->blocks[j].size;
+		}
+		gm_alloc_info_free(i);
+	}
+	qsort(ex, nex, sizeof(*ex), ext_cmp);
+	for (size_t k = 1; k < nex; k++)
+		ck_assert_msg(ex[k - 1].end <= ex[k].start, "overlap at 0x%llx",
+			      (unsigned long long)ex[k].start);
+	ck_assert_uint_eq(nstat(mem, 0).avail, avail0[0] - live_buddy[0]);
+	ck_assert_uint_eq(nstat(mem, 1).avail, avail0[1] - live_buddy[1]);
+	ck_assert_uint_eq(nstat(mem, 0).cma_used, live_cma);
+	for (char **p = names; *p; p++)
+		ck_assert_int_eq(gm_free(mem, *p, &e), 0);
+	gm_names_free(names);
+	free(ex);
+	ck_assert_uint_eq(nstat(mem, 0).avail, avail0[0]);
+	ck_assert_uint_eq(nstat(mem, 1).avail, avail0[1]);
+	ck_assert_uint_eq(nstat(mem, 0).cma_used, 0);
+	ck_assert_uint_eq(nstat(mem, 0).cma_maxchunk, 8 * MIB);
+	{
+		struct gm_request r = mkreq("all", 1, avail0[1], 0, GM_MODE_SIMPLE,
+					    GM_F_CONTIGUOUS);
+
+		ck_assert_int_eq(gm_alloc(mem, &r, NULL, &e), 0);	/* all merged */
+	}
+	gm_mem_destroy(mem);
+}
+END_TEST
+
+int main(void)
+{
+	RUN_SUITE("threads", test_concurrent);
+}
