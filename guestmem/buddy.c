@@ -19,9 +19,9 @@
  * all orders). The top order has at most three blocks and keeps a clean and
  * a dirty bit per block.
  *
- * The clean and dirty bits of each order are hierarchical bitmaps: level 0
- * has a bit per pair, level n+1 a bit per non-zero word of level n, up to
- * a single word. Finding the highest free block or the first one at or
+ * The clean and dirty bits of each order are hierarchical bitmaps (hbm.h):
+ * level 0 has a bit per pair, level n+1 a bit per non-zero word of level
+ * n, up to a single word. Finding the highest free block or the first one at or
  * after a position is O(log64 n), whatever the fragmentation; this is what
  * keeps range and top-down allocation flat at 100k free fragments, where a
  * list walk is linear.
@@ -41,28 +41,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hbm.h"
 #include "internal.h"
 
 #define NONE		UINT64_MAX
 #define SPAN_LIMIT	(1ULL << 50)	/* 1 PiB: x86 guest-physical is 52 bits */
-#define HBM_LEVELS	7		/* 64^7 = 2^42 slots > 2^37 pairs */
-
-/*
- * A hierarchical bitmap: lvl[0] has one bit per slot, lvl[l + 1] one bit
- * per word of lvl[l]; the top level is one word. Its size (nslots) is kept
- * by the order. The descriptors are small on purpose: they count in the
- * metadata budget (0.01 % of the memory managed).
- */
-struct hbm {
-	uint64_t *lvl[HBM_LEVELS];
-	unsigned nlvl;
-};
 
 struct order_info {
 	uint64_t first, last;	/* block indices wholly inside the span */
 	uint64_t lo;		/* slot 0: pair first >> 1, or block first (top) */
 	uint64_t nslots;
-	struct hbm free[2];	/* [0] clean, [1] dirty: a free block per slot */
+	struct gm_hbm free[2];	/* [0] clean, [1] dirty: a free block per slot */
 	uint64_t *side;		/* pairs only: 1 = the upper block is the free one */
 	uint64_t nfree[2];	/* free blocks of this order, clean/dirty */
 };
@@ -76,95 +65,6 @@ struct gm_buddy {
 	size_t map_len;
 	struct order_info ord[];		/* 0 .. max_order */
 };
-
-/* ---- hierarchical bitmaps ------------------------------------------------ */
-
-static inline bool hbm_test(const struct hbm *h, uint64_t i)
-{
-	return h->lvl[0][i >> 6] >> (i & 63) & 1;
-}
-
-static inline void hbm_set(struct hbm *h, uint64_t i)
-{
-	for (unsigned l = 0; l < h->nlvl; l++) {
-		uint64_t *w = &h->lvl[l][i >> 6], old = *w;
-
-		*w = old | 1ULL << (i & 63);
-		if (old)
-			return;
-		i >>= 6;
-	}
-}
-
-static inline void hbm_clear(struct hbm *h, uint64_t i)
-{
-	for (unsigned l = 0; l < h->nlvl; l++) {
-		uint64_t *w = &h->lvl[l][i >> 6];
-
-		*w &= ~(1ULL << (i & 63));
-		if (*w)
-			return;
-		i >>= 6;
-	}
-}
-
-/* The highest set slot, or NONE. */
-static inline uint64_t hbm_last(const struct hbm *h)
-{
-	unsigned l = h->nlvl - 1;
-	uint64_t w = h->lvl[l][0], i;
-
-	if (!w)
-		return NONE;
-	i = 63 - __builtin_clzll(w);
-	while (l--)
-		i = i << 6 | (63 - __builtin_clzll(h->lvl[l][i]));
-	return i;
-}
-
-/* The first set slot >= @i of @nslots, or NONE. */
-static uint64_t hbm_next(const struct hbm *h, uint64_t nslots, uint64_t i)
-{
-	unsigned l = 0;
-	uint64_t w;
-
-	for (;;) {
-		if ((i >> 6) > (nslots - 1) >> (6 * (l + 1)))
-			return NONE;
-		w = h->lvl[l][i >> 6] & (~0ULL << (i & 63));
-		if (w) {
-			i = (i & ~63ULL) | __builtin_ctzll(w);
-			break;
-		}
-		if (l + 1 == h->nlvl)
-			return NONE;
-		i = (i >> 6) + 1;
-		l++;
-	}
-	while (l--)
-		i = i << 6 | __builtin_ctzll(h->lvl[l][i]);
-	return i;
-}
-
-/* Lay out @h for @n slots at *@at (or only count when @at is NULL). */
-static size_t hbm_layout(struct hbm *h, uint64_t n, uint64_t **at)
-{
-	size_t total = 0;
-
-	h->nlvl = 0;
-	do {
-		uint64_t words = (n + 63) / 64;
-
-		if (at) {
-			h->lvl[h->nlvl] = *at;
-			*at += words;
-		}
-		h->nlvl++;
-		total += words;
-		n = words;
-	} while (n > 1);
-	return total;
-}
 
 /* ---- blocks ---------------------------------------------------------------- */
 
@@ -205,7 +105,7 @@ static bool blk_is_free(const struct gm_buddy *b, unsigned k, uint64_t a,
 {
 	const struct order_info *o = &b->ord[k];
 	uint64_t q = slot_of(b, k, a);
-	bool c = hbm_test(&o->free[0], q), d = hbm_test(&o->free[1], q);
+	bool c = gm_hbm_test(&o->free[0], q), d = gm_hbm_test(&o->free[1], q);
 
 	if (!c && !d)
 		return false;
@@ -221,7 +121,7 @@ static void blk_mark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot_of(b, k, a);
 
-	hbm_set(&o->free[dirty], q);
+	gm_hbm_set(&o->free[dirty], q);
 	if (is_paired(b, k)) {
 		uint64_t bit = 1ULL << (q & 63);
 
@@ -236,7 +136,7 @@ static void blk_mark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 
 static void blk_unmark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 {
-	hbm_clear(&b->ord[k].free[dirty], slot_of(b, k, a));
+	gm_hbm_clear(&b->ord[k].free[dirty], slot_of(b, k, a));
 	b->ord[k].nfree[dirty]--;
 	b->nkind[dirty]--;
 }
@@ -250,12 +150,12 @@ static void put_free(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
 	while (k < b->max_order) {
 		struct order_info *o = &b->ord[k];
 		uint64_t q = (a >> 1) - o->lo;
-		bool c = hbm_test(&o->free[0], q), d = hbm_test(&o->free[1], q);
+		bool c = gm_hbm_test(&o->free[0], q), d = gm_hbm_test(&o->free[1], q);
 
 		if (!c && !d)
 			break;
 		/* The pair's free block is our buddy: merge. */
-		hbm_clear(&o->free[d], q);
+		gm_hbm_clear(&o->free[d], q);
 		b->ord[k].nfree[d]--;
 		b->nkind[d]--;
 		dirty |= d;
@@ -300,12 +200,12 @@ static uint64_t next_free(const struct gm_buddy *b, unsigned j, bool kind,
 		a0 = o->first;
 	if (a0 > o->last)
 		return NONE;
-	q = hbm_next(&o->free[kind], o->nslots, slot_of(b, j, a0));
+	q = gm_hbm_next(&o->free[kind], o->nslots, slot_of(b, j, a0));
 	if (q == NONE)
 		return NONE;
 	A = slot_block(b, j, q);
 	if (A < a0) {
-		q = hbm_next(&o->free[kind], o->nslots, q + 1);
+		q = gm_hbm_next(&o->free[kind], o->nslots, q + 1);
 		if (q == NONE)
 			return NONE;
 		A = slot_block(b, j, q);
@@ -318,7 +218,7 @@ static bool find_simple(const struct gm_buddy *b, unsigned k, bool kind,
 			struct found *f)
 {
 	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t q = hbm_last(&b->ord[j].free[kind]);
+		uint64_t q = gm_hbm_last(&b->ord[j].free[kind]);
 
 		if (q == NONE)
 			continue;
@@ -339,7 +239,7 @@ static bool find_topdown(const struct gm_buddy *b, unsigned k, bool kind,
 	bool ok = false;
 
 	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t q = hbm_last(&b->ord[j].free[kind]), A, gpa;
+		uint64_t q = gm_hbm_last(&b->ord[j].free[kind]), A, gpa;
 
 		if (q == NONE)
 			continue;
@@ -464,7 +364,7 @@ static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
 		if (!is_paired(b, j))
 			break;
 		q = slot_of(b, j, A);
-		if (hbm_test(&o->free[0], q) || hbm_test(&o->free[1], q))
+		if (gm_hbm_test(&o->free[0], q) || gm_hbm_test(&o->free[1], q))
 			break;		/* the sibling is free */
 	}
 	for (unsigned j = k; j-- > 0;) {
@@ -473,7 +373,7 @@ static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
 		uint64_t qlo = slot_of(b, j, lo), qhi = slot_of(b, j, hi);
 
 		for (int kind = 0; kind < 2; kind++) {
-			uint64_t q = hbm_next(&o->free[kind], o->nslots, qlo);
+			uint64_t q = gm_hbm_next(&o->free[kind], o->nslots, qlo);
 
 			if (q != NONE && q <= qhi)
 				return true;
@@ -505,8 +405,8 @@ static size_t layout(struct gm_buddy *b, uint64_t *at)
 			o->lo = o->first;
 			o->nslots = o->last - o->first + 1;
 		}
-		words += hbm_layout(&o->free[0], o->nslots, pat);
-		words += hbm_layout(&o->free[1], o->nslots, pat);
+		words += gm_hbm_layout(&o->free[0], o->nslots, pat);
+		words += gm_hbm_layout(&o->free[1], o->nslots, pat);
 		if (is_paired(b, k)) {
 			o->side = at;
 			if (at)
@@ -684,6 +584,41 @@ static void free_cover(struct gm_buddy *b, uint64_t p, uint64_t len,
 	}
 }
 
+/*
+ * Take exactly [@start, @end) as its largest aligned pieces, each carved out
+ * of the free block holding it, appending them (ascending). If some part is
+ * in use, give back what was taken and return @busy.
+ */
+static int take_range(struct gm_buddy *b, uint64_t start, uint64_t end,
+		      struct gm_blist *out, int busy)
+{
+	unsigned nr0;
+	uint64_t p;
+
+	if (end - start > b->avail)
+		return busy;
+	if (room(out, 2 * GM_MAX_ORDER + 2))
+		return -ENOMEM;
+	nr0 = out->nr;
+	for (p = start; p < end;) {
+		unsigned k = ilog2(end - p) - b->cshift;
+		bool dirty;
+
+		if (k > b->max_order)
+			k = b->max_order;
+		while (p & (bsize(b, k) - 1))
+			k--;
+		if (!take_exact(b, k, p >> (b->cshift + k), &dirty)) {
+			undo(b, out, nr0);
+			return busy;
+		}
+		b->avail -= bsize(b, k);
+		gm_blist_push(out, p, bsize(b, k), k, dirty);
+		p += bsize(b, k);
+	}
+	return 0;
+}
+
 static int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 			uint64_t end, uint64_t want, unsigned flags,
 			struct gm_blist *out)
@@ -714,13 +649,17 @@ static int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 
 /*
  * gm_buddy_alloc() - see internal.h. @start/@end are used in RANGE mode
- * only (chunk-aligned, inside the span, start < end). The clean/dirty
- * preference works as in Linux: the whole search is first done over free
- * blocks of the preferred kind, then over the other kind. Non-contiguous
- * requests keep the order they last fell back to (orders only go down), as
- * Linux does. Returns 0, -EINVAL, -ENOSPC (also when @min_block or a
- * contiguous round-up exceeds the largest block), -ENOMEM. No state change
- * and @out unchanged on error.
+ * only (chunk-aligned, inside the span, start < end). As in Linux:
+ *  - the clean/dirty preference applies to the whole search: it is first
+ *    done over free blocks of the preferred kind, then over the other kind;
+ *  - non-contiguous requests keep the order they last fell back to (orders
+ *    only go down);
+ *  - a CONTIGUOUS request in RANGE mode whose range is exactly the size
+ *    (rounded up to @min_block, the range aligned to it) takes that range
+ *    as it is, power of two or not.
+ * Returns 0, -EINVAL, -ENOSPC (also when @min_block or a contiguous
+ * round-up exceeds the largest block), -ENOMEM. No state change and @out
+ * unchanged on error.
  */
 int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		   uint64_t end, uint64_t size, uint64_t min_block,
@@ -755,6 +694,10 @@ int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 	want = (size + min_block - 1) & ~(min_block - 1);
 	if (want > b->avail || want > end - start)
 		return -ENOSPC;
+	/* As in Linux: a range exactly the size asked is taken as it is. */
+	if ((flags & GM_F_CONTIGUOUS) && mode == GM_MODE_RANGE &&
+	    end - start == want && !((start | end) & (min_block - 1)))
+		return take_range(b, start, end, out, -ENOSPC);
 	if (flags & GM_F_CONTIGUOUS)
 		return alloc_contig(b, mode, start, end, want, flags, out);
 
@@ -813,43 +756,18 @@ int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 }
 
 /*
- * gm_buddy_reserve() - see internal.h. The range is taken as its largest
- * aligned pieces, each carved out of the free block holding it; the pieces
- * are appended to @out (ascending) with their dirtiness. Returns 0,
- * -EINVAL (unaligned, empty or outside the span), -EBUSY (some part in use),
- * -ENOMEM. No state change on error.
+ * gm_buddy_reserve() - see internal.h. The pieces appended to @out are the
+ * largest aligned blocks covering the range, ascending, with their
+ * dirtiness. Returns 0, -EINVAL (unaligned, empty or outside the span),
+ * -EBUSY (some part in use), -ENOMEM. No state change on error.
  */
 int gm_buddy_reserve(struct gm_buddy *b, uint64_t start, uint64_t end,
 		     struct gm_blist *out)
 {
-	unsigned nr0;
-	uint64_t p;
-
 	if (!b || !out || start >= end || start < b->base || end > b->end ||
 	    ((start | end) & (b->chunk - 1)))
 		return -EINVAL;
-	if (end - start > b->avail)
-		return -EBUSY;
-	if (room(out, 2 * GM_MAX_ORDER + 2))
-		return -ENOMEM;
-	nr0 = out->nr;
-	for (p = start; p < end;) {
-		unsigned k = ilog2(end - p) - b->cshift;
-		bool dirty;
-
-		if (k > b->max_order)
-			k = b->max_order;
-		while (p & (bsize(b, k) - 1))
-			k--;
-		if (!take_exact(b, k, p >> (b->cshift + k), &dirty)) {
-			undo(b, out, nr0);
-			return -EBUSY;
-		}
-		b->avail -= bsize(b, k);
-		gm_blist_push(out, p, bsize(b, k), k, dirty);
-		p += bsize(b, k);
-	}
-	return 0;
+	return take_range(b, start, end, out, -EBUSY);
 }
 
 /* gm_buddy_free_area() - see internal.h; orders above max_order read 0. */

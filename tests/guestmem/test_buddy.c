@@ -543,6 +543,50 @@ START_TEST(contiguous_range_min_block)
 END_TEST
 
 /*
+ * A contiguous request whose range is exactly its size is taken as it is
+ * (as Linux does), power of two or not:
+ *   [.|#|##|....]  range [4K, 16K), 12K   Expect 4K@4K + 8K@8K.
+ * The same again: Expect -ENOSPC, no change. 8K on [20K, 28K) with min
+ * block 8K (range not aligned to it) follows the power-of-two rule, and no
+ * aligned 8K block lies inside: Expect -ENOSPC. With min block 4K it is
+ * taken as it is: Expect 4K@20K + 4K@24K.
+ */
+START_TEST(contiguous_exact_range)
+{
+	struct gm_buddy *b = mk(0, M, K4);
+	struct gm_blist l;
+	struct snap s;
+
+	gm_blist_init(&l);
+	ck_assert_int_eq(gm_buddy_alloc(b, GM_MODE_RANGE, K4, 4 * K4, 3 * K4,
+					K4, GM_F_CONTIGUOUS, &l), 0);
+	ck_assert_uint_eq(l.nr, 2);
+	ck_assert_uint_eq(l.b[0].gpa, K4);
+	ck_assert_uint_eq(l.b[0].size, K4);
+	ck_assert_uint_eq(l.b[1].gpa, 2 * K4);
+	ck_assert_uint_eq(l.b[1].size, 2 * K4);
+	ck_assert_uint_eq(gm_buddy_avail(b), M - 3 * K4);
+	snap(b, &s);
+	ck_assert_int_eq(gm_buddy_alloc(b, GM_MODE_RANGE, K4, 4 * K4, 3 * K4,
+					K4, GM_F_CONTIGUOUS, &l), -ENOSPC);
+	ck_assert_int_eq(gm_buddy_alloc(b, GM_MODE_RANGE, 5 * K4, 7 * K4,
+					2 * K4, 2 * K4, GM_F_CONTIGUOUS, &l),
+			 -ENOSPC);
+	ck_assert_uint_eq(l.nr, 2);
+	assert_same(b, &s);
+	ck_assert_int_eq(gm_buddy_alloc(b, GM_MODE_RANGE, 5 * K4, 7 * K4,
+					2 * K4, K4, GM_F_CONTIGUOUS, &l), 0);
+	ck_assert_uint_eq(l.nr, 4);
+	ck_assert_uint_eq(l.b[2].gpa, 5 * K4);
+	ck_assert_uint_eq(l.b[3].gpa, 6 * K4);
+	free_all(b, &l, false);
+	ck_assert_uint_eq(gm_buddy_avail(b), M);
+	gm_blist_release(&l);
+	gm_buddy_destroy(b);
+}
+END_TEST
+
+/*
  * Non-contiguous 12K with min block 8K rounds up to 16K and is served as
  * the largest order that fits: Expect one 16K block. 24K with min 8K:
  * Expect 16K + 8K, each aligned to its size and >= 8K.
@@ -931,7 +975,8 @@ END_TEST
  * iff the fully free, aligned min-blocks inside its range add up to the
  * rounded size (every such block lies in some free buddy block, and each
  * block taken is made of them); a contiguous one iff some aligned free
- * block of the rounded-up power of two lies inside the range. After every
+ * block of the rounded-up power of two lies inside the range, or, when the
+ * range is exactly the rounded size, iff the whole range is free. After every
  * step: no block overlaps a used chunk, every block is aligned, inside the
  * span and its range, at least min_block, clean only if truly zero; avail
  * and free-area sums are exact; failures change nothing.
@@ -1023,7 +1068,7 @@ static void model_alloc(struct model *m)
 	unsigned flags = 0;
 	struct gm_blist *l = &m->live[m->nlive];
 	struct snap s;
-	bool ok;
+	bool ok, exact;
 	int rc;
 
 	if (rnd(m, 3) == 0)
@@ -1032,16 +1077,22 @@ static void model_alloc(struct model *m)
 		flags |= GM_F_CLEAR;
 	if (rnd(m, 5) == 0)
 		flags |= GM_F_TRIM_DISABLE;
+	want = (size + min - 1) / min * min;
+	for (pow = m->chunk; pow < want; pow <<= 1)
+		;
 	if (mode == GM_MODE_RANGE) {
 		uint64_t x = rnd(m, m->n), y = rnd(m, m->n);
 
 		start = m->base + (x < y ? x : y) * m->chunk;
 		end = m->base + ((x < y ? y : x) + 1) * m->chunk;
+		if (rnd(m, 4) == 0 && start + want <= m->base + m->n * m->chunk)
+			end = start + want;	/* an exact fit, now and then */
 	}
-	want = (size + min - 1) / min * min;
-	for (pow = m->chunk; pow < want; pow <<= 1)
-		;
-	if (flags & GM_F_CONTIGUOUS)
+	exact = (flags & GM_F_CONTIGUOUS) && mode == GM_MODE_RANGE &&
+		end - start == want && (start | end) % min == 0;
+	if (exact)
+		ok = all_free(m, start, want);
+	else if (flags & GM_F_CONTIGUOUS)
 		ok = free_blocks(m, pow, start, end) > 0;
 	else
 		ok = free_blocks(m, min, start, end) * min >= want;
@@ -1062,7 +1113,9 @@ static void model_alloc(struct model *m)
 	uint64_t total = take_blocks(m, l, 0, start, end, min);
 
 	if (flags & GM_F_CONTIGUOUS) {
-		MUST_EQ(total, flags & GM_F_TRIM_DISABLE ? pow : want);
+		MUST_EQ(total, !exact && (flags & GM_F_TRIM_DISABLE) ? pow : want);
+		if (exact)
+			MUST_EQ(l->b[0].gpa, start);
 		for (unsigned i = 1; i < l->nr; i++)
 			MUST_EQ(l->b[i].gpa,
 					  l->b[i - 1].gpa + l->b[i - 1].size);
@@ -1247,6 +1300,7 @@ Suite *buddy_suite(void)
 	tcase_add_test(t, clear_preference_range);
 	tcase_add_test(t, contiguous_trim);
 	tcase_add_test(t, contiguous_range_min_block);
+	tcase_add_test(t, contiguous_exact_range);
 	tcase_add_test(t, min_block_align);
 	tcase_add_test(t, fragmented_fill);
 	tcase_add_test(t, oom);
