@@ -204,7 +204,7 @@ static uint64_t build_fadt(struct acpi_buf *b, uint64_t facs, uint64_t dsdt)
 	if (!t)
 		return 0;
 	header(t, "FACP", ACPI_FADT_LEN, ACPI_FADT_REV);
-	put32(t, 36, (uint32_t)facs);		/* FIRMWARE_CTRL */
+	put32(t, 36, 0);			/* FIRMWARE_CTRL: 0, X_ field used */
 	put32(t, 40, (uint32_t)dsdt);		/* DSDT */
 	put16(t, 46, VMM_ACPI_SCI_IRQ);		/* SCI_INT */
 	put32(t, 48, 0);			/* SMI_CMD 0: already in ACPI mode */

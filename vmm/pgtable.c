@@ -39,10 +39,11 @@ int vmm_early_place(struct gm_mem *mem, uint64_t want, uint64_t size,
 		*gpa = want;
 		return 0;
 	}
-	ret = gm_early_alloc(mem, 0, size, align, GM_WINDOW_LOW, label, gpa, e);
-	if (ret < 0 && e && !e->msg[0])
-		return fail(e, -ret, "no room for", label);
-	return ret;
+	ret = gm_early_alloc(mem, 0, size, align, GM_WINDOW_LOW, label, gpa,
+			     &ignored);
+	if (ret < 0)
+		return fail(e, -ret, "no room below 4 GiB in node 0 for", label);
+	return 0;
 }
 
 /* Host pointer to a placed range, or -EIO with a message. */

@@ -307,8 +307,9 @@ START_TEST(test_fadt_dsdt)
 	ck_assert_uint_eq(f[88], 4);
 	ck_assert_uint_eq(f[89], 2);
 	ck_assert_uint_eq(u64(f + 140), u32(f + 40));
-	ck_assert_uint_eq(u32(f + 36) % 64, 0);
-	ck_assert_mem_eq(gpa(u32(f + 36), 4), "FACS", 4);
+	ck_assert_uint_eq(u32(f + 36), 0);	/* only X_FIRMWARE_CTRL */
+	ck_assert_uint_eq(u64(f + 132) % 64, 0);
+	ck_assert_mem_eq(gpa(u64(f + 132), 4), "FACS", 4);
 	d = gpa(u64(f + 140), 36);
 	ck_assert_mem_eq(d, "DSDT", 4);
 	d = gpa(u64(f + 140), u32(d + 4));
