@@ -16,15 +16,16 @@
  * order below the top at most one block of each buddy *pair* is free, and
  * a pair is described by three bits: "has a clean free block", "has a dirty
  * free block" and "which side" (1.5 bits per block, 3 bits per chunk over
- * all orders). The top order has at most three blocks and keeps a clean and
- * a dirty bit per block.
+ * all orders). The top order has at most two blocks (three would hold an
+ * aligned pair, a block of the next order) and keeps a clean and a dirty
+ * bit per block.
  *
  * The clean and dirty bits of each order are hierarchical bitmaps (hbm.h):
  * level 0 has a bit per pair, level n+1 a bit per non-zero word of level
- * n, up to a single word. Finding the highest free block or the first one at or
- * after a position is O(log64 n), whatever the fragmentation; this is what
- * keeps range and top-down allocation flat at 100k free fragments, where a
- * list walk is linear.
+ * n, up to a single word. Finding the highest free block, or the first one
+ * at or after a position, is O(log64 n) whatever the fragmentation: range
+ * and top-down allocation stay flat at 100k free fragments, where a list
+ * walk is linear.
  *
  * All bitmaps live in one mmap(MAP_NORESERVE) region: creating a 1 TiB
  * allocator writes a handful of words, and a page of metadata becomes
@@ -66,7 +67,7 @@ struct gm_buddy {
 	struct order_info ord[];		/* 0 .. max_order */
 };
 
-/* ---- blocks ---------------------------------------------------------------- */
+/* ---- blocks ------------------------------------------------------------ */
 
 static inline bool is_paired(const struct gm_buddy *b, unsigned k)
 {
@@ -389,6 +390,11 @@ static unsigned ilog2(uint64_t v)
 	return 63 - __builtin_clzll(v);
 }
 
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
 /* Fill first/last/lo/nslots of every order; return the bitmap words. */
 static size_t layout(struct gm_buddy *b, uint64_t *at)
 {
@@ -420,8 +426,8 @@ static size_t layout(struct gm_buddy *b, uint64_t *at)
 /*
  * gm_buddy_create() - see internal.h. Returns 0 and *@out (release with
  * gm_buddy_destroy()), -EINVAL for a bad chunk/base/size (the span must end
- * at or below 2^50, 1 PiB), -ENOMEM. Maps its bitmaps MAP_NORESERVE and writes only the
- * words of the initial blocks: O(log size).
+ * at or below 2^50, 1 PiB), -ENOMEM. Maps its bitmaps MAP_NORESERVE and
+ * writes only the words of the initial blocks: O(log size).
  */
 int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 		    struct gm_buddy **out)
@@ -470,7 +476,7 @@ int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 	}
 
 	words = layout(b, NULL);
-	len = (words * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	len = (words * sizeof(uint64_t) + page_size() - 1) & ~(page_size() - 1);
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED) {
@@ -657,6 +663,8 @@ static int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
  *  - a CONTIGUOUS request in RANGE mode whose range is exactly the size
  *    (rounded up to @min_block, the range aligned to it) takes that range
  *    as it is, power of two or not.
+ * GM_F_NOCLEAR and GM_F_FALLBACK belong to the allocation layer and are
+ * accepted and ignored here.
  * Returns 0, -EINVAL, -ENOSPC (also when @min_block or a contiguous
  * round-up exceeds the largest block), -ENOMEM. No state change and @out
  * unchanged on error.
@@ -783,22 +791,25 @@ unsigned gm_buddy_free_area(const struct gm_buddy *b,
 }
 
 /*
- * gm_buddy_metadata_bytes() - the allocator's struct plus the resident
- * pages of its bitmaps (mincore(); a page only read maps the zero page and
- * counts too, so this errs high).
+ * gm_buddy_metadata_bytes() - the allocator's descriptors plus the resident
+ * pages of its bitmaps (mincore(); a page only ever read maps the zero page
+ * and counts too, so this errs high). If mincore() fails, the whole mapping
+ * is counted.
  */
 uint64_t gm_buddy_metadata_bytes(const struct gm_buddy *b)
 {
-	size_t pages = b->map_len / 4096, n = 0;
+	size_t ps = page_size(), pages = b->map_len / ps, n = 0;
 	unsigned char vec[256];
 
 	for (size_t i = 0; i < pages; i += sizeof(vec)) {
 		size_t cnt = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
 
-		if (mincore((char *)b->map + i * 4096, cnt * 4096, vec))
-			return NONE;
+		if (mincore((char *)b->map + i * ps, cnt * ps, vec)) {
+			n = pages;
+			break;
+		}
 		for (size_t j = 0; j < cnt; j++)
 			n += vec[j] & 1;
 	}
-	return sizeof(*b) + (b->max_order + 1) * sizeof(b->ord[0]) + n * 4096;
+	return sizeof(*b) + (b->max_order + 1) * sizeof(b->ord[0]) + n * ps;
 }

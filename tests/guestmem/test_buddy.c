@@ -104,7 +104,7 @@ static void free_all(struct gm_buddy *b, struct gm_blist *l, bool cleared)
 	l->nr = 0;
 }
 
-/* ---- the seed's doc examples -------------------------------------------- */
+/* ---- the seed's doc examples ------------------------------------------- */
 
 /*
  * 1 GiB, 4 KiB chunks, 16 MiB with min block 16 MiB, simple mode:
@@ -221,7 +221,7 @@ START_TEST(seed_contiguous_fails)
 }
 END_TEST
 
-/* ---- placement ------------------------------------------------------------ */
+/* ---- placement --------------------------------------------------------- */
 
 /*
  * 1 MiB; chunk 0 taken by a range allocation, leaving free blocks of
@@ -300,7 +300,7 @@ START_TEST(range_placement)
 }
 END_TEST
 
-/* ---- split and merge --------------------------------------------------------- */
+/* ---- split and merge --------------------------------------------------- */
 
 /*
  * Split a 1 MiB span into 256 order-0 blocks, free them in a scrambled
@@ -338,7 +338,7 @@ START_TEST(split_merge_back)
 }
 END_TEST
 
-/* ---- clear tracking --------------------------------------------------------- */
+/* ---- clear tracking ---------------------------------------------------- */
 
 /*
  * 64 KiB. Everything starts clean. Take 4K (chunk 15): the splits leave
@@ -471,7 +471,7 @@ START_TEST(clear_preference_range)
 }
 END_TEST
 
-/* ---- contiguous ------------------------------------------------------------ */
+/* ---- contiguous -------------------------------------------------------- */
 
 /*
  * 1 MiB; contiguous 12K rounds up to one 16K block at the top, then the
@@ -616,7 +616,7 @@ START_TEST(min_block_align)
 }
 END_TEST
 
-/* ---- filling, OOM, reuse ---------------------------------------------------- */
+/* ---- filling, OOM, reuse ----------------------------------------------- */
 
 /*
  * 1 MiB as 256 chunks, every odd chunk freed: 128 free chunks, no two
@@ -720,7 +720,7 @@ START_TEST(free_then_reuse)
 }
 END_TEST
 
-/* ---- bad calls ------------------------------------------------------------- */
+/* ---- bad calls --------------------------------------------------------- */
 
 /*
  * 1 MiB with one 8K block held at 1M-8K and its neighbours free:
@@ -796,7 +796,7 @@ START_TEST(bad_allocs)
 }
 END_TEST
 
-/* ---- reserve ------------------------------------------------------------- */
+/* ---- reserve ----------------------------------------------------------- */
 
 /*
  * Reserve [4K, 28K) of a fresh 1 MiB:
@@ -849,7 +849,7 @@ START_TEST(reserve_exact)
 }
 END_TEST
 
-/* ---- spans ----------------------------------------------------------------- */
+/* ---- spans ------------------------------------------------------------- */
 
 /*
  * A span of 3G at 5G (not aligned to its size):
@@ -967,7 +967,7 @@ START_TEST(blist_basics)
 }
 END_TEST
 
-/* ---- randomized differential test ------------------------------------------ */
+/* ---- randomized differential test -------------------------------------- */
 
 /*
  * A reference model: one "used" and one "known zero" flag per chunk. It
