@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+# tests/fs/lib.sh - shared by the fs suite: start `kvmem serve` on a mount in
+# a mktemp -d, TAP assertions, and cleanup on exit. Source it with
+#   KVMEM=$1 FS_WRITE=$2; . "$(dirname "$0")/lib.sh"
+set -u
+
+T=0
+FAILED=0
+TMP=$(mktemp -d /tmp/kvmem-fs-test.XXXXXX)
+M=$TMP/m
+SERVE_PID=
+
+ok()     { T=$((T + 1)); echo "ok $T - $*"; }
+not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
+
+# check DESC CMD...: the command succeeds.
+check() {
+	local d=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
+}
+
+# eq DESC GOT WANT
+eq() {
+	if [ "$2" = "$3" ]; then ok "$1"
+	else not_ok "$1"; printf '#   got:  %s\n#   want: %s\n' "$2" "$3" | head -20; fi
+}
+
+# match DESC TEXT REGEX (extended, whole text, line by line)
+match() {
+	if [ -n "$2" ] && ! printf '%s\n' "$2" | grep -Evq -- "$3"; then ok "$1"
+	else not_ok "$1"; printf '%s\n' "$2" | head -5 | sed 's/^/#   got: /'; fi
+}
+
+# serve ARGS...: start kvmem serve on $M, wait until it answers.
+serve() {
+	"$KVMEM" serve "$@" --mount "$M" 2>>"$TMP/serve.log" &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$M/nodes/online" ] && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "Bail out! kvmem serve did not mount $M"; cat "$TMP/serve.log"
+	exit 1
+}
+
+# stop [SIG]: stop kvmem serve, wait for it (bounded).
+stop() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$SERVE_PID" 2>/dev/null
+	SERVE_PID=
+}
+
+# is_mounted DIR
+is_mounted() { grep -q " $(realpath -m "$1") fuse" /proc/self/mounts; }
+
+cleanup() {
+	stop KILL
+	if is_mounted "$M"; then umount -l "$M" 2>/dev/null; fi
+	rm -rf "$TMP" 2>/dev/null
+}
+trap cleanup EXIT
+
+# wr FILE < DATA: one write(2), prints "ok N" or the errno name.
+wr() { "$FS_WRITE" -t "$1"; }
+
+# ctl LINE: one write of LINE + newline to allocations/ctl, prints outcome.
+ctl() { printf '%s\n' "$1" | "$FS_WRITE" -t "$M/allocations/ctl"; }
+
+# snapshot: everything a failed control write must leave as it was.
+snapshot() {
+	local n
+	ls "$M/allocations"
+	for n in "$M"/nodes/node*; do
+		cat "$n"/meminfo "$n"/buddyinfo "$n"/buddy/avail "$n"/buddy/free_area \
+		    "$n"/cma/size "$n"/cma/used "$n"/cma/bitmap
+	done
+	for n in "$M"/allocations/*/; do
+		[ -d "$n" ] && cat "$n"blocks
+	done
+}
+
+done_testing() {
+	echo "1..$T"
+	[ "$FAILED" -eq 0 ]
+}
