@@ -136,7 +136,7 @@ static int check_request(const struct gm_mem *mem, const struct gm_request *req,
 			      GM_NAME_MAX);
 	/* messages start with "NAME: " when the caller named the allocation */
 	if (req->name[0])
-		snprintf(nm, sizeof(nm), "%s", req->name);
+		snprintf(nm, sizeof(nm), "%s: ", req->name);
 	if (!req->size)
 		return gm_err(e, EINVAL, "%ssize must be non-zero", nm);
 	if (req->align && !gm_is_pow2(req->align))
