@@ -282,8 +282,11 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req, char *name_out,
 	if (!req->name[0])
 		k = auto_name(mem, a->info.req.name);
 	pthread_mutex_lock(&n->lock);
-	if (req->from == GM_FROM_CMA)
+	if (req->from == GM_FROM_CMA) {
 		ret = alloc_cma(n, mem->chunk, rsize, align, &l);
+		if (!ret && !mem->backed)	/* nothing will punch it clean */
+			n->cma_dirty = true;
+	}
 	else
 		ret = alloc_buddy(n, req, rsize, align, &l);
 	pthread_mutex_unlock(&n->lock);

@@ -148,7 +148,7 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 	ret = gm_cma_create(base, size, mem->chunk, n->cfg.cma_order_per_bit, cma);
 	if (ret) {
 		for (unsigned i = 0; i < l.nr; i++)
-			gm_buddy_free(b, l.b[i].gpa, l.b[i].order, false);
+			gm_buddy_free(b, l.b[i].gpa, l.b[i].order, !l.b[i].dirty);
 		gm_blist_release(&l);
 		return gm_err(e, ret, "node %u: cannot create the cma area", n->id);
 	}
@@ -157,14 +157,16 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 }
 
 /*
- * gm_cma_uncarve() - give an (empty) area's blocks back to @b as dirty and
- * destroy @cma (may be NULL). Caller holds n->lock.
+ * gm_cma_uncarve() - give an (empty) area's blocks back to @b, clean if they
+ * were clean when carved and the area never held unbacked data (@dirty),
+ * and destroy @cma (may be NULL). Caller holds n->lock.
  */
 void gm_cma_uncarve(struct gm_buddy *b, struct gm_cma *cma,
-		    struct gm_blist *blocks)
+		    struct gm_blist *blocks, bool dirty)
 {
 	for (unsigned i = 0; i < blocks->nr; i++)
-		gm_buddy_free(b, blocks->b[i].gpa, blocks->b[i].order, false);
+		gm_buddy_free(b, blocks->b[i].gpa, blocks->b[i].order,
+			      !dirty && !blocks->b[i].dirty);
 	gm_blist_release(blocks);
 	gm_blist_init(blocks);
 	gm_cma_destroy(cma);
@@ -207,7 +209,7 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 	old_size = n->cma ? gm_cma_size(n->cma) : 0;
 	gm_blist_init(&blocks);
 	if (n->cma)
-		gm_cma_uncarve(n->buddy, NULL, &n->cma_blocks);
+		gm_cma_uncarve(n->buddy, NULL, &n->cma_blocks, n->cma_dirty);
 	if (size)
 		ret = gm_cma_carve(mem, n, n->buddy, size, &cma, &blocks, e);
 	if (ret) {
@@ -221,6 +223,7 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 	gm_cma_destroy(n->cma);
 	n->cma = cma;
 	n->cma_blocks = blocks;
+	n->cma_dirty = false;
 	n->cfg.cma_size = size;
 out:
 	pthread_mutex_unlock(&n->lock);

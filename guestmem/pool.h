@@ -37,6 +37,7 @@ struct gm_node {
 	struct gm_buddy *buddy;
 	struct gm_cma *cma;		/* NULL when cma_size is 0 */
 	struct gm_blist cma_blocks;	/* buddy blocks the CMA area holds */
+	bool cma_dirty;			/* the area held unbacked data since carved */
 
 	/* backing */
 	int memfd;			/* -1 when not backed */
@@ -96,7 +97,7 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 		 struct gm_buddy *b, uint64_t size, struct gm_cma **cma,
 		 struct gm_blist *blocks, struct gm_error *e);
 void gm_cma_uncarve(struct gm_buddy *b, struct gm_cma *cma,
-		    struct gm_blist *blocks);
+		    struct gm_blist *blocks, bool dirty);
 
 /* alloc.c */
 void gm_table_release(struct gm_mem *mem);

@@ -7,6 +7,7 @@
  * multi-range / OOM / free-then-reuse cases.
  */
 #include <errno.h>
+#include <numa.h>
 #include <sys/stat.h>
 
 #include "helpers.h"
@@ -514,6 +515,14 @@ START_TEST(test_backing_errors)
 	ck_assert_int_eq(gm_mem_back(mem, 0, &e), -ENODEV);
 	ck_assert_ptr_nonnull(strstr(e.msg, "host"));
 	ck_assert(!nstat(mem, 0).backed);
+	gm_mem_destroy(mem);
+
+	/* host node 0 exists wherever libnuma works: mbind succeeds */
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:4M@0", &cfg, &e), 0);
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_int_eq(gm_mem_back(mem, 0, &e), numa_available() < 0 ? -ENODEV : 0);
+	ck_assert_int_eq(nstat(mem, 0).host_node, 0);
 	gm_mem_destroy(mem);
 }
 END_TEST
