@@ -396,6 +396,47 @@ START_TEST(test_initrd_above_4g)
 }
 END_TEST
 
+/*
+ * Expect: guest RAM in 140 separate 4 KiB pieces ("ram0".."ram139", a page
+ * apart in node 1) needs more than the zero page's 128 e820 entries:
+ * vmm_linux_finish() fails with -E2BIG and leaves the zero page's map empty.
+ */
+START_TEST(test_e820_too_many)
+{
+	struct vmm_linux_args a = { .cmdline = "" };
+	struct vmm_topology t = { .nr_cpus = 1, .nr_nodes = 2 };
+	struct gm_range r1;
+	struct gm_config cfg;
+	struct gm_error e = { 0 };
+
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:64M,1:64M", &cfg, &e), 0);
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
+	make_image();
+	a.kernel = image;
+	ck_assert_msg(vmm_linux_place(mem, &a, &plan, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
+	ck_assert_int_eq(gm_node_ranges(mem, 1, &r1, 1), 1);
+	for (unsigned i = 0; i < 140; i++) {
+		struct gm_request req;
+
+		gm_request_init(&req);
+		snprintf(req.name, sizeof(req.name), "ram%u", i);
+		req.node = 1;
+		req.size = VMM_PAGE;
+		req.mode = GM_MODE_RANGE;
+		req.range_start = r1.start + 2 * VMM_PAGE * i;
+		req.range_end = req.range_start + VMM_PAGE;
+		req.flags = GM_F_NOCLEAR;
+		ck_assert_msg(gm_alloc(mem, &req, NULL, &e) == 0, "%s", e.msg);
+	}
+	ck_assert_int_eq(vmm_linux_finish(mem, plan, &t, &entry, &e), -E2BIG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "e820"));
+	ck_assert_uint_eq(gpa(plan->zero_page, ZP_SIZE)[ZP_E820_ENTRIES], 0);
+}
+END_TEST
+
 /* Expect: sorting, overlap (higher type wins), merging of neighbours. */
 START_TEST(test_e820_sanitize)
 {
@@ -502,6 +543,7 @@ int main(void)
 	tcase_set_timeout(layouts, 60);
 	tcase_add_test(layouts, test_one_node_across_hole);
 	tcase_add_test(layouts, test_initrd_above_4g);
+	tcase_add_test(layouts, test_e820_too_many);
 	suite_add_tcase(s, layouts);
 	tcase_add_test(unit, test_acpi_build_limits);
 	suite_add_tcase(s, flow);
