@@ -219,10 +219,11 @@ static bool find_simple(const struct gm_buddy *b, unsigned k, bool kind,
 			struct found *f)
 {
 	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t q = gm_hbm_last(&b->ord[j].free[kind]);
+		uint64_t q;
 
-		if (q == NONE)
+		if (!b->ord[j].nfree[kind])
 			continue;
+		q = gm_hbm_last(&b->ord[j].free[kind]);
 		f->j = j;
 		f->A = slot_block(b, j, q);
 		f->a = ((f->A + 1) << (j - k)) - 1;
@@ -240,11 +241,11 @@ static bool find_topdown(const struct gm_buddy *b, unsigned k, bool kind,
 	bool ok = false;
 
 	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t q = gm_hbm_last(&b->ord[j].free[kind]), A, gpa;
+		uint64_t A, gpa;
 
-		if (q == NONE)
+		if (!b->ord[j].nfree[kind])
 			continue;
-		A = slot_block(b, j, q);
+		A = slot_block(b, j, gm_hbm_last(&b->ord[j].free[kind]));
 		gpa = A << (b->cshift + j);
 		if (!ok || gpa > best) {
 			ok = true;
@@ -276,7 +277,11 @@ static bool find_range(const struct gm_buddy *b, unsigned k, bool kind,
 		return false;
 	for (unsigned j = k; j <= b->max_order; j++) {
 		unsigned sh = b->cshift + j;
-		uint64_t A = next_free(b, j, kind, start >> sh);
+		uint64_t A;
+
+		if (!b->ord[j].nfree[kind])
+			continue;
+		A = next_free(b, j, kind, start >> sh);
 
 		for (int tries = 0; A != NONE && tries < 2; tries++) {
 			uint64_t bs = A << sh, be = bs + (1ULL << sh);
@@ -360,6 +365,8 @@ static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
 
 		if (!valid(b, j, A))
 			break;
+		if (!o->nfree[0] && !o->nfree[1])
+			continue;	/* nothing free at this order */
 		if (blk_is_free(b, j, A, &dirty))
 			return true;
 		if (!is_paired(b, j))
@@ -374,8 +381,11 @@ static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
 		uint64_t qlo = slot_of(b, j, lo), qhi = slot_of(b, j, hi);
 
 		for (int kind = 0; kind < 2; kind++) {
-			uint64_t q = gm_hbm_next(&o->free[kind], o->nslots, qlo);
+			uint64_t q;
 
+			if (!o->nfree[kind])
+				continue;
+			q = gm_hbm_next(&o->free[kind], o->nslots, qlo);
 			if (q != NONE && q <= qhi)
 				return true;
 		}

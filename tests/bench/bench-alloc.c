@@ -14,6 +14,7 @@
  *  order0      1 GiB pool; one 4K block held so the pool is already split;
  *              then N x { alloc 4K simple, free it (not cleared) }.
  *              One op = one alloc+free pair. Baseline: malloc(64)+free.
+ *              Median of 5 rounds, baseline and buddy interleaved.
  *  rand-orders 1 GiB pool; 4096 slots; each op frees the slot's block if
  *              it holds one, else allocates order 0..10 (uniform) simple.
  *  topdown-F   1 GiB pool split to 262144 4K blocks, then F of them freed
@@ -24,7 +25,8 @@
  *              random 4K-aligned start (precomputed), + free it.
  *              Baseline: the same query answered by walking a sorted list
  *              of the free fragments (what a list-based allocator does).
- *              Ratios 100k/1k are printed for both.
+ *              Ratios 100k/1k are printed for both; medians of 5
+ *              rounds, the two pools interleaved.
  *  contig-3x4K / contig-1.5M  non power of two contiguous (trimmed) alloc +
  *              free of all its blocks, 1 GiB pool, one block held.
  *  cma         256 MiB area of 4K pages, order_per_bit 0: alloc 16 pages
@@ -94,39 +96,59 @@ static struct gm_buddy *pool(uint64_t size)
 	return b;
 }
 
+#define ROUNDS 5
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double median(double *v)
+{
+	qsort(v, ROUNDS, sizeof(*v), cmp_double);
+	return v[ROUNDS / 2];
+}
+
+/*
+ * ROUNDS rounds, each timing the malloc baseline then the buddy pairs;
+ * medians are reported (load drift hits both alike).
+ */
 static void bench_order0(void)
 {
 	struct gm_buddy *b = pool(G);
-	uint64_t n = 20000000ULL * scale;
+	uint64_t n = 4000000ULL * scale;
+	double base[ROUNDS], bud[ROUNDS], t, bn, ns;
 	struct gm_blist l;
-	double t, base_ns, ns;
-	char extra[64];
+	char extra[80];
 	void *volatile sink;
 
 	gm_blist_init(&l);
 	if (gm_buddy_alloc(b, GM_MODE_SIMPLE, 0, 0, K4, K4, 0, &l))
 		die("hold", -ENOSPC);
-	l.nr = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		t = now();
+		for (uint64_t i = 0; i < n; i++) {
+			sink = malloc(64);
+			free(sink);
+		}
+		base[r] = (now() - t) * 1e9 / n;
 
-	t = now();
-	for (uint64_t i = 0; i < n; i++) {
-		sink = malloc(64);
-		free(sink);
+		t = now();
+		for (uint64_t i = 0; i < n; i++) {
+			l.nr = 0;
+			gm_buddy_alloc(b, GM_MODE_SIMPLE, 0, 0, K4, K4, 0, &l);
+			gm_buddy_free(b, l.b[0].gpa, 0, false);
+		}
+		bud[r] = (now() - t) * 1e9 / n;
 	}
-	base_ns = (now() - t) * 1e9 / n;
-	(void)sink;
-
-	t = now();
-	for (uint64_t i = 0; i < n; i++) {
-		gm_buddy_alloc(b, GM_MODE_SIMPLE, 0, 0, K4, K4, 0, &l);
-		gm_buddy_free(b, l.b[0].gpa, 0, false);
-		l.nr = 0;
-	}
-	t = now() - t;
-	snprintf(extra, sizeof(extra), "(malloc+free %.1f ns: x%.2f)", base_ns,
-		 t * 1e9 / n / base_ns);
-	ns = report("order0 alloc+free", t, n, extra);
-	(void)ns;
+	bn = median(base);
+	ns = median(bud);
+	snprintf(extra, sizeof(extra), "(median of %d; malloc+free %.1f ns: x%.2f)",
+		 ROUNDS, bn, ns / bn);
+	printf("%-22s %10.1f ns/op %9.2f Mops/s  %s\n", "order0 alloc+free", ns,
+	       1e3 / ns, extra);
 	gm_blist_release(&l);
 	gm_buddy_destroy(b);
 }
@@ -196,70 +218,116 @@ static struct gm_buddy *fragmented(uint64_t frags, uint64_t **list)
 	return b;
 }
 
-struct fragfig {
-	double topdown, range, walk;
+/* One fragmented pool and its per-round figures (ns/op). */
+struct frag {
+	uint64_t frags, *list;
+	struct gm_buddy *b;
+	double topdown[ROUNDS], range[ROUNDS], walk[ROUNDS];
+	uint64_t hits;
 };
 
-static void bench_frag(uint64_t frags, struct fragfig *fig)
+static double frag_topdown(struct frag *fr, uint64_t n)
 {
-	uint64_t *list, n = 2000000ULL * scale, nw = n / 20, hits = 0;
-	volatile uint64_t sink;
-	struct gm_buddy *b = fragmented(frags, &list);
-	uint64_t *starts = malloc(n * sizeof(*starts));
-	char name[32], extra[64];
 	struct gm_blist l;
 	double t;
 
 	gm_blist_init(&l);
-	for (uint64_t i = 0; i < n; i++)
-		starts[i] = rnd() % ((G - 64 * M) / K4) * K4;
-
 	t = now();
 	for (uint64_t i = 0; i < n; i++) {
 		l.nr = 0;
-		gm_buddy_alloc(b, GM_MODE_TOPDOWN, 0, 0, K4, K4, 0, &l);
-		gm_buddy_free(b, l.b[0].gpa, 0, false);
+		gm_buddy_alloc(fr->b, GM_MODE_TOPDOWN, 0, 0, K4, K4, 0, &l);
+		gm_buddy_free(fr->b, l.b[0].gpa, 0, false);
 	}
 	t = now() - t;
-	snprintf(name, sizeof(name), "topdown %lluk frags",
-		 (unsigned long long)frags / 1000);
-	fig->topdown = report(name, t, n, NULL);
+	gm_blist_release(&l);
+	return t * 1e9 / n;
+}
 
+static double frag_range(struct frag *fr, const uint64_t *starts, uint64_t n)
+{
+	struct gm_blist l;
+	double t;
+
+	gm_blist_init(&l);
 	t = now();
 	for (uint64_t i = 0; i < n; i++) {
 		l.nr = 0;
-		if (gm_buddy_alloc(b, GM_MODE_RANGE, starts[i], starts[i] + 64 * M,
-				   K4, K4, 0, &l))
+		if (gm_buddy_alloc(fr->b, GM_MODE_RANGE, starts[i],
+				   starts[i] + 64 * M, K4, K4, 0, &l))
 			continue;
-		hits++;
-		gm_buddy_free(b, l.b[0].gpa, 0, false);
+		fr->hits++;
+		gm_buddy_free(fr->b, l.b[0].gpa, 0, false);
 	}
 	t = now() - t;
-	snprintf(name, sizeof(name), "range %lluk frags",
-		 (unsigned long long)frags / 1000);
-	snprintf(extra, sizeof(extra), "(%llu%% found a block)",
-		 (unsigned long long)(hits * 100 / n));
-	fig->range = report(name, t, n, extra);
+	gm_blist_release(&l);
+	return t * 1e9 / n;
+}
 
-	/* Baseline: a list walk answering the same query. */
-	t = now();
-	for (uint64_t i = 0; i < nw; i++) {
+/* Baseline: the same query answered by walking a sorted list. */
+static double frag_walk(struct frag *fr, const uint64_t *starts, uint64_t n)
+{
+	volatile uint64_t sink;
+	double t = now();
+
+	for (uint64_t i = 0; i < n; i++) {
 		uint64_t s = starts[i], f = 0;
 
-		while (f < frags && list[f] < s)
+		while (f < fr->frags && fr->list[f] < s)
 			f++;
-		sink = f < frags && list[f] < s + 64 * M;
+		sink = f < fr->frags && fr->list[f] < s + 64 * M;
 	}
-	t = now() - t;
 	(void)sink;
-	snprintf(name, sizeof(name), "  list-walk %lluk",
-		 (unsigned long long)frags / 1000);
-	fig->walk = report(name, t, nw, "(baseline: same query, sorted list)");
+	return (now() - t) * 1e9 / n;
+}
 
+/*
+ * Both pools are built first, then ROUNDS rounds run each workload on each
+ * pool in turn; the medians are reported, so load drift on a shared
+ * machine hits both sides of the ratio alike.
+ */
+static void bench_frag(void)
+{
+	struct frag fr[2] = { { .frags = 1000 }, { .frags = 100000 } };
+	uint64_t n = 400000ULL * scale, nw = n / 20;
+	uint64_t *starts = malloc(n * sizeof(*starts));
+	double td[2], rg[2], wk[2];
+	char name[48], extra[64];
+
+	for (uint64_t i = 0; i < n; i++)
+		starts[i] = rnd() % ((G - 64 * M) / K4) * K4;
+	for (int p = 0; p < 2; p++)
+		fr[p].b = fragmented(fr[p].frags, &fr[p].list);
+	for (int r = 0; r < ROUNDS; r++)
+		for (int p = 0; p < 2; p++) {
+			fr[p].topdown[r] = frag_topdown(&fr[p], n);
+			fr[p].range[r] = frag_range(&fr[p], starts, n);
+			fr[p].walk[r] = frag_walk(&fr[p], starts, nw);
+		}
+	for (int p = 0; p < 2; p++) {
+		unsigned long long k = fr[p].frags / 1000;
+
+		td[p] = median(fr[p].topdown);
+		rg[p] = median(fr[p].range);
+		wk[p] = median(fr[p].walk);
+		snprintf(name, sizeof(name), "topdown %lluk frags", k);
+		printf("%-22s %10.1f ns/op %9.2f Mops/s  (median of %d)\n", name,
+		       td[p], 1e3 / td[p], ROUNDS);
+		snprintf(name, sizeof(name), "range %lluk frags", k);
+		snprintf(extra, sizeof(extra), "(median of %d, %llu%% found)",
+			 ROUNDS, (unsigned long long)(fr[p].hits * 100 /
+						      (n * ROUNDS)));
+		printf("%-22s %10.1f ns/op %9.2f Mops/s  %s\n", name, rg[p],
+		       1e3 / rg[p], extra);
+		snprintf(name, sizeof(name), "  list-walk %lluk", k);
+		printf("%-22s %10.1f ns/op %9.2f Mops/s  (baseline: same query, "
+		       "sorted list)\n", name, wk[p], 1e3 / wk[p]);
+		free(fr[p].list);
+		gm_buddy_destroy(fr[p].b);
+	}
+	printf("%-22s topdown x%.2f, range x%.2f (target <= 2); list walk "
+	       "x%.1f\n", "ratio 100k/1k frags", td[1] / td[0], rg[1] / rg[0],
+	       wk[1] / wk[0]);
 	free(starts);
-	free(list);
-	gm_blist_release(&l);
-	gm_buddy_destroy(b);
 }
 
 static void bench_contig(const char *name, uint64_t size)
@@ -364,7 +432,6 @@ static void bench_init_1t(void)
 
 int main(int argc, char **argv)
 {
-	struct fragfig f1, f100;
 	struct gm_buddy *used;
 	char cpu[256] = "?";
 	FILE *fp;
@@ -391,11 +458,7 @@ int main(int argc, char **argv)
 
 	bench_order0();
 	used = bench_rand_orders();
-	bench_frag(1000, &f1);
-	bench_frag(100000, &f100);
-	printf("%-22s topdown x%.2f, range x%.2f (target <= 2); list walk x%.1f\n",
-	       "ratio 100k/1k frags", f100.topdown / f1.topdown,
-	       f100.range / f1.range, f100.walk / f1.walk);
+	bench_frag();
 	bench_contig("contig 3x4K", 3 * K4);
 	bench_contig("contig 1.5M", 3 * M / 2);
 	bench_cma();
