@@ -243,6 +243,37 @@ START_TEST(test_errno_names)
 }
 END_TEST
 
+/* gm_cmd_exec(): return values, one line per command, cut output. */
+START_TEST(test_cmd_exec)
+{
+	struct gm_config cfg;
+	struct gm_error e;
+	struct gm_mem *mem;
+	char out[256], tiny[12];
+
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:16M,1:8M", &cfg, &e), 0);
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_int_eq(gm_cmd_exec(mem, "alloc node=0 size=4K", out, sizeof(out)), -EBUSY);
+	ck_assert_str_eq(out, "err - EBUSY memory not retired from the early phase yet\n");
+	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
+	ck_assert_int_eq(gm_cmd_exec(mem, "alloc name=b node=1 size=12K flags=contiguous\n",
+				     out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "ok b node=1 blocks=0x1007fc000+0x3000\n");	/* 2 blocks, one extent */
+	ck_assert_int_eq(gm_cmd_exec(mem, "stat node=1", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "node=1 size=8388608 avail=8376320 cma_size=0 cma_used=0 "
+			 "cma_maxchunk=0 early=0 start=0x100000000 end=0x100800000\n");
+	ck_assert_int_eq(gm_cmd_exec(mem, "stat", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\nnode=1 "));
+	ck_assert_int_eq(gm_cmd_exec(mem, "free b", tiny, sizeof(tiny)), 0);
+	ck_assert_str_eq(tiny, "ok b freed\n");
+	ck_assert_int_eq(gm_cmd_exec(mem, "free b", tiny, sizeof(tiny)), -ENOENT);
+	ck_assert_str_eq(tiny, "err b ENOEN");				/* cut, terminated */
+	ck_assert_int_eq(gm_cmd_exec(mem, "stat", out, 0), -EINVAL);
+	gm_mem_destroy(mem);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("parser");
@@ -257,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, test_cmd_errors);
 	tcase_add_test(tc, test_cmd_overlong);
 	tcase_add_test(tc, test_errno_names);
+	tcase_add_test(tc, test_cmd_exec);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
