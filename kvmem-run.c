@@ -107,12 +107,14 @@ static int opt_err(struct gm_error *e, int err, const char *fmt, ...)
 	return -err;
 }
 
-/* Put "WHAT ARG: " before the message a parser left in @e. */
+/* Put "WHAT ARG: " before the message a parser left in @e, unless it names WHAT. */
 static int prefix_err(struct gm_error *e, int ret, const char *what,
 		      const char *arg)
 {
 	char msg[GM_ERRMSG_MAX];
 
+	if (!strncmp(e->msg, what, strlen(what)))
+		return ret;		/* the parser named the option already */
 	memcpy(msg, e->msg, sizeof(msg));
 	msg[sizeof(msg) - 1] = '\0';
 	snprintf(e->msg, sizeof(e->msg), "%s %.60s: %.180s", what, arg, msg);

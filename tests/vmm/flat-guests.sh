@@ -53,7 +53,7 @@ wait_for() {
 	return 1
 }
 
-echo "1..17"
+echo "1..20"
 
 # 1. hello: entry state as documented in vmm/flat.c, clean poweroff.
 run hello --flat "$hello@0x100000" --mem 16M
@@ -121,9 +121,22 @@ ok "vm/vcpus and vm/name" test "$v" = "2:flat-demo"
 ok "vm/state stop: status 0" test "$(rc mnt)" = 0
 ok "the mount is gone after exit" bash -c "! mountpoint -q '$mnt'"
 
+# 8. A terminal on stdin (script(1) gives it a pty): raw mode while the
+#    guest runs, Ctrl-A x quits with status 0, the terminal is restored.
+{
+	wait_for "$work/tty.out" "spin-flat: running"
+	printf '\001x'
+	sleep 3
+} | timeout -k 5 60 script -qfec "stty icanon echo; $kvmem run --flat $spin@0x100000 --mem 16M; echo rc=\$?; stty -a" \
+	/dev/null >"$work/tty.out" 2>&1
+ok "Ctrl-A x: status 0" has "$work/tty.out" "rc=0"
+ok "Ctrl-A x: the guest ran first" has "$work/tty.out" "spin-flat: running"
+ok "terminal restored (icanon echo) after exit" \
+	bash -c "grep -A9 'rc=0' '$work/tty.out' | grep -qw icanon && grep -A9 'rc=0' '$work/tty.out' | grep -qw echo"
+
 if ((failed)); then
 	echo "# failed: $failed; work files:"
-	for f in "$work"/*.{err,rc}; do echo "# $f: $(head -c 300 "$f" | tr '\n' '|')"; done
+	for f in "$work"/*.{err,rc} "$work/tty.out"; do echo "# $f: $(head -c 300 "$f" | tr '\n' '|')"; done
 fi
 rm -rf "$work"
 exit $((failed ? 1 : 0))
