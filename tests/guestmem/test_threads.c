@@ -201,7 +201,101 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/*
+ * Backed memory, 4 threads: every new allocation reads zero (its previous
+ * owner's bytes were punched or zeroed), holds what its owner wrote until
+ * freed, and no owner sees another's pattern.
+ */
+struct bworker {
+	unsigned id;
+	uint64_t rng;
+	unsigned long seq, bad;
+};
+
+static void *backed_work(void *arg)
+{
+	struct bworker *w = arg;
+	struct { char name[GM_NAME_MAX + 1]; uint64_t size; unsigned char tag; } live[8];
+	unsigned nlive = 0;
+	unsigned char buf[256];
+	struct gm_error e;
+
+	for (int op = 0; op < 3000; op++) {
+		w->rng ^= w->rng << 13;
+		w->rng ^= w->rng >> 7;
+		w->rng ^= w->rng << 17;
+		if (nlive == 8 || (nlive && w->rng % 3 == 0)) {
+			unsigned k = w->rng % nlive;
+
+			/* the owner's pattern is still there at both ends */
+			for (int end = 0; end < 2; end++) {
+				uint64_t off = end ? live[k].size - sizeof(buf) : 0;
+
+				if (gm_alloc_rw(mem, live[k].name, buf, sizeof(buf), off,
+						false) != sizeof(buf))
+					w->bad++;
+				for (size_t i = 0; i < sizeof(buf); i++)
+					w->bad += buf[i] != live[k].tag;
+			}
+			if (gm_free(mem, live[k].name, &e))
+				w->bad++;
+			live[k] = live[--nlive];
+			continue;
+		}
+		struct gm_request r;
+
+		gm_request_init(&r);
+		snprintf(r.name, sizeof(r.name), "b%u-%lu", w->id, w->seq++);
+		r.node = w->rng % 2;
+		r.size = 4096 * (1 + (w->rng >> 8) % 64);
+		r.flags = (w->rng >> 20) % 3 == 0 ? GM_F_CONTIGUOUS : 0;
+		if (gm_alloc(mem, &r, NULL, &e))
+			continue;	/* ENOSPC under pressure is fine */
+		memcpy(live[nlive].name, r.name, sizeof(r.name));
+		live[nlive].size = r.size;
+		live[nlive].tag = (unsigned char)(1 + w->id * 50 + w->seq % 50);
+		for (int end = 0; end < 2; end++) {
+			uint64_t off = end ? r.size - sizeof(buf) : 0;
+
+			if (gm_alloc_rw(mem, r.name, buf, sizeof(buf), off, false) != sizeof(buf))
+				w->bad++;
+			for (size_t i = 0; i < sizeof(buf); i++)
+				w->bad += buf[i] != 0;
+			memset(buf, live[nlive].tag, sizeof(buf));
+			if (gm_alloc_rw(mem, r.name, buf, sizeof(buf), off, true) != sizeof(buf))
+				w->bad++;
+		}
+		nlive++;
+	}
+	while (nlive)
+		w->bad += gm_free(mem, live[--nlive].name, &e) != 0;
+	return NULL;
+}
+
+START_TEST(test_concurrent_backed)
+{
+	static struct bworker w[NR_THREADS];
+	pthread_t t[NR_THREADS];
+	struct gm_error e;
+
+	mem = mkmem("0:16M,1:16M", 0, NULL, true);
+	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
+	for (unsigned i = 0; i < NR_THREADS; i++) {
+		w[i] = (struct bworker){ .id = i, .rng = 0x2545f4914f6cdd1dULL * (i + 3) };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, backed_work, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < NR_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(w[i].bad == 0, "thread %u: %lu bad bytes/calls", i, w[i].bad);
+		ck_assert_uint_gt(w[i].seq, 1000);
+	}
+	ck_assert_uint_eq(nstat(mem, 0).avail, 16 * MIB);
+	ck_assert_uint_eq(nstat(mem, 1).avail, 16 * MIB);
+	gm_mem_destroy(mem);
+}
+END_TEST
+
 int main(void)
 {
-	RUN_SUITE("threads", test_concurrent);
+	RUN_SUITE("threads", test_concurrent, test_concurrent_backed);
 }
