@@ -273,7 +273,9 @@ bool gm_mem_retired(const struct gm_mem *mem)
 }
 
 /*
- * gm_node_stat() - see guestmem.h. Before retire avail and buddy_size are 0.
+ * gm_node_stat() - see guestmem.h. Before retire avail and buddy_size are 0
+ * and early_reserved is the sum of the early ranges as asked; from retire
+ * on it is what the buddy keeps reserved for them (whole chunks, merged).
  * Takes the node lock. -EINVAL for an unknown node.
  */
 int gm_node_stat(struct gm_mem *mem, unsigned node, struct gm_node_stat *st)

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <numa.h>
+#include <numaif.h>
 #include <sys/stat.h>
 
 #include "helpers.h"
@@ -523,6 +524,15 @@ START_TEST(test_backing_errors)
 	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
 	ck_assert_int_eq(gm_mem_back(mem, 0, &e), numa_available() < 0 ? -ENODEV : 0);
 	ck_assert_int_eq(nstat(mem, 0).host_node, 0);
+	if (numa_available() >= 0) {	/* the mapping carries the policy */
+		unsigned long mask[16] = { 0 };
+		int mode = -1;
+
+		ck_assert_int_eq(get_mempolicy(&mode, mask, 1024,
+					       gm_mem_hva(mem, 0, 4096), MPOL_F_ADDR), 0);
+		ck_assert_int_eq(mode, MPOL_BIND);
+		ck_assert_uint_eq(mask[0] & 1, 1);
+	}
 	gm_mem_destroy(mem);
 }
 END_TEST
