@@ -400,6 +400,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	cmdline = final_cmdline(mem, given, h.cmdline_size);
 	if (!p || !cmdline) {
 		free(p);
+		free(cmdline);
 		return fail(e, ENOMEM, "linux boot: out of memory");
 	}
 	p->version = h.version;
