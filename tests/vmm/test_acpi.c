@@ -19,6 +19,8 @@ static struct vmm_boot_plan *plan;
 static struct vmm_entry entry;
 static char image[] = "/tmp/kvmem-test-acpi-XXXXXX";
 
+static uint8_t image_relocatable = 1;
+
 /* A minimal valid bzImage: protocol 2.15, 64-bit, 64 KiB of code. */
 static void make_image(void)
 {
@@ -43,7 +45,7 @@ static void make_image(void)
 	d[BP_LOADFLAGS] = BP_LOADED_HIGH;
 	memcpy(d + BP_INITRD_ADDR_MAX, &max, 4);
 	memcpy(d + BP_KERNEL_ALIGNMENT, &align, 4);
-	d[BP_RELOCATABLE] = 1;
+	d[BP_RELOCATABLE] = image_relocatable;
 	u16 = BP_XLF_KERNEL_64 | BP_XLF_ABOVE_4G;
 	memcpy(d + BP_XLOADFLAGS, &u16, 2);
 	memcpy(d + BP_CMDLINE_SIZE, &cls, 4);
@@ -112,8 +114,11 @@ static void teardown(void)
 {
 	vmm_boot_plan_free(plan);
 	gm_mem_destroy(mem);
+	plan = NULL;
+	mem = NULL;
 	unlink(image);
 	strcpy(image, "/tmp/kvmem-test-acpi-XXXXXX");
+	image_relocatable = 1;
 }
 
 static uint8_t *gpa(uint64_t a, uint64_t len)
@@ -437,6 +442,56 @@ START_TEST(test_e820_too_many)
 }
 END_TEST
 
+/*
+ * Expect: in an 18 MiB node 0 the kernel's pref_address (16 MiB) has no
+ * room for its init_size (4 MiB): a relocatable kernel goes elsewhere,
+ * aligned to kernel_alignment (2 MiB) with init_size reserved as "kernel";
+ * a non-relocatable one is refused with -ENOMEM before any load.
+ */
+START_TEST(test_kernel_relocation)
+{
+	struct vmm_linux_args a = { .cmdline = "" };
+	struct gm_early_range r[32];
+	struct gm_config cfg;
+	struct gm_error e = { 0 };
+	bool found = false;
+	int n;
+
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:18M", &cfg, &e), 0);
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
+	make_image();
+	a.kernel = image;
+	ck_assert_msg(vmm_linux_place(mem, &a, &plan, &e) == 0, "%s", e.msg);
+	ck_assert_uint_ne(plan->kernel, 0x1000000);
+	ck_assert_uint_eq(plan->kernel % 0x200000, 0);
+	ck_assert_uint_eq(plan->entry.rip, plan->kernel + BP_ENTRY_64);
+	n = gm_early_ranges(mem, 0, r, 32);
+	for (int i = 0; i < n && i < 32; i++)
+		if (!strcmp(r[i].label, "kernel")) {
+			ck_assert_uint_eq(r[i].start, plan->kernel);
+			ck_assert_uint_ge(r[i].size, 0x400000);
+			found = true;
+		}
+	ck_assert(found);
+	vmm_boot_plan_free(plan);
+	plan = NULL;
+	gm_mem_destroy(mem);
+
+	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
+	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
+	unlink(image);
+	strcpy(image, "/tmp/kvmem-test-acpi-XXXXXX");
+	image_relocatable = 0;
+	make_image();
+	a.kernel = image;
+	ck_assert_int_eq(vmm_linux_place(mem, &a, &plan, &e), -ENOMEM);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not relocatable"));
+	ck_assert_ptr_null(plan);
+}
+END_TEST
+
 /* Expect: sorting, overlap (higher type wins), merging of neighbours. */
 START_TEST(test_e820_sanitize)
 {
@@ -544,6 +599,7 @@ int main(void)
 	tcase_add_test(layouts, test_one_node_across_hole);
 	tcase_add_test(layouts, test_initrd_above_4g);
 	tcase_add_test(layouts, test_e820_too_many);
+	tcase_add_test(layouts, test_kernel_relocation);
 	suite_add_tcase(s, layouts);
 	tcase_add_test(unit, test_acpi_build_limits);
 	suite_add_tcase(s, flow);
