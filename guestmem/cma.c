@@ -38,10 +38,16 @@ static void bits_set(struct gm_cma *c, uint64_t i, uint64_t n, bool on)
 	}
 }
 
-/* First bit >= @i with value @val, or nbits. Word at a time. */
-static uint64_t bit_find(const struct gm_cma *c, uint64_t i, bool val)
+/*
+ * First bit in [@i, @limit) with value @val, or @limit (capped to nbits).
+ * Word at a time; the limit keeps a run check O(run), not O(area).
+ */
+static uint64_t bit_find_upto(const struct gm_cma *c, uint64_t i, bool val,
+			      uint64_t limit)
 {
-	while (i < c->nbits) {
+	if (limit > c->nbits)
+		limit = c->nbits;
+	while (i < limit) {
 		uint64_t w = c->bitmap[i / 64];
 
 		if (!val)
@@ -49,11 +55,16 @@ static uint64_t bit_find(const struct gm_cma *c, uint64_t i, bool val)
 		w &= ~0ULL << (i % 64);
 		if (w) {
 			i = (i & ~63ULL) + __builtin_ctzll(w);
-			return i < c->nbits ? i : c->nbits;
+			return i < limit ? i : limit;
 		}
 		i = (i & ~63ULL) + 64;
 	}
-	return c->nbits;
+	return limit;
+}
+
+static uint64_t bit_find(const struct gm_cma *c, uint64_t i, bool val)
+{
+	return bit_find_upto(c, i, val, c->nbits);
 }
 
 /*
@@ -136,7 +147,7 @@ int gm_cma_alloc(struct gm_cma *c, uint64_t count, unsigned align_order,
 		}
 		if (i >= c->nbits || nb > c->nbits - i)
 			return -ENOSPC;
-		run_end = bit_find(c, i, true);
+		run_end = bit_find_upto(c, i, true, i + nb);
 		if (run_end >= i + nb) {
 			bits_set(c, i, nb, true);
 			c->used_bits += nb;
@@ -162,7 +173,7 @@ int gm_cma_release(struct gm_cma *c, uint64_t gpa, uint64_t count)
 	nb = count_bits(c, count);
 	if (nb > c->nbits - i)
 		return -EINVAL;
-	if (bit_find(c, i, false) < i + nb)
+	if (bit_find_upto(c, i, false, i + nb) < i + nb)
 		return -EINVAL;
 	bits_set(c, i, nb, false);
 	c->used_bits -= nb;
