@@ -5,7 +5,8 @@
  * exactly one result line per command (stat: one line per node asked).
  * Blank lines and lines whose first non-blank character is '#' are skipped
  * and print nothing. Exit 0 once the trace is read, even if commands failed
- * (their err lines say so); 2 on bad options; 1 if setup fails.
+ * (their err lines say so); 2 on bad options or configuration; 1 if stdout
+ * cannot be written.
  */
 #include <getopt.h>
 #include <stdio.h>
