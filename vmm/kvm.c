@@ -36,6 +36,9 @@ static const struct {
 };
 
 static int fail(struct gm_error *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct gm_error *e, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -233,8 +236,9 @@ int vmm_wait_fd(struct vmm *vm) { return vm->stop_efd; }
 int vmm_irq_line(struct vmm *vm, unsigned irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = level };
+	int ret = xioctl(vm->vm_fd, KVM_IRQ_LINE, (unsigned long)&l);
 
-	return xioctl(vm->vm_fd, KVM_IRQ_LINE, (unsigned long)&l) < 0 ? -errno : 0;
+	return ret < 0 ? ret : 0;
 }
 
 void vmm_kick_locked(struct vmm *vm)

@@ -117,7 +117,7 @@ void vmm_serial_io(void *opaque, uint64_t off, uint8_t *data, unsigned len,
  */
 size_t vmm_serial_input(struct vmm_serial *s, const uint8_t *buf, size_t len);
 
-/* vmm_serial_out_fd() - switch the output fd (e.g. to a console). */
+/* vmm_serial_set_out() - switch the output fd (not owned; -1 drops output). */
 void vmm_serial_set_out(struct vmm_serial *s, int out_fd);
 
 /*
