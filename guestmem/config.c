@@ -153,6 +153,11 @@ static int parse_list(const char *opt, const char *s, struct gm_config *cfg,
 	len = strlen(s);
 	if (len >= sizeof(buf))
 		return gm_err(e, EINVAL, "%s: value too long", opt);
+	/* messages quote the value: keep them one printable line */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return gm_err(e, EINVAL, "%s: byte 0x%02x at column %zu is not printable ASCII",
+				      opt, (unsigned char)s[i], i + 1);
 	if (s[0] == ',' || s[len - 1] == ',' || strstr(s, ",,"))
 		return gm_err(e, EINVAL, "%s: empty item in '%s'", opt, s);
 	memcpy(buf, s, len + 1);
