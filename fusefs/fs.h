@@ -80,8 +80,18 @@ struct fs {
 	 * per open with direct_io instead. Lock order: lock, then cache_lock.
 	 */
 	bool cache_off;
+
+	/* ops.c: files and directories open now (freed at unmount if left). */
+	struct fs_open *open_list;
+
 	pthread_mutex_t cache_lock;
 	struct fs_cent *cache[1u << FS_CACHE_BITS];
+};
+
+/* Head of an open file or directory, linked in fs->open_list (fs->lock). */
+struct fs_open {
+	struct fs_open *prev, *next;
+	bool dir;
 };
 
 /* What an inode stands for. */
@@ -203,5 +213,7 @@ int fs_rmdir_alloc(struct fs *fs, const char *name);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* fs_open_release_all() - free what is still open (workers stopped). */
+void fs_open_release_all(struct fs *fs);
 
 #endif /* KVMEM_FUSEFS_FS_H */

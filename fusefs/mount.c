@@ -254,9 +254,12 @@ void fs_unmount(struct fs *fs)
 	 * open it fails with EBUSY and the mount is detached instead (it goes
 	 * away with the last open file, and reads then fail with ENOTCONN).
 	 */
-	if (geteuid() != 0 || umount2(fs->dir, 0))
-		fuse_session_unmount(fs->se);
+	if (geteuid() == 0 && umount2(fs->dir, 0) && errno != EBUSY)
+		fprintf(stderr, "kvmem: umount %s: %s\n", fs->dir, strerror(errno));
+	/* Detaches if still mounted; frees libfuse's copy of the path. */
+	fuse_session_unmount(fs->se);
 	stop_workers(fs);
 	fuse_session_destroy(fs->se);
+	fs_open_release_all(fs);
 	fs_free(fs);
 }

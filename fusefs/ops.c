@@ -24,6 +24,7 @@
 #define FIXED_TIMEOUT	60.0	/* nodes/, vm/ and the top never change shape */
 
 struct fs_file {
+	struct fs_open head;	/* first: linked in fs->open_list */
 	struct fs_obj o;
 	struct fs_buf b;	/* the text rendered at open */
 	bool cached;		/* reads through the page cache (cache.c) */
@@ -31,6 +32,7 @@ struct fs_file {
 };
 
 struct fs_dir {
+	struct fs_open head;	/* first: linked in fs->open_list */
 	struct fs_obj *v;
 	unsigned nr;
 };
@@ -38,6 +40,42 @@ struct fs_dir {
 static struct fs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static void open_link(struct fs *fs, struct fs_open *h, bool dir)
+{
+	h->dir = dir;
+	pthread_mutex_lock(&fs->lock);
+	h->prev = NULL;
+	h->next = fs->open_list;
+	if (h->next)
+		h->next->prev = h;
+	fs->open_list = h;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void open_free(struct fs *fs, struct fs_open *h)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->open_list = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->lock);
+	if (h->dir) {
+		free(((struct fs_dir *)h)->v);
+	} else {
+		free(((struct fs_file *)h)->b.p);
+	}
+	free(h);
+}
+
+void fs_open_release_all(struct fs *fs)
+{
+	while (fs->open_list)
+		open_free(fs, fs->open_list);
 }
 
 static double timeout(const struct fs_obj *o)
@@ -178,10 +216,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->direct_io = !f->cached;
 	fi->fh = (uintptr_t)f;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		free(f->b.p);
-		free(f);
-	}
+	open_link(fs, &f->head, false);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		open_free(fs, &f->head);
 	return;
 err:
 	free(f->b.p);
@@ -267,8 +304,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	if (f) {
 		if (f->wrote)
 			fs_cache_forget(req_fs(req), ino);
-		free(f->b.p);
-		free(f);
+		open_free(req_fs(req), &f->head);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -297,10 +333,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		goto err;
 	}
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		free(d->v);
-		free(d);
-	}
+	open_link(fs, &d->head, true);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		open_free(fs, &d->head);
 	return;
 err:
 	fuse_reply_err(req, -ret);
@@ -346,10 +381,8 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (d) {
-		free(d->v);
-		free(d);
-	}
+	if (d)
+		open_free(req_fs(req), &d->head);
 	fuse_reply_err(req, 0);
 }
 

@@ -141,5 +141,4 @@ check "echo 0 > cma/size removes the area" bash -c "echo 0 > '$N2/cma/size'"
 eq "no area" "$(cat "$N2/cma/size"; cat "$N2/cma/bitmap")" 0
 eq "cma alloc with no area fails" "$(ctl 'alloc name=c2 node=2 size=1M from=cma')" ENOSPC
 
-stop
-done_testing
+finish

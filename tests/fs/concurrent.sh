@@ -67,5 +67,4 @@ for n in 0 1; do
 done
 eq "allocations/error is empty (no write failed)" "$(cat "$A/error")" ""
 
-stop
-done_testing
+finish

@@ -71,5 +71,4 @@ rmdir "$A/gone"
 eq "read from a freed allocation: ENOENT" "$(dd bs=4096 count=1 status=none <&3 2>&1 >/dev/null | grep -c 'No such file')" 1
 exec 3<&-
 
-stop
-done_testing
+finish

@@ -112,5 +112,4 @@ match "shell: No such file or directory" "$(msg 'free nothing')" 'write error: N
 match "shell: Numerical result out of range" "$(msg 'alloc node=0 size=20000000T')" 'write error: Numerical result out of range$'
 eq "after all of it: state unchanged" "$(snapshot)" "$before"
 
-stop
-done_testing
+finish

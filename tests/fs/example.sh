@@ -21,5 +21,4 @@ head -c 65M /dev/zero > "$TMP/big"
 check "a file over 64M is refused" bash -c "! timeout 60 '$SCRIPT' '$M' '$TMP/big' 2>/dev/null"
 eq "still nothing allocated" "$(snapshot)" "$before"
 
-stop
-done_testing
+finish

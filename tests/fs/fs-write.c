@@ -40,16 +40,16 @@ int main(int argc, char **argv)
 	fd = open(argv[argi], flags);
 	if (fd < 0) {
 		printf("%s\n", strerrorname_np(errno));
+		free(buf);
 		return 2;
 	}
 	n = write(fd, buf, len);
-	if (n < 0) {
+	if (n < 0)
 		printf("%s\n", strerrorname_np(errno));
-		close(fd);
-		return 1;
-	}
-	printf("ok %zd\n", n);
+	else
+		printf("ok %zd\n", n);
+	fflush(stdout);
 	close(fd);
 	free(buf);
-	return 0;
+	return n < 0 ? 1 : 0;
 }

@@ -8,7 +8,7 @@ T=0
 FAILED=0
 TMP=$(mktemp -d /tmp/kvmem-fs-test.XXXXXX)
 M=$TMP/m
-SERVE_PID=
+SERVE_PID= SERVE_STATUS=
 
 ok()     { T=$((T + 1)); echo "ok $T - $*"; }
 not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
@@ -32,11 +32,15 @@ match() {
 }
 
 # serve ARGS...: start kvmem serve on $M, wait until it answers.
+# (A dead mount may still resolve cached paths: wait for kvmem's own word.)
 serve() {
+	local n
+	n=$(grep -c 'mounted on' "$TMP/serve.log" 2>/dev/null)
 	"$KVMEM" serve "$@" --mount "$M" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
-	for _ in $(seq 100); do
-		[ -e "$M/nodes/online" ] && return 0
+	for _ in $(seq 200); do
+		[ "$(grep -c 'mounted on' "$TMP/serve.log")" -gt "${n:-0}" ] &&
+			cat "$M/nodes/online" >/dev/null 2>&1 && return 0
 		kill -0 "$SERVE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -53,6 +57,7 @@ stop() {
 		sleep 0.05
 	done
 	wait "$SERVE_PID" 2>/dev/null
+	SERVE_STATUS=$?
 	SERVE_PID=
 }
 
@@ -83,6 +88,15 @@ snapshot() {
 	for n in "$M"/allocations/*/; do
 		[ -d "$n" ] && cat "$n"blocks
 	done
+}
+
+# finish: SIGTERM kvmem serve, which must exit 0 (clean under ASan too).
+finish() {
+	stop TERM
+	eq "kvmem serve exits 0 on SIGTERM" "$SERVE_STATUS" 0
+	grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$TMP/serve.log" &&
+		not_ok "sanitizer report in serve.log" && sed 's/^/# /' "$TMP/serve.log" | head -40
+	done_testing
 }
 
 done_testing() {

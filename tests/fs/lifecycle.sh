@@ -36,6 +36,7 @@ check "first mount still answers" cat "$M/nodes/node0/buddyinfo"
 
 # SIGTERM unmounts.
 stop TERM
+eq "SIGTERM: exit status 0" "$SERVE_STATUS" 0
 check "SIGTERM: unmounted" bash -c "! grep -q ' $M fuse' /proc/self/mounts"
 match "SIGTERM: says so" "$(tail -1 "$TMP/serve.log")" "^kvmem serve: Terminated, unmounted $M\$"
 
@@ -44,6 +45,7 @@ serve --numa 0:1G
 exec 3<"$M/nodes/node0/meminfo"
 stop INT
 check "SIGINT with an open file: kvmem exited" test -z "$SERVE_PID"
+eq "SIGINT: exit status 0" "$SERVE_STATUS" 0
 check "SIGINT: mount point detached" bash -c "! grep -q ' $M fuse' /proc/self/mounts"
 exec 3<&-
 

@@ -161,5 +161,4 @@ eq "rmdir nodes/node0 refused" "$(rmdir "$M/nodes/node0" 2>&1 | grep -c 'Operati
 check "no such node" bash -c "! ls '$M/nodes/node2' 2>/dev/null"
 check "node01 is not node1" bash -c "! ls '$M/nodes/node01' 2>/dev/null"
 
-stop
-done_testing
+finish
