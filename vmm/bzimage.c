@@ -116,6 +116,9 @@ static int parse_header(const char *path, const uint8_t *d, size_t len,
 	h->kernel_alignment = get32(d, BP_KERNEL_ALIGNMENT);
 	h->relocatable = d[BP_RELOCATABLE];
 	h->cmdline_size = get32(d, BP_CMDLINE_SIZE);
+	/* the room reserved for it must end below the legacy area ([BP]: below 0xA0000) */
+	if (h->cmdline_size > VMM_LEGACY_START - VMM_CMDLINE_ADDR - 1)
+		h->cmdline_size = VMM_LEGACY_START - VMM_CMDLINE_ADDR - 1;
 	h->pref_address = get64(d, BP_PREF_ADDRESS);
 	h->init_size = get32(d, BP_INIT_SIZE);
 	if (h->setup_sects > SETUP_MAX_SECTS || h->hdr_end > h->pm_offset ||
@@ -128,7 +131,7 @@ static int parse_header(const char *path, const uint8_t *d, size_t len,
 	if (!h->kernel_alignment ||
 	    (h->kernel_alignment & (h->kernel_alignment - 1)) ||
 	    (h->pref_address & (VMM_PAGE - 1)) ||
-	    h->pref_address + h->init_size > GM_4G)
+	    h->pref_address > GM_4G - h->init_size)	/* no wrap */
 		return fail(e, ENOEXEC, "kernel %s: bad load constraints (pref_address 0x%llx, kernel_alignment 0x%x)",
 			    path, (unsigned long long)h->pref_address,
 			    h->kernel_alignment);
