@@ -263,7 +263,19 @@ snapshot:
 	}
 	if (size > f->b.len - (size_t)off)
 		size = f->b.len - (size_t)off;
-	fuse_reply_buf(req, f->b.p + off, size);
+	/*
+	 * Reply from a copy: once the reply is written the reader may close
+	 * and its RELEASE free @f on another worker while this one is still
+	 * returning from writev() (which sanitizers then check).
+	 */
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(buf, f->b.p + off, size);
+	fuse_reply_buf(req, buf, size);
+	free(buf);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
