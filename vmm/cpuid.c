@@ -10,7 +10,8 @@
  * (0x40000000: kvm-clock, PV EOI, ...) instead of calibrating the TSC.
  *
  *   leaf 0x1        EBX[31:24] APIC ID, EBX[23:16] = 1, EDX.HTT clear,
- *                   ECX bit 31 (hypervisor) set
+ *                   ECX bit 31 (hypervisor) set, ECX bit 24 (TSC-deadline
+ *                   timer) when KVM_CAP_TSC_DEADLINE_TIMER
  *   leaf 0x4        EAX[31:26] = 0 and EAX[25:14] = 0: nothing shared
  *   leaf 0xB, 0x1F  subleaf 0 SMT (shift 0, 1 thread), subleaf 1 core
  *                   (shift 0, 1 core), subleaf 2 invalid; EDX = x2APIC ID
@@ -27,6 +28,7 @@
 
 #define CPUID_HTT		(1u << 28)
 #define CPUID_HYPERVISOR	(1u << 31)
+#define CPUID_TSC_DEADLINE	(1u << 24)
 #define TOPO_EXTRA		6	/* 0xB and 0x1F: 3 subleaves each */
 #define TOPO_SMT		1
 #define TOPO_CORE		2
@@ -124,6 +126,16 @@ int vmm_cpuid_set(int kvm_fd, int vcpu_fd, unsigned id, unsigned nr_cpus)
 		nent *= 2;
 	}
 	ret = vmm_cpuid_topology(c, c->nent + TOPO_EXTRA, id, nr_cpus);
+	/*
+	 * KVM emulates the TSC-deadline timer but leaves advertising it to
+	 * userspace. Without it Linux calibrates the LAPIC timer against the
+	 * PIT, which fails under nested emulation ("APIC timer disabled due
+	 * to verification failure") and leaves it on the slower PIT.
+	 */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		for (unsigned i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 0x1)
+				c->entries[i].ecx |= CPUID_TSC_DEADLINE;
 	if (!ret && ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
 		ret = -errno;
 	free(c);

@@ -95,6 +95,30 @@ static int open_kvm(unsigned nr_cpus, int *out, struct gm_error *e)
 	return 0;
 }
 
+/*
+ * kvmem has no PCI, yet guests probe for it: Linux's early scans for an AMD
+ * GART (family 0xf/0x10 CPUs, as under QEMU's qemu64) write the PCI
+ * config-address port 0xcf8 and read 0xcfc for every bus and slot, 8192
+ * probes a scan. Writes to 0xcf8 need no answer, so they are coalesced
+ * (as QEMU does for its PCI hosts): KVM queues them in a ring that the
+ * vCPUs drain, in order, before handling their next exit (vcpu.c). That
+ * halves those exits. Best effort: without the capability nothing changes.
+ */
+#define VMM_PCI_CONFIG_ADDRESS	0xcf8
+
+static void coalesce_pci_address(struct vmm *vm)
+{
+	struct kvm_coalesced_mmio_zone z = {
+		.addr = VMM_PCI_CONFIG_ADDRESS, .size = 4, .pio = 1,
+	};
+	int page = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+
+	if (page <= 0 || xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
+		return;
+	if (xioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, (unsigned long)&z) == 0)
+		vm->coalesced_page = page;
+}
+
 /* The VM with its in-kernel PIC, IOAPIC, LAPICs and PIT. */
 static int create_vm(struct vmm *vm, struct gm_error *e)
 {
@@ -122,6 +146,7 @@ static int create_vm(struct vmm *vm, struct gm_error *e)
 	if (ret <= 0)
 		return fail(e, ret ? -ret : EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
 	vm->run_size = ret;
+	coalesce_pci_address(vm);
 	vm->max_slots = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if (vm->max_slots <= 0)
 		vm->max_slots = 32;
@@ -146,6 +171,7 @@ int vmm_create(struct gm_mem *mem, unsigned nr_cpus, struct vmm **out,
 	vm->nr_cpus = nr_cpus;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->ring_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	if (vmm_bus_init(&vm->pio) || vmm_bus_init(&vm->mmio)) {
 		ret = fail(e, ENOMEM, "out of memory");
@@ -182,6 +208,7 @@ void vmm_destroy(struct vmm *vm)
 	vmm_bus_exit(&vm->pio);
 	vmm_bus_exit(&vm->mmio);
 	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->ring_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->vcpu);
 	free(vm);

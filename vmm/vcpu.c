@@ -117,6 +117,37 @@ static void handle_system_event(struct vmm_vcpu *v)
 	}
 }
 
+/*
+ * Replay the coalesced port writes KVM queued since the last exit, oldest
+ * first, before the exit itself is handled (so a device sees its writes in
+ * guest order). The ring is shared by all vCPUs.
+ */
+#define RING_ENTRIES ((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / \
+		      sizeof(struct kvm_coalesced_mmio))
+
+static void drain_coalesced(struct vmm_vcpu *v)
+{
+	struct vmm *vm = v->vm;
+	struct kvm_coalesced_mmio_ring *ring;
+
+	if (!vm->coalesced_page)
+		return;
+	ring = (void *)((char *)v->run + vm->coalesced_page * 4096L);
+	if (__atomic_load_n(&ring->first, __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->ring_lock);
+	while (ring->first != __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
+		struct kvm_coalesced_mmio *c = &ring->coalesced_mmio[ring->first];
+
+		vmm_bus_access(c->pio ? &vm->pio : &vm->mmio, c->phys_addr,
+			       c->data, c->len, true);
+		__atomic_store_n(&ring->first, (ring->first + 1) % RING_ENTRIES,
+				 __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vm->ring_lock);
+}
+
 /* One exit: returns false when the loop must end. */
 static bool handle_exit(struct vmm_vcpu *v)
 {
@@ -197,6 +228,7 @@ static void *vcpu_thread(void *arg)
 			stop_at(v, 1, what);
 			break;
 		}
+		drain_coalesced(v);
 		if (!handle_exit(v))
 			break;
 	}

@@ -43,6 +43,12 @@ struct vmm {
 	int status;
 	char reason[VMM_REASON_MAX];
 	int stop_efd;			/* eventfd, readable once stopped */
+
+	/* Coalesced port writes (KVM_CAP_COALESCED_PIO): page offset of the
+	 * ring in each vCPU mapping, 0 when unused; ring_lock serialises
+	 * draining (the ring is one per VM). */
+	int coalesced_page;
+	pthread_mutex_t ring_lock;
 };
 
 /* kvm.c: kick every started vCPU out of KVM_RUN. Caller holds vm->lock. */
