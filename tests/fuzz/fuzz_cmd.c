@@ -23,7 +23,10 @@
  *   - live blocks never overlap, lie in their node (CMA blocks in the
  *     area, buddy blocks outside it), avail == buddy_size - sum(live buddy)
  *     == the free-area sum, cma_used == sum(live CMA, in whole bitmap bits)
- *     == the bitmap's 1s.
+ *     == the bitmap's 1s; auto names follow the README's counter (a<k>,
+ *     k never goes back, taken names skipped, failures use no number);
+ *   - backed: a new block reads zero (unless noclear) and keeps the tag
+ *     written into it until its allocation is freed.
  * At the end everything is freed through the grammar, the free-area counts
  * equal those right after retire, and one allocation of each whole buddy
  * pool and each whole CMA area succeeds.
@@ -643,6 +646,68 @@ static void check_ok_blocks(const char *out, const struct gm_alloc_info *in)
 /* Outcomes of this configuration: [0] ok alloc, [1] ok free, [2] ok stat, then errnos. */
 static unsigned long outcome[3 + 128];
 
+/* The auto-name counter as the README states it: a<k>, k >= it, not taken. */
+static unsigned long auto_next;
+
+static bool name_taken(const struct snap *s, const char *name)
+{
+	for (unsigned i = 0; i < s->nr; i++)
+		if (!strcmp(s->names[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * Backed memory: every block of a live allocation carries a tag (its
+ * name's hash and address) in its first and last 8 bytes, written when it
+ * is allocated and checked when it is freed, so an allocation that zeroes
+ * or hands out someone else's bytes is caught. A new block (without
+ * noclear) must read zero there first.
+ */
+static uint64_t tag_of(const char *name, uint64_t gpa)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ^ gpa;
+}
+
+static void tags_write(struct gm_mem *mem, const struct gm_alloc_info *in)
+{
+	for (unsigned b = 0; b < in->nr_blocks; b++) {
+		const struct gm_block *bl = &in->blocks[b];
+		uint8_t *p = gm_mem_hva(mem, bl->gpa, bl->size);
+		static const uint8_t zero[64];
+		uint64_t t = tag_of(in->req.name, bl->gpa);
+
+		CHECK(p != NULL, "%s: block 0x%" PRIx64 " not backed", in->req.name, bl->gpa);
+		if (!(in->req.flags & GM_F_NOCLEAR))
+			CHECK(!memcmp(p, zero, 64) && !memcmp(p + bl->size - 64, zero, 64),
+			      "%s: new block 0x%" PRIx64 "+0x%" PRIx64 " is not zero",
+			      in->req.name, bl->gpa, bl->size);
+		memcpy(p, &t, 8);
+		memcpy(p + bl->size - 8, &t, 8);
+	}
+}
+
+static void tags_check(struct gm_mem *mem, const struct gm_alloc_info *in)
+{
+	for (unsigned b = 0; b < in->nr_blocks; b++) {
+		const struct gm_block *bl = &in->blocks[b];
+		const uint8_t *p = gm_mem_hva(mem, bl->gpa, bl->size);
+		uint64_t t = tag_of(in->req.name, bl->gpa), x, y;
+
+		CHECK(p != NULL, "%s: block not backed", in->req.name);
+		memcpy(&x, p, 8);
+		memcpy(&y, p + bl->size - 8, 8);
+		CHECK(x == t && y == t, "%s: the bytes of block 0x%" PRIx64 "+0x%" PRIx64 " changed while it was live",
+		      in->req.name, bl->gpa, bl->size);
+	}
+}
+
+static bool backed;
+
 static void run_line(struct gm_mem *mem, const char *line, struct snap *before)
 {
 	static char out[65536];
@@ -656,6 +721,10 @@ static void run_line(struct gm_mem *mem, const char *line, struct snap *before)
 	pret = gm_cmd_parse(line, &cmd, &e);
 	CHECK(pret == 0 || pret == -EINVAL || pret == -ERANGE,
 	      "parse returned %d", pret);
+	if (backed && !pret && cmd.type == GM_CMD_FREE)
+		for (unsigned i = 0; i < before->nr; i++)
+			if (!strcmp(before->names[i], cmd.name))
+				tags_check(mem, before->info[i]);
 	if (pret)
 		CHECK(e.msg[0] && !strchr(e.msg, '\n'), "parse message '%s'", e.msg);
 	memset(out, 'Z', 64);
@@ -719,9 +788,20 @@ static void run_line(struct gm_mem *mem, const char *line, struct snap *before)
 		snprintf(nm, sizeof(nm), "%s ", in->req.name);
 		CHECK(!strncmp(out + 3, nm, strlen(nm)), "ok line names %s: %s",
 		      in->req.name, out);
-		if (cmd.req.name[0])
+		if (cmd.req.name[0]) {
 			CHECK(!strcmp(cmd.req.name, in->req.name),
 			      "asked %s, got %s", cmd.req.name, in->req.name);
+		} else {
+			char want[32];
+
+			do
+				snprintf(want, sizeof(want), "a%lu", auto_next++);
+			while (name_taken(before, want));
+			CHECK(!strcmp(in->req.name, want),
+			      "auto name %s, the counter says %s", in->req.name, want);
+		}
+		if (backed)
+			tags_write(mem, in);
 		CHECK(in->req.node == cmd.req.node && in->size >= cmd.req.size,
 		      "%s: node %u size %" PRIu64 " for node %u size %" PRIu64,
 		      in->req.name, in->req.node, in->size, cmd.req.node,
@@ -734,7 +814,7 @@ static void run_line(struct gm_mem *mem, const char *line, struct snap *before)
 
 /* ---- one configuration ---- */
 
-static void run_config(bool backed, uint64_t seed, unsigned long nlines)
+static void run_config(bool back, uint64_t seed, unsigned long nlines)
 {
 	struct gm_config cfg;
 	struct gm_error e;
@@ -744,6 +824,8 @@ static void run_config(bool backed, uint64_t seed, unsigned long nlines)
 	struct buf b;
 	char line[128];
 
+	backed = back;
+	auto_next = 1;
 	cur_config = backed ? "backed" : "unbacked";
 	cur_seed = seed;
 	hist_len = 0;
@@ -778,7 +860,7 @@ static void run_config(bool backed, uint64_t seed, unsigned long nlines)
 		run_line(mem, b.b, &s);
 	}
 
-	/* everything back through the grammar, then the pools are whole */
+	/* everything back through the grammar (tags checked), then the pools are whole */
 	while (s.nr) {
 		snprintf(line, sizeof(line), "free %s", s.names[0]);
 		run_line(mem, line, &s);
