@@ -184,7 +184,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o,
 
 	optind = 0;		/* GNU: full re-initialisation for each parse */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
@@ -301,8 +301,41 @@ static void unstep_mem(struct run *r)
 	r->mem = NULL;
 }
 
+#define HUGEPAGE_FREE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+
+/*
+ * --hugepages maps the pools MAP_NORESERVE, so a shortage would only show
+ * when the guest touches its memory (KVM_RUN fails with EFAULT). Check the
+ * free 2 MiB pages up front instead, for a one-line error.
+ */
+static int check_hugepages(struct run *r, struct gm_error *e)
+{
+	uint64_t need = 0, have = 0;
+	FILE *f = fopen(HUGEPAGE_FREE, "r");
+
+	for (unsigned n = 0; n < r->o->cfg.nr_nodes; n++)
+		need += (r->o->cfg.node[n].size + (2ULL << 20) - 1) >> 21;
+	if (!f)
+		return opt_err(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
+			       HUGEPAGE_FREE);
+	if (fscanf(f, "%" SCNu64, &have) != 1)
+		have = 0;
+	fclose(f);
+	if (have < need)
+		return opt_err(e, ENOMEM,
+			       "--hugepages: %" PRIu64 " free 2 MiB pages, the pools need %" PRIu64
+			       " (raise /proc/sys/vm/nr_hugepages)", have, need);
+	return 0;
+}
+
 static int step_back(struct run *r, struct gm_error *e)
 {
+	if (r->o->hugepages) {
+		int ret = check_hugepages(r, e);
+
+		if (ret)
+			return ret;
+	}
 	return gm_mem_back(r->mem, r->o->hugepages ? GM_BACK_HUGEPAGES : 0, e);
 }
 
