@@ -14,7 +14,9 @@
 #            each EXPECTED_LINE (a whole line) and exits 0
 #   bad-*    each bad input fails with one line on stderr and leaves no
 #            mount, file or process behind
-#   bind     a node bound to host node 1 has its touched pages there
+#   bind     a node bound to host node 1 has its touched pages there;
+#            its --mount serves nodes/online while the guest runs and is
+#            gone afterwards
 # The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
 # overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -39,6 +41,7 @@ check() { # check DESC CMD...: one TAP line from a command's status
 	if "$@"; then ok "$d"; else notok "$d"; fi
 }
 diag() { sed 's/^/# /'; }
+not() { ! "$@"; }
 
 if [[ ! -r $kernel ]]; then
 	echo "1..0 # SKIP no readable /boot/vmlinuz-* (linux-image-amd64)"
@@ -152,6 +155,10 @@ if [[ -e $work/bind.rc ]]; then
 		notok "bind: the pool's touched pages are on host node 1 (node1=${n1:-0} node0=${n0:-0})"
 		diag <"$work/bind.err"
 	fi
+	check "bind: nodes/online reads 0 through --mount while the guest runs" \
+		grep -qx "online=0" "$work/bind.fs"
+	check "bind: the --mount is gone after the run" \
+		not grep -q "still mounted" "$work/bind.fs"
 else
 	notok "bind: not run (the outer VM has no host node 1)"
 fi

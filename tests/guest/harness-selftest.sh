@@ -4,7 +4,7 @@
 # Usage: harness-selftest.sh [WITH_KVM]
 #
 # Two runs of the harness (two outer VM boots when /dev/kvm is absent):
-#  1. --host-numa 2: a command that checks /dev/kvm and /dev/fuse, writes
+#  1. --host-numa 2: a command that opens /dev/kvm and /dev/fuse, writes
 #     to stdout and stderr (with bytes a tty would mangle), reports its
 #     cwd, the host node count and a KVMEM_* variable, writes a file into
 #     a read-write shared directory, and exits 7: the status, both streams
@@ -26,8 +26,8 @@ mkdir "$work/cwd"
 
 # 1. status, streams, cwd, environment, devices, NUMA, read-write share
 cat >"$work/cmd.sh" <<'EOF'
-test -c /dev/kvm || { echo "no /dev/kvm" >&2; exit 1; }
-test -c /dev/fuse || { echo "no /dev/fuse" >&2; exit 1; }
+{ : <>/dev/kvm; } 2>/dev/null || { echo "cannot open /dev/kvm" >&2; exit 1; }
+{ : <>/dev/fuse; } 2>/dev/null || { echo "cannot open /dev/fuse" >&2; exit 1; }
 printf 'out:%s\r\n\0tail' "$KVMEM_SELFTEST"
 printf 'err:%s\n' "$KVMEM_SELFTEST" >&2
 echo "cwd=$(pwd -P)" >result

@@ -113,28 +113,40 @@ for f in "$work"/bad-*.rc; do
 done >"$work/bad.list"
 
 # 5. Host binding: one node bound to host node 1; when the guest's init
-#    has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps.
+#    has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps
+#    and read nodes/online through its --mount (FUSE in the nested VM),
+#    then record whether the mount is gone after the run.
 #    Only bash builtins in the loop: under TCG a fork per poll would steal
 #    the one outer CPU from the guest.
 if [[ -d /sys/devices/system/node/node1 ]]; then
 	t=${EPOCHREALTIME/[.,]/}
-	: >"$work/bind.out" >"$work/bind.numa_maps"
+	mnt=$scratch/mnt-bind
+	mkdir -p "$mnt"
+	: >"$work/bind.out" >"$work/bind.numa_maps" >"$work/bind.fs"
 	exec {fd}< <(exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
 		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2" \
-		--cpus 1 --numa 0:256M@1 --console stdio </dev/null 2>"$work/bind.err")
+		--cpus 1 --numa 0:256M@1 --console stdio --mount "$mnt" \
+		</dev/null 2>"$work/bind.err")
 	pid=$!
-	while IFS= read -r -t "$tmo" -u "$fd" line; do
+	while :; do
+		IFS= read -r -t "$tmo" -u "$fd" line
+		st=$?
+		((st == 0)) || break
 		printf '%s\n' "$line" >>"$work/bind.out"
 		if [[ $line == *"KVMEM-GUEST token"* ]]; then
 			IFS= read -r -d '' maps <"/proc/$pid/numa_maps"
 			printf '%s' "$maps" >"$work/bind.numa_maps"
+			IFS= read -r online <"$mnt/nodes/online" &&
+				echo "online=$online" >"$work/bind.fs"
 		fi
 	done
-	kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
+	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
 	exec {fd}<&-
 	rc=0
 	wait "$pid" || rc=$?
 	echo "$rc" >"$work/bind.rc"
+	IFS= read -r -d '' mounts </proc/mounts
+	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/bind.fs"
 	elapsed "$t" >"$work/bind.time"
 fi
 
