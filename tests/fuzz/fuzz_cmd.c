@@ -48,7 +48,7 @@
 #define NR_NODES	2
 #define MIB		(1024ULL * 1024)
 #define LINE_MAX_BYTES	4096
-#define LIVE_SOFT_MAX	48
+#define LIVE_SOFT_MAX	24
 
 static const char *const numa_opt = "0:64M,1:32M";
 static const char *const cma_opt = "0:8M,1:4M";
