@@ -146,16 +146,33 @@ extern const unsigned fs_nr_rows;
  * in range, allocation present or pending). 0 or -ENOENT.
  */
 int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o);
+/* fs_encode() - the inode number of @o (stable while @o exists). */
 fuse_ino_t fs_encode(const struct fs_obj *o);
-/* fs_child() - look up @name under directory @dir. 0 or -ENOENT/-ENOTDIR. */
+/*
+ * fs_child() - look up @name under directory @dir; an allocation name seen
+ * for the first time gets an id. 0, -ENOENT, -ENOTDIR or -ENOMEM.
+ */
 int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 	     struct fs_obj *out);
+/*
+ * fs_stat() - attributes of @o: the row's mode (made honest: vm/state
+ * without a guest and an applied spec are read-only), the mounting user,
+ * st_size of raw files and of cached show texts (cache.c), else 0.
+ */
 void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st);
-/* fs_list() - the children of @dir (caller frees with fs_list_free). */
+/*
+ * fs_list() - the children of @dir as a malloc'd array the caller frees:
+ * table rows, then nodeN or allocation directories (allocated ones in
+ * creation order, then pending ones). 0 or -ENOMEM.
+ */
 int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 	    unsigned *nr);
 
-/* Name table (takes fs->lock). */
+/*
+ * Name table of allocation directories (each takes fs->lock): mkdir adds a
+ * pending name (-EEXIST if taken), forget drops one after a free, commit
+ * marks a pending name allocated, pending tells whether it waits for spec.
+ */
 int fs_name_mkdir(struct fs *fs, const char *name);
 int fs_name_forget(struct fs *fs, const char *name);
 bool fs_name_pending(struct fs *fs, const char *name);
