@@ -14,6 +14,7 @@
  * SA_RESTART so KVM_RUN returns EINTR).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,8 @@ static void handle_io(struct vmm_vcpu *v)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 
+	if (v->port_exits)
+		v->port_exits[run->io.port]++;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (vmm_bus_access(&v->vm->pio, run->io.port, data,
 				   run->io.size, write) && !write)
@@ -154,6 +157,8 @@ static bool handle_exit(struct vmm_vcpu *v)
 	struct kvm_run *run = v->run;
 	char what[128];
 
+	v->exits++;
+	v->mmio_exits += run->exit_reason == KVM_EXIT_MMIO;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);
@@ -316,6 +321,8 @@ static int create_vcpu(struct vmm *vm, unsigned id, const struct vmm_entry *entr
 
 	v->vm = vm;
 	v->id = id;
+	if (getenv("KVMEM_EXIT_STATS"))
+		v->port_exits = calloc(65536, sizeof(*v->port_exits));
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
 		ret = -errno;
@@ -351,11 +358,38 @@ err:
 	return ret;
 }
 
+/*
+ * KVMEM_EXIT_STATS=1: how many exits each vCPU took to userspace, and the
+ * busiest ports, on stderr at the end: what to look at when a guest is slow.
+ */
+static void print_stats(struct vmm_vcpu *v)
+{
+	fprintf(stderr, "kvmem run: vcpu%u: %" PRIu64 " exits to userspace, %" PRIu64 " mmio;",
+		v->id, v->exits, v->mmio_exits);
+	for (int top = 0; top < 8; top++) {
+		uint32_t best = 0, port = 0;
+
+		for (uint32_t p = 0; p < 65536; p++)
+			if (v->port_exits[p] > best)
+				best = v->port_exits[p], port = p;
+		if (!best)
+			break;
+		fprintf(stderr, " 0x%x:%u", port, best);
+		v->port_exits[port] = 0;
+	}
+	fputc('\n', stderr);
+}
+
 static void release_vcpus(struct vmm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_cpus; i++) {
 		struct vmm_vcpu *v = &vm->vcpu[i];
 
+		if (v->port_exits) {
+			print_stats(v);
+			free(v->port_exits);
+			v->port_exits = NULL;
+		}
 		if (v->run)
 			munmap(v->run, vm->run_size);
 		if (v->fd >= 0)

@@ -20,6 +20,8 @@ struct vmm_vcpu {
 	struct kvm_run *run;		/* mmap of the vCPU fd */
 	pthread_t thread;
 	bool started;
+	uint32_t *port_exits;		/* KVMEM_EXIT_STATS=1: exits per port */
+	uint64_t exits, mmio_exits;
 };
 
 /*

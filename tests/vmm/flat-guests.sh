@@ -53,7 +53,7 @@ wait_for() {
 	return 1
 }
 
-echo "1..20"
+echo "1..22"
 
 # 1. hello: entry state as documented in vmm/flat.c, clean poweroff.
 run hello --flat "$hello@0x100000" --mem 16M
@@ -133,6 +133,24 @@ ok "Ctrl-A x: status 0" has "$work/tty.out" "rc=0"
 ok "Ctrl-A x: the guest ran first" has "$work/tty.out" "spin-flat: running"
 ok "terminal restored (icanon echo) after exit" \
 	bash -c "grep -A9 'rc=0' '$work/tty.out' | grep -qw icanon && grep -A9 'rc=0' '$work/tty.out' | grep -qw echo"
+
+# 9. --hugepages: with none free a one-line error; with enough (only in
+#    the throwaway outer VM: a real host's sysctl is left alone) it boots.
+hp=/proc/sys/vm/nr_hugepages
+if [[ ${KVMEM_NESTED:-0} == 1 && -w $hp ]] && old=$(cat $hp) && echo 0 >$hp; then
+	run nohuge --flat "$hello@0x100000" --mem 16M --hugepages
+	ok "--hugepages with no free huge pages: status 1, one line" \
+		test "$(rc nohuge):$(lines "$work/nohuge.err"):$(grep -c 'free 2 MiB pages' "$work/nohuge.err")" = "1:1:1"
+	echo 16 >$hp
+	run huge --flat "$hello@0x100000" --mem 16M --hugepages
+	echo "$old" >$hp
+	ok "--hugepages with 16 free: the guest runs" \
+		test "$(rc huge):$(grep -c poweroff "$work/huge.out")" = "0:1"
+else
+	echo "ok $((n + 1)) # SKIP not in a throwaway outer VM"
+	echo "ok $((n + 2)) # SKIP not in a throwaway outer VM"
+	n=$((n + 2))
+fi
 
 if ((failed)); then
 	echo "# failed: $failed; work files:"
