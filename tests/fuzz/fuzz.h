@@ -15,6 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Sanitizer builds run each case several times slower: they get this
+ * fraction of the default case count (the seeds and checks are the same).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define FZ_SCALE(n)	((n) * 2 / 5)
+#else
+#define FZ_SCALE(n)	(n)
+#endif
+
 static uint64_t fz_state;
 
 static inline uint64_t fz_next(void)

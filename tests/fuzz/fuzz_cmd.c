@@ -32,7 +32,7 @@
  * pool and each whole CMA area succeeds.
  *
  * Seed printed; KVMEM_SEED=N reruns another, KVMEM_FUZZ_LINES=N sets the
- * lines per configuration (default 100000). On failure the lines that led
+ * lines per configuration (default 100000, 40000 under ASan). On failure the lines that led
  * there are written to fuzz_cmd-repro.txt (C-escaped, one per line).
  */
 #include <errno.h>
@@ -910,7 +910,7 @@ static void run_config(bool back, uint64_t seed, unsigned long nlines)
 int main(void)
 {
 	const char *env = getenv("KVMEM_FUZZ_LINES");
-	unsigned long nlines = env && *env ? strtoul(env, NULL, 0) : 100000;
+	unsigned long nlines = env && *env ? strtoul(env, NULL, 0) : FZ_SCALE(100000);
 	uint64_t seed = fz_seed("fuzz_cmd", 20261123);
 
 	run_config(false, seed, nlines);
