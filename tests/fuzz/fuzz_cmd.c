@@ -6,11 +6,13 @@
  *
  * Two nodes ("0:64M,1:32M") with CMA areas ("0:8M,1:4M", node 1 with
  * order_per_bit 1), once with no host memory and once backed
- * (gm_mem_back). Lines come from a generator of valid commands (alloc with
- * every key, mode and flag in any order, free, stat), most of them mutated:
- * bit flips, interesting bytes (separators, digits, suffixes, control and
- * non-ASCII bytes, NUL), inserted tokens (huge numbers, repeated keys),
- * truncations, splices of two lines, repeated words, over-long lines.
+ * (gm_mem_back); then, with a third of the lines, node 0 across the MMIO
+ * hole ("0:3080M,1:64M", 16 KiB chunks, "0:16M,1:8M"), unbacked. Lines
+ * come from a generator of valid commands (alloc with every key, mode and
+ * flag in any order, free, stat), most of them mutated: bit flips,
+ * interesting bytes (separators, digits, suffixes, control and non-ASCII
+ * bytes, NUL), inserted tokens (huge numbers, repeated keys), truncations,
+ * splices of two lines, repeated words, over-long lines.
  *
  * After every line:
  *   - the output is one newline-terminated line per command ('ok ' or
@@ -20,11 +22,12 @@
  *     counts per order, the CMA bitmaps and the allocation table exactly
  *     as they were; a free removes exactly its allocation, an alloc adds
  *     exactly one whose blocks are those its ok line prints;
- *   - live blocks never overlap, lie in their node (CMA blocks in the
- *     area, buddy blocks outside it), avail == buddy_size - sum(live buddy)
- *     == the free-area sum, cma_used == sum(live CMA, in whole bitmap bits)
- *     == the bitmap's 1s; auto names follow the README's counter (a<k>,
- *     k never goes back, taken names skipped, failures use no number);
+ *   - live blocks never overlap and lie in their node outside the MMIO
+ *     hole (CMA blocks in the area, buddy blocks outside it); avail ==
+ *     buddy_size - sum(live buddy) == the free-area sum; cma_used ==
+ *     sum(live CMA, in whole bitmap bits) == the bitmap's 1s; auto names
+ *     follow the README's counter (a<k>, k never goes back, taken names
+ *     skipped, failures use no number);
  *   - backed: a new block reads zero (unless noclear) and keeps the tag
  *     written into it until its allocation is freed.
  * At the end everything is freed through the grammar, the free-area counts
@@ -32,8 +35,9 @@
  * pool and each whole CMA area succeeds.
  *
  * Seed printed; KVMEM_SEED=N reruns another, KVMEM_FUZZ_LINES=N sets the
- * lines per configuration (default 100000, 40000 under ASan). On failure the lines that led
- * there are written to fuzz_cmd-repro.txt (C-escaped, one per line).
+ * lines per configuration (default 100000, 40000 under ASan). On failure
+ * the lines that led there are written to fuzz_cmd-repro.txt (C-escaped,
+ * one per line).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,12 +50,13 @@
 #include "fuzz.h"
 
 #define NR_NODES	2
-#define MIB		(1024ULL * 1024)
 #define LINE_MAX_BYTES	4096
 #define LIVE_SOFT_MAX	24
 
-static const char *const numa_opt = "0:64M,1:32M";
-static const char *const cma_opt = "0:8M,1:4M";
+/* The configuration under test (set by run_config()). */
+static const char *numa_opt = "0:64M,1:32M";
+static const char *cma_opt = "0:8M,1:4M";
+static uint64_t chunk_opt = 4096;
 
 /* ---- the reproducer: every line run so far in this configuration ---- */
 
@@ -88,8 +93,8 @@ static void fz_on_fail(void)
 	fprintf(stderr, "config %s, seed %" PRIu64 ", line %lu\n",
 		cur_config, cur_seed, cur_line);
 	if (f) {
-		fprintf(f, "# fuzz_cmd %s --numa %s --cma %s (node 1 order_per_bit 1), seed %" PRIu64 "\n",
-			cur_config, numa_opt, cma_opt, cur_seed);
+		fprintf(f, "# fuzz_cmd %s --numa %s --chunk %" PRIu64 " --cma %s (node 1 order_per_bit 1), seed %" PRIu64 "\n",
+			cur_config, numa_opt, chunk_opt, cma_opt, cur_seed);
 		fwrite(hist, 1, hist_len, f);
 		fclose(f);
 		fprintf(stderr, "the %lu lines so far (C-escaped) are in fuzz_cmd-repro.txt\n",
@@ -247,6 +252,10 @@ static void invariants(struct gm_mem *mem, const struct snap *s)
 			CHECK(bl->gpa >= st->start && bl->gpa + bl->size <= st->end,
 			      "%s block 0x%" PRIx64 " outside node %u", in->req.name,
 			      bl->gpa, n);
+			CHECK(bl->gpa + bl->size <= GM_MMIO_HOLE_START ||
+			      bl->gpa >= GM_MMIO_HOLE_END,
+			      "%s block 0x%" PRIx64 "+0x%" PRIx64 " in the MMIO hole",
+			      in->req.name, bl->gpa, bl->size);
 			if (in->req.from == GM_FROM_CMA) {
 				uint64_t g = chunk << st->cma_order_per_bit;
 
@@ -331,8 +340,8 @@ static const char *const aligns[] = {
 static const char *const flag_words[] = {
 	"contiguous", "clear", "trim_disable", "noclear", "fallback",
 };
-static const uint64_t node_base[NR_NODES] = { 0, 0x100000000ULL };
-static const uint64_t node_size[NR_NODES] = { 64 * MIB, 32 * MIB };
+/* Each node's guest-physical span, for range:START-END (set by run_config()). */
+static uint64_t node_base[NR_NODES], node_span[NR_NODES];
 
 static void sep(struct buf *b)
 {
@@ -376,11 +385,13 @@ static void gen_alloc(struct buf *b)
 		} else if (m == 1) {
 			snprintf(words[nw++], 96, "mode=topdown");
 		} else {
-			uint64_t pages = node_size[node] >> 12;
+			/* in chunks mostly; sometimes in 4K pages (unaligned if the chunk is larger) */
+			unsigned sh = fz_below(8) ? __builtin_ctzll(chunk_opt) : 12;
+			uint64_t pages = node_span[node] >> sh;
 			uint64_t s = fz_below(pages), e = s + 1 + fz_below(pages - s);
 
 			snprintf(words[nw++], 96, "mode=range:0x%" PRIx64 "-0x%" PRIx64,
-				 node_base[node] + (s << 12), node_base[node] + (e << 12));
+				 node_base[node] + (s << sh), node_base[node] + (e << sh));
 		}
 	} else if (cma && fz_below(4) == 0) {
 		snprintf(words[nw++], 96, "mode=simple");
@@ -814,7 +825,8 @@ static void run_line(struct gm_mem *mem, const char *line, struct snap *before)
 
 /* ---- one configuration ---- */
 
-static void run_config(bool back, uint64_t seed, unsigned long nlines)
+static void run_config(const char *numa, uint64_t chunk, const char *cma,
+		       bool back, uint64_t seed, unsigned long nlines)
 {
 	struct gm_config cfg;
 	struct gm_error e;
@@ -826,12 +838,16 @@ static void run_config(bool back, uint64_t seed, unsigned long nlines)
 
 	backed = back;
 	auto_next = 1;
+	numa_opt = numa;
+	cma_opt = cma;
+	chunk_opt = chunk;
 	cur_config = backed ? "backed" : "unbacked";
 	cur_seed = seed;
 	hist_len = 0;
 	memset(outcome, 0, sizeof(outcome));
 	fz_state = seed;
 	gm_config_init(&cfg);
+	cfg.chunk_size = chunk;
 	CHECK(gm_parse_numa(numa_opt, &cfg, &e) == 0, "%s", e.msg);
 	CHECK(gm_parse_cma(cma_opt, &cfg, &e) == 0, "%s", e.msg);
 	cfg.node[1].cma_order_per_bit = 1;
@@ -842,6 +858,10 @@ static void run_config(bool back, uint64_t seed, unsigned long nlines)
 
 	snap_take(mem, &first);
 	invariants(mem, &first);
+	for (unsigned n = 0; n < NR_NODES; n++) {
+		node_base[n] = first.st[n].start;
+		node_span[n] = first.st[n].end - first.st[n].start;
+	}
 	snap_take(mem, &s);
 	for (cur_line = 1; cur_line <= nlines; cur_line++) {
 		gen_line(&b, &s);
@@ -890,8 +910,8 @@ static void run_config(bool back, uint64_t seed, unsigned long nlines)
 		snprintf(line, sizeof(line), "free wholecma%u", n);
 		run_line(mem, line, &s);
 	}
-	printf("fuzz_cmd %s: %lu lines (%lu mutated): ok alloc %lu, ok free %lu, ok stat %lu",
-	       cur_config, nlines, nmut, outcome[0], outcome[1], outcome[2]);
+	printf("fuzz_cmd %s --numa %s --chunk %" PRIu64 " --cma %s: %lu lines (%lu mutated): ok alloc %lu, ok free %lu, ok stat %lu",
+	       cur_config, numa_opt, chunk_opt, cma_opt, nlines, nmut, outcome[0], outcome[1], outcome[2]);
 	for (int i = 1; i < 128; i++)
 		if (outcome[3 + i])
 			printf(", %s %lu", gm_errno_name(i), outcome[3 + i]);
@@ -913,8 +933,10 @@ int main(void)
 	unsigned long nlines = env && *env ? strtoul(env, NULL, 0) : FZ_SCALE(100000);
 	uint64_t seed = fz_seed("fuzz_cmd", 20261123);
 
-	run_config(false, seed, nlines);
-	run_config(true, seed + 1, nlines);
+	run_config("0:64M,1:32M", 4096, "0:8M,1:4M", false, seed, nlines);
+	run_config("0:64M,1:32M", 4096, "0:8M,1:4M", true, seed + 1, nlines);
+	/* node 0 across the MMIO hole, 16 KiB chunks: fewer lines, no memory */
+	run_config("0:3080M,1:64M", 16384, "0:16M,1:8M", false, seed + 2, nlines / 3);
 	free(hist);
 	return 0;
 }
