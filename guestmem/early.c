@@ -36,8 +36,8 @@ static bool label_valid(const char *label)
 }
 
 /* Insert [start, start+size) at its sorted place; caller checked overlap. */
-static int early_insert(struct gm_node *n, uint64_t start, uint64_t size,
-			const char *label)
+static int early_insert(struct gm_mem *mem, struct gm_node *n, uint64_t start,
+			uint64_t size, const char *label)
 {
 	unsigned pos = 0;
 
@@ -57,6 +57,8 @@ static int early_insert(struct gm_node *n, uint64_t start, uint64_t size,
 	n->early[pos].start = start;
 	n->early[pos].size = size;
 	snprintf(n->early[pos].label, sizeof(n->early[pos].label), "%s", label);
+	/* Node locks differ, so the mem-wide counter is atomic. */
+	n->early[pos].seq = __atomic_fetch_add(&mem->early_seq, 1, __ATOMIC_RELAXED);
 	n->nr_early++;
 	return 0;
 }
@@ -145,7 +147,7 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 		}
 		found = fit_in_range(n, lo, hi, size, align, &at);
 	}
-	ret = found ? early_insert(n, at, size, label) : -ENOMEM;
+	ret = found ? early_insert(mem, n, at, size, label) : -ENOMEM;
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);
 	if (ret == -ENOMEM && !found)
@@ -194,7 +196,7 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 	pthread_mutex_lock(&n->lock);
 	if (early_overlaps(n, gpa, size))
 		ret = gm_err(e, EEXIST, "early reserve '%s': overlaps an early range", label);
-	else if ((ret = early_insert(n, gpa, size, label)))
+	else if ((ret = early_insert(mem, n, gpa, size, label)))
 		ret = gm_err(e, ret, "out of memory");
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);
@@ -218,6 +220,40 @@ int gm_early_ranges(struct gm_mem *mem, unsigned node,
 	nr = n->nr_early;
 	pthread_mutex_unlock(&n->lock);
 	return nr;
+}
+
+/*
+ * gm_early_mark() - see guestmem.h.
+ */
+uint64_t gm_early_mark(struct gm_mem *mem)
+{
+	return __atomic_load_n(&mem->early_seq, __ATOMIC_RELAXED);
+}
+
+/*
+ * gm_early_rollback() - see guestmem.h. Table read lock, then each node's
+ * lock; ranges stay ascending because removal keeps the order.
+ */
+int gm_early_rollback(struct gm_mem *mem, uint64_t mark)
+{
+	pthread_rwlock_rdlock(&mem->table_lock);
+	if (mem->retired) {
+		pthread_rwlock_unlock(&mem->table_lock);
+		return -EBUSY;
+	}
+	for (unsigned i = 0; i < mem->nr_nodes; i++) {
+		struct gm_node *n = &mem->node[i];
+		unsigned kept = 0;
+
+		pthread_mutex_lock(&n->lock);
+		for (unsigned k = 0; k < n->nr_early; k++)
+			if (n->early[k].seq < mark)
+				n->early[kept++] = n->early[k];
+		n->nr_early = kept;
+		pthread_mutex_unlock(&n->lock);
+	}
+	pthread_rwlock_unlock(&mem->table_lock);
+	return 0;
 }
 
 void gm_early_release(struct gm_node *n)

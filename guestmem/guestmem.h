@@ -193,7 +193,21 @@ bool gm_mem_retired(const struct gm_mem *mem);
 struct gm_early_range {
 	uint64_t start, size;
 	char label[GM_NAME_MAX + 1];
+	uint64_t seq;		/* placement order, for gm_early_rollback() */
 };
+
+/*
+ * gm_early_mark() - the early allocator's position now: every range placed
+ * after it (on any node) can be taken back with gm_early_rollback().
+ */
+uint64_t gm_early_mark(struct gm_mem *mem);
+
+/*
+ * gm_early_rollback() - remove every early range placed after @mark, so a
+ * boot loader that fails halfway leaves the early allocator as it found it.
+ * Returns 0, or -EBUSY after retire (nothing changed).
+ */
+int gm_early_rollback(struct gm_mem *mem, uint64_t mark);
 
 /*
  * gm_early_ranges() - copy up to @max of @node's early ranges, ascending;

@@ -58,6 +58,7 @@ struct gm_mem {
 	unsigned nr_nodes;
 	bool retired;
 	bool backed;
+	uint64_t early_seq;		/* next early range's seq; node locks + table read lock, atomic */
 	unsigned back_flags;
 	struct gm_node node[GM_MAX_NODES];
 

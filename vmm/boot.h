@@ -35,8 +35,8 @@ int vmm_flat_place(struct gm_mem *mem, uint64_t entry, struct vmm_entry *out, st
 int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan, const struct vmm_topology *t, struct vmm_entry *out, struct gm_error *e);
 void vmm_boot_plan_free(struct vmm_boot_plan *plan);
 /* (vmm_linux_place: every check - image, command line, initrd size - comes before the first
- * placement, so those failures change nothing; a failure after that, e.g. a read error, leaves
- * the early ranges placed so far, which cannot be undone: the caller destroys @mem.) */
+ * placement; a failure after that (no room for the kernel, a read error) takes back the early
+ * ranges placed so far with gm_early_rollback(): no state change on error.) */
 /* ACPI fixed hardware ports, decoded by power.c */
 #define VMM_ACPI_PM1A_EVT 0x600   /* 4 bytes: status + enable */
 #define VMM_ACPI_PM1A_CNT 0x604   /* 2 bytes: SLP_TYP bits 10-12, SLP_EN bit 13 */

@@ -372,6 +372,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	struct vmm_boot_plan *p;
 	uint64_t initrd_size = 0;
 	struct bz_header h = { 0 };
+	uint64_t mark;
 	uint8_t *zp;
 	char *cl;
 	int ret;
@@ -411,6 +412,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	p->kernel_size = (h.init_size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
 	p->cmdline_len = strlen(cmdline);
 
+	mark = gm_early_mark(mem);
 	ret = place_low(mem, p, (h.cmdline_size + VMM_PAGE) & ~(VMM_PAGE - 1), e);
 	if (!ret)
 		ret = place_kernel(mem, &h, a->kernel, &p->kernel, e);
@@ -440,6 +442,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	free(cmdline);
 	return 0;
 err:
+	gm_early_rollback(mem, mark);
 	free(cmdline);
 	free(p);
 	return ret;

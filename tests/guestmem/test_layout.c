@@ -269,10 +269,42 @@ START_TEST(test_retire_failure_changes_nothing)
 }
 END_TEST
 
+/*
+ * node 0: [k 1M-2M]  mark  [a][b]  node 1: [c]      rollback(mark)
+ * Expect only k left, on both nodes, and the space of a, b, c free again;
+ * after retire the rollback is refused with EBUSY.
+ */
+START_TEST(test_early_rollback)
+{
+	struct gm_mem *mem = mkmem("0:64M,1:64M", 0, NULL, false);
+	struct gm_early_range r[8];
+	struct gm_error e;
+	uint64_t mark, a, a2;
+
+	ck_assert_int_eq(gm_early_reserve(mem, MIB, MIB, "k", &e), 0);
+	mark = gm_early_mark(mem);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "a", &a, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 8192, 4096, GM_WINDOW_LOW, "b", &a2, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_HIGH, "c", &a2, &e), 0);
+	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 3);
+	ck_assert_int_eq(gm_early_rollback(mem, mark), 0);
+	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 1);
+	ck_assert_str_eq(r[0].label, "k");
+	ck_assert_int_eq(gm_early_ranges(mem, 1, r, 8), 0);
+	/* the space is free again: the same first fit lands at the same place */
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "a", &a2, &e), 0);
+	ck_assert_uint_eq(a2, a);
+	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
+	ck_assert_int_eq(gm_early_rollback(mem, mark), -EBUSY);
+	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 2);
+	gm_mem_destroy(mem);
+}
+END_TEST
+
 int main(void)
 {
 	RUN_SUITE("layout", test_two_small_nodes, test_node0_4g,
 		  test_node0_5g_three_nodes, test_bad_config, test_early_alloc,
 		  test_early_reserve_errors, test_retire_hands_rest_once,
-		  test_retire_failure_changes_nothing);
+		  test_retire_failure_changes_nothing, test_early_rollback);
 }
