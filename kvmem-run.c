@@ -172,8 +172,32 @@ out:
 	return ret;
 }
 
+/*
+ * Messages quote the user's values; a newline, CR or escape in one would
+ * break the one-line rule (or drive the terminal). Show them as '?'.
+ */
+static void printable_msg(struct gm_error *e)
+{
+	for (char *p = e->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o,
+		      struct gm_error *e);
+
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e)
+{
+	int ret = parse_opts(argc, argv, o, e);
+
+	if (ret < 0)
+		printable_msg(e);
+	return ret;
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o,
+		      struct gm_error *e)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
 	int c, ret;
@@ -646,6 +670,7 @@ int kvmem_cmd_run(int argc, char **argv)
 	}
 	if (done < NR_STEPS) {
 		unwind(&r, done);
+		printable_msg(&e);
 		fprintf(stderr, "kvmem run: %s\n", e.msg[0] ? e.msg : strerror(-ret));
 		goto out_sfd;
 	}
