@@ -63,6 +63,14 @@ static int map_one(const struct gm_node *n, unsigned flags,
 		ret = gm_err(e, errno, "mmap(%s): %s", name, strerror(errno));
 		goto err;
 	}
+	/*
+	 * Ask for transparent huge pages: nested paging walks are far cheaper
+	 * over 2 MiB pages. The kernel honours it for shmem only where
+	 * /sys/kernel/mm/transparent_hugepage/shmem_enabled is advise (or
+	 * within_size/always); elsewhere it is a no-op, so errors are ignored.
+	 */
+	if (!(flags & GM_BACK_HUGEPAGES))
+		(void)madvise(m->map, n->cfg.size, MADV_HUGEPAGE);
 	if (n->cfg.host_node >= 0) {
 		unsigned long mask[1024 / (8 * sizeof(unsigned long))] = { 0 };
 		unsigned h = n->cfg.host_node;
