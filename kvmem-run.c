@@ -50,255 +50,6 @@
 #include "vmm.h"
 
 
-/* ---- options ------------------------------------------------------------ */
-
-static const char usage_text[] =
-"usage: kvmem run (--kernel bzImage [--initrd FILE] [--cmdline STR] | --flat FILE@ADDR)\n"
-"                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
-"                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
-"                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
-"\n"
-"  --kernel FILE      Linux bzImage (x86 64-bit boot protocol)\n"
-"  --initrd FILE      initramfs loaded below the kernel's initrd_addr_max\n"
-"  --cmdline STR      kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
-"  --flat FILE@ADDR   raw 64-bit binary entered at ADDR (see vmm/flat.c)\n"
-"  --cpus N           vCPUs, 1..256 (default 1); vCPU i on node i*nodes/N\n"
-"  --numa SPEC        one pool per node, NODE:SIZE[@HOSTNODE],...\n"
-"  --mem SIZE         one node of SIZE (default 256M)\n"
-"  --cma SPEC         contiguous-range area per node, NODE:SIZE,...\n"
-"  --headroom SPEC    pool memory left out of guest RAM, NODE:SIZE,...\n"
-"  --hugepages        back the pools with 2 MiB pages\n"
-"  --console WHERE    stdio (default; Ctrl-A x quits) or an output file\n"
-"  --mount DIR        serve the memory filesystem on DIR while running\n"
-"  --name NAME        the guest's name in vm/name (default kvmem-PID)\n"
-"  --alloc LINE       a control-grammar line run after boot setup\n";
-
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
-       OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP };
-
-static const struct option long_opts[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "flat", required_argument, NULL, OPT_FLAT },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "numa", required_argument, NULL, OPT_NUMA },
-	{ "mem", required_argument, NULL, OPT_MEM },
-	{ "cma", required_argument, NULL, OPT_CMA },
-	{ "hugepages", no_argument, NULL, OPT_HUGE },
-	{ "console", required_argument, NULL, OPT_CONSOLE },
-	{ "mount", required_argument, NULL, OPT_MOUNT },
-	{ "alloc", required_argument, NULL, OPT_ALLOC },
-	{ "headroom", required_argument, NULL, OPT_HEADROOM },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int opt_err(struct gm_error *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int opt_err(struct gm_error *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->err = err;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
-/* Put "WHAT ARG: " before the message a parser left in @e, unless it names WHAT. */
-static int prefix_err(struct gm_error *e, int ret, const char *what,
-		      const char *arg)
-{
-	char msg[GM_ERRMSG_MAX];
-
-	if (!strncmp(e->msg, what, strlen(what)))
-		return ret;		/* the parser named the option already */
-	memcpy(msg, e->msg, sizeof(msg));
-	msg[sizeof(msg) - 1] = '\0';
-	snprintf(e->msg, sizeof(e->msg), "%s %.60s: %.180s", what, arg, msg);
-	return ret;
-}
-
-static int parse_cpus(const char *s, unsigned *out, struct gm_error *e)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || !v || v > VMM_MAX_CPUS)
-		return opt_err(e, EINVAL, "--cpus %s: must be a number from 1 to %d",
-			       s, VMM_MAX_CPUS);
-	*out = v;
-	return 0;
-}
-
-/* "N:SIZE,N:SIZE": the memory of each node kept out of guest RAM. */
-static int parse_headroom(const char *s, struct run_opts *o, struct gm_error *e)
-{
-	uint64_t h[GM_MAX_NODES] = { 0 };
-	char *copy = strdup(s), *save = NULL, *tok;
-	int ret = 0;
-
-	if (!copy)
-		return opt_err(e, ENOMEM, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':'), *end;
-		unsigned long node;
-		uint64_t size;
-
-		errno = 0;
-		node = colon ? strtoul(tok, &end, 10) : 0;
-		if (!colon || end != colon || errno || colon == tok ||
-		    gm_parse_size(colon + 1, &size)) {
-			ret = opt_err(e, EINVAL, "--headroom %s: expected NODE:SIZE,...", s);
-			goto out;
-		}
-		if (node >= o->cfg.nr_nodes || size > o->cfg.node[node].size) {
-			ret = opt_err(e, EINVAL, "--headroom %s: node %lu has no %s of memory",
-				      s, node, colon + 1);
-			goto out;
-		}
-		h[node] = size;
-	}
-	memcpy(o->headroom, h, sizeof(h));
-out:
-	free(copy);
-	return ret;
-}
-
-/*
- * Messages quote the user's values; a newline, CR or escape in one would
- * break the one-line rule (or drive the terminal). Show them as '?'.
- */
-static void printable_msg(struct gm_error *e)
-{
-	for (char *p = e->msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
-
-static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e);
-
-int run_opts_parse(int argc, char **argv, struct run_opts *o,
-		   struct gm_error *e)
-{
-	int ret = parse_opts(argc, argv, o, e);
-
-	if (ret < 0)
-		printable_msg(e);
-	return ret;
-}
-
-static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e)
-{
-	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
-	int c, ret;
-
-	memset(o, 0, sizeof(*o));
-	gm_config_init(&o->cfg);
-	o->nr_cpus = 1;
-	o->console = "stdio";
-	e->err = 0;
-	e->msg[0] = '\0';
-
-	optind = 0;		/* GNU: full re-initialisation for each parse */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_KERNEL: o->kernel = optarg; break;
-		case OPT_INITRD: o->initrd = optarg; break;
-		case OPT_CMDLINE: o->cmdline = optarg; break;
-		case OPT_FLAT:
-			free(o->flat_path);
-			o->flat_path = NULL;
-			if (vmm_flat_parse(optarg, &o->flat_path, &o->flat_addr))
-				return opt_err(e, EINVAL, "--flat %s: expected FILE@ADDR", optarg);
-			break;
-		case OPT_CPUS:
-			ret = parse_cpus(optarg, &o->nr_cpus, e);
-			if (ret)
-				return ret;
-			break;
-		case OPT_NUMA: numa = optarg; break;
-		case OPT_MEM: mem = optarg; break;
-		case OPT_CMA: cma = optarg; break;
-		case OPT_HUGE: o->hugepages = true; break;
-		case OPT_CONSOLE:
-			if (!*optarg)
-				return opt_err(e, EINVAL, "--console: expected stdio or a file");
-			o->console = optarg;
-			break;
-		case OPT_MOUNT: o->mount = optarg; break;
-		case OPT_NAME: o->name = optarg; break;
-		case OPT_ALLOC:
-			if (o->nr_alloc == RUN_MAX_ALLOCS)
-				return opt_err(e, EINVAL, "--alloc: at most %d lines", RUN_MAX_ALLOCS);
-			o->alloc[o->nr_alloc++] = optarg;
-			break;
-		case OPT_HEADROOM: headroom = optarg; break;
-		case OPT_HELP:
-			fputs(usage_text, stdout);
-			return 1;
-		case ':':
-			return opt_err(e, EINVAL, "%s: needs a value", argv[optind - 1]);
-		default:
-			return opt_err(e, EINVAL, "unknown option '%s' (try kvmem run --help)",
-				       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return opt_err(e, EINVAL, "unexpected argument '%s' (try kvmem run --help)",
-			       argv[optind]);
-	if (!o->kernel == !o->flat_path)
-		return opt_err(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
-	if (o->flat_path && (o->initrd || o->cmdline))
-		return opt_err(e, EINVAL, "--initrd and --cmdline need --kernel, not --flat");
-	if (numa && mem)
-		return opt_err(e, EINVAL, "give --numa or --mem, not both");
-	if (mem) {
-		uint64_t size;
-
-		ret = gm_parse_size(mem, &size);
-		if (ret || !size || size % GM_DEFAULT_CHUNK)
-			return opt_err(e, EINVAL, "--mem %s: expected a size, a multiple of 4K", mem);
-		o->cfg.nr_nodes = 1;
-		o->cfg.node[0].size = size;
-	} else if (numa) {
-		ret = gm_parse_numa(numa, &o->cfg, e);
-		if (ret)
-			return prefix_err(e, ret, "--numa", numa);
-	} else {
-		o->cfg.nr_nodes = 1;
-		o->cfg.node[0].size = RUN_DEFAULT_MEM;
-	}
-	if (cma) {
-		ret = gm_parse_cma(cma, &o->cfg, e);
-		if (ret)
-			return prefix_err(e, ret, "--cma", cma);
-	}
-	if (headroom) {
-		ret = parse_headroom(headroom, o, e);
-		if (ret)
-			return ret;
-	}
-	if (o->kernel && !o->cmdline)
-		o->cmdline = RUN_DEFAULT_CMDLINE;
-	return 0;
-}
-
-void run_opts_release(struct run_opts *o)
-{
-	free(o->flat_path);
-	o->flat_path = NULL;
-}
 
 /* ---- the run: init/exit pairs -------------------------------------------- */
 
@@ -343,13 +94,13 @@ static int check_hugepages(struct run *r, struct gm_error *e)
 	for (unsigned n = 0; n < r->o->cfg.nr_nodes; n++)
 		need += (r->o->cfg.node[n].size + (2ULL << 20) - 1) >> 21;
 	if (!f)
-		return opt_err(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
+		return run_err(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
 			       HUGEPAGE_FREE);
 	if (fscanf(f, "%" SCNu64, &have) != 1)
 		have = 0;
 	fclose(f);
 	if (have < need)
-		return opt_err(e, ENOMEM,
+		return run_err(e, ENOMEM,
 			       "--hugepages: %" PRIu64 " free 2 MiB pages, the pools need %" PRIu64
 			       " (raise /proc/sys/vm/nr_hugepages)", have, need);
 	return 0;
@@ -404,9 +155,9 @@ static int step_ram(struct run *r, struct gm_error *e)
 
 		ret = gm_node_stat(r->mem, n, &st);
 		if (ret)
-			return opt_err(e, -ret, "node %u: %s", n, strerror(-ret));
+			return run_err(e, -ret, "node %u: %s", n, strerror(-ret));
 		if (r->o->headroom[n] >= st.avail)
-			return opt_err(e, ENOSPC,
+			return run_err(e, ENOSPC,
 				       "node %u: --headroom 0x%" PRIx64 " leaves no guest RAM (0x%" PRIx64 " available)",
 				       n, r->o->headroom[n], st.avail);
 		gm_request_init(&req);
@@ -458,7 +209,7 @@ static int step_power(struct run *r, struct gm_error *e)
 {
 	int ret = vmm_power_init(r->vm, &r->power);
 
-	return ret ? opt_err(e, -ret, "power ports: %s", strerror(-ret)) : 0;
+	return ret ? run_err(e, -ret, "power ports: %s", strerror(-ret)) : 0;
 }
 
 static void unstep_power(struct run *r)
@@ -488,7 +239,7 @@ static int step_alloc(struct run *r, struct gm_error *e)
 		fprintf(stderr, "kvmem run: --alloc: %s", out);
 		if (ret) {
 			out[strcspn(out, "\n")] = '\0';
-			return opt_err(e, -ret, "--alloc '%s': %s", r->o->alloc[i], out);
+			return run_err(e, -ret, "--alloc '%s': %s", r->o->alloc[i], out);
 		}
 	}
 	return 0;
@@ -670,7 +421,7 @@ int kvmem_cmd_run(int argc, char **argv)
 	}
 	if (done < NR_STEPS) {
 		unwind(&r, done);
-		printable_msg(&e);
+		run_printable_msg(&e);
 		fprintf(stderr, "kvmem run: %s\n", e.msg[0] ? e.msg : strerror(-ret));
 		goto out_sfd;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_run_opts.c - `kvmem run` option parsing (kvmem-run.c), no KVM: the
+ * test_run_opts.c - `kvmem run` option parsing (kvmem-run-opts.c), no KVM: the
  * values that reach the run, the defaults, and one-line errors that name
  * the option at fault.
  */
