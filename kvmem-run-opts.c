@@ -61,20 +61,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/*
- * run_err() - see kvmem-run.h.
- */
-int run_err(struct gm_error *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->err = err;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 /* Put "WHAT ARG: " before the message a parser left in @e, unless it names WHAT. */
 static int prefix_err(struct gm_error *e, int ret, const char *what,
 		      const char *arg)
@@ -97,7 +83,7 @@ static int parse_cpus(const char *s, unsigned *out, struct gm_error *e)
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (!*s || *end || errno || *s == '-' || !v || v > VMM_MAX_CPUS)
-		return run_err(e, EINVAL, "--cpus %s: must be a number from 1 to %d",
+		return gm_error_set(e, EINVAL, "--cpus %s: must be a number from 1 to %d",
 			       s, VMM_MAX_CPUS);
 	*out = v;
 	return 0;
@@ -111,7 +97,7 @@ static int parse_headroom(const char *s, struct run_opts *o, struct gm_error *e)
 	int ret = 0;
 
 	if (!copy)
-		return run_err(e, ENOMEM, "out of memory");
+		return gm_error_set(e, ENOMEM, "out of memory");
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(tok, ':'), *end;
 		unsigned long node;
@@ -121,11 +107,11 @@ static int parse_headroom(const char *s, struct run_opts *o, struct gm_error *e)
 		node = colon ? strtoul(tok, &end, 10) : 0;
 		if (!colon || end != colon || errno || colon == tok ||
 		    gm_parse_size(colon + 1, &size)) {
-			ret = run_err(e, EINVAL, "--headroom %s: expected NODE:SIZE,...", s);
+			ret = gm_error_set(e, EINVAL, "--headroom %s: expected NODE:SIZE,...", s);
 			goto out;
 		}
 		if (node >= o->cfg.nr_nodes || size > o->cfg.node[node].size) {
-			ret = run_err(e, EINVAL, "--headroom %s: node %lu has no %s of memory",
+			ret = gm_error_set(e, EINVAL, "--headroom %s: node %lu has no %s of memory",
 				      s, node, colon + 1);
 			goto out;
 		}
@@ -185,7 +171,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			free(o->flat_path);
 			o->flat_path = NULL;
 			if (vmm_flat_parse(optarg, &o->flat_path, &o->flat_addr))
-				return run_err(e, EINVAL, "--flat %s: expected FILE@ADDR", optarg);
+				return gm_error_set(e, EINVAL, "--flat %s: expected FILE@ADDR", optarg);
 			break;
 		case OPT_CPUS:
 			ret = parse_cpus(optarg, &o->nr_cpus, e);
@@ -198,14 +184,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		case OPT_HUGE: o->hugepages = true; break;
 		case OPT_CONSOLE:
 			if (!*optarg)
-				return run_err(e, EINVAL, "--console: expected stdio or a file");
+				return gm_error_set(e, EINVAL, "--console: expected stdio or a file");
 			o->console = optarg;
 			break;
 		case OPT_MOUNT: o->mount = optarg; break;
 		case OPT_NAME: o->name = optarg; break;
 		case OPT_ALLOC:
 			if (o->nr_alloc == RUN_MAX_ALLOCS)
-				return run_err(e, EINVAL, "--alloc: at most %d lines", RUN_MAX_ALLOCS);
+				return gm_error_set(e, EINVAL, "--alloc: at most %d lines", RUN_MAX_ALLOCS);
 			o->alloc[o->nr_alloc++] = optarg;
 			break;
 		case OPT_HEADROOM: headroom = optarg; break;
@@ -213,27 +199,27 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			fputs(usage_text, stdout);
 			return 1;
 		case ':':
-			return run_err(e, EINVAL, "%s: needs a value", argv[optind - 1]);
+			return gm_error_set(e, EINVAL, "%s: needs a value", argv[optind - 1]);
 		default:
-			return run_err(e, EINVAL, "unknown option '%s' (try kvmem run --help)",
+			return gm_error_set(e, EINVAL, "unknown option '%s' (try kvmem run --help)",
 				       argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return run_err(e, EINVAL, "unexpected argument '%s' (try kvmem run --help)",
+		return gm_error_set(e, EINVAL, "unexpected argument '%s' (try kvmem run --help)",
 			       argv[optind]);
 	if (!o->kernel == !o->flat_path)
-		return run_err(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
+		return gm_error_set(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
 	if (o->flat_path && (o->initrd || o->cmdline))
-		return run_err(e, EINVAL, "--initrd and --cmdline need --kernel, not --flat");
+		return gm_error_set(e, EINVAL, "--initrd and --cmdline need --kernel, not --flat");
 	if (numa && mem)
-		return run_err(e, EINVAL, "give --numa or --mem, not both");
+		return gm_error_set(e, EINVAL, "give --numa or --mem, not both");
 	if (mem) {
 		uint64_t size;
 
 		ret = gm_parse_size(mem, &size);
 		if (ret || !size || size % GM_DEFAULT_CHUNK)
-			return run_err(e, EINVAL, "--mem %s: expected a size, a multiple of 4K", mem);
+			return gm_error_set(e, EINVAL, "--mem %s: expected a size, a multiple of 4K", mem);
 		o->cfg.nr_nodes = 1;
 		o->cfg.node[0].size = size;
 	} else if (numa) {

@@ -94,13 +94,13 @@ static int check_hugepages(struct run *r, struct gm_error *e)
 	for (unsigned n = 0; n < r->o->cfg.nr_nodes; n++)
 		need += (r->o->cfg.node[n].size + (2ULL << 20) - 1) >> 21;
 	if (!f)
-		return run_err(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
+		return gm_error_set(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
 			       HUGEPAGE_FREE);
 	if (fscanf(f, "%" SCNu64, &have) != 1)
 		have = 0;
 	fclose(f);
 	if (have < need)
-		return run_err(e, ENOMEM,
+		return gm_error_set(e, ENOMEM,
 			       "--hugepages: %" PRIu64 " free 2 MiB pages, the pools need %" PRIu64
 			       " (raise /proc/sys/vm/nr_hugepages)", have, need);
 	return 0;
@@ -155,9 +155,9 @@ static int step_ram(struct run *r, struct gm_error *e)
 
 		ret = gm_node_stat(r->mem, n, &st);
 		if (ret)
-			return run_err(e, -ret, "node %u: %s", n, strerror(-ret));
+			return gm_error_set(e, -ret, "node %u: %s", n, strerror(-ret));
 		if (r->o->headroom[n] >= st.avail)
-			return run_err(e, ENOSPC,
+			return gm_error_set(e, ENOSPC,
 				       "node %u: --headroom 0x%" PRIx64 " leaves no guest RAM (0x%" PRIx64 " available)",
 				       n, r->o->headroom[n], st.avail);
 		gm_request_init(&req);
@@ -209,7 +209,7 @@ static int step_power(struct run *r, struct gm_error *e)
 {
 	int ret = vmm_power_init(r->vm, &r->power);
 
-	return ret ? run_err(e, -ret, "power ports: %s", strerror(-ret)) : 0;
+	return ret ? gm_error_set(e, -ret, "power ports: %s", strerror(-ret)) : 0;
 }
 
 static void unstep_power(struct run *r)
@@ -239,7 +239,7 @@ static int step_alloc(struct run *r, struct gm_error *e)
 		fprintf(stderr, "kvmem run: --alloc: %s", out);
 		if (ret) {
 			out[strcspn(out, "\n")] = '\0';
-			return run_err(e, -ret, "--alloc '%s': %s", r->o->alloc[i], out);
+			return gm_error_set(e, -ret, "--alloc '%s': %s", r->o->alloc[i], out);
 		}
 	}
 	return 0;

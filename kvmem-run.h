@@ -42,10 +42,6 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e);
 void run_opts_release(struct run_opts *o);
 
-/* run_err() - fill @e with @err and a message; returns -@err. */
-int run_err(struct gm_error *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * run_printable_msg() - show control bytes of @e's message as '?': messages
  * quote the user's values, and a newline or escape would break the one-line

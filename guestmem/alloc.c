@@ -132,53 +132,53 @@ static int check_request(const struct gm_mem *mem, const struct gm_request *req,
 
 	if (memchr(req->name, '\0', sizeof(req->name)) == NULL ||
 	    (req->name[0] && !gm_name_valid(req->name)))
-		return gm_err(e, EINVAL, "bad name: use 1..%d of [A-Za-z0-9._-], not starting with '.'",
+		return gm_error_set(e, EINVAL, "bad name: use 1..%d of [A-Za-z0-9._-], not starting with '.'",
 			      GM_NAME_MAX);
 	/* messages start with "NAME: " when the caller named the allocation */
 	if (req->name[0])
 		snprintf(nm, sizeof(nm), "%s: ", req->name);
 	if (!req->size)
-		return gm_err(e, EINVAL, "%ssize must be non-zero", nm);
+		return gm_error_set(e, EINVAL, "%ssize must be non-zero", nm);
 	if (req->align && !gm_is_pow2(req->align))
-		return gm_err(e, EINVAL, "%salign %llu is not a power of two", nm,
+		return gm_error_set(e, EINVAL, "%salign %llu is not a power of two", nm,
 			      (unsigned long long)req->align);
 	if (req->flags & ~ALL_FLAGS)
-		return gm_err(e, EINVAL, "%sunknown flags 0x%x", nm, req->flags);
+		return gm_error_set(e, EINVAL, "%sunknown flags 0x%x", nm, req->flags);
 	if (req->from != GM_FROM_BUDDY && req->from != GM_FROM_CMA)
-		return gm_err(e, EINVAL, "%sbad from", nm);
+		return gm_error_set(e, EINVAL, "%sbad from", nm);
 	if (req->mode != GM_MODE_SIMPLE && req->mode != GM_MODE_TOPDOWN &&
 	    req->mode != GM_MODE_RANGE)
-		return gm_err(e, EINVAL, "%sbad mode", nm);
+		return gm_error_set(e, EINVAL, "%sbad mode", nm);
 	n = gm_node_get(mem, req->node);
 	if (!n)
-		return gm_err(e, EINVAL, "%sno node %u", nm, req->node);
+		return gm_error_set(e, EINVAL, "%sno node %u", nm, req->node);
 	a = req->align ? req->align : chunk;
 	if (req->from == GM_FROM_CMA) {
 		if (a < chunk)
-			return gm_err(e, EINVAL, "%scma align must be at least the page (%llu)",
+			return gm_error_set(e, EINVAL, "%scma align must be at least the page (%llu)",
 				      nm, (unsigned long long)chunk);
 		if (req->mode != GM_MODE_SIMPLE)
-			return gm_err(e, EINVAL, "%sfrom=cma takes mode=simple only", nm);
+			return gm_error_set(e, EINVAL, "%sfrom=cma takes mode=simple only", nm);
 		if (req->flags & (GM_F_TRIM_DISABLE | GM_F_FALLBACK))
-			return gm_err(e, EINVAL, "%sfrom=cma takes no trim_disable or fallback flag",
+			return gm_error_set(e, EINVAL, "%sfrom=cma takes no trim_disable or fallback flag",
 				      nm);
 	}
 	/* layout rule: size rounded up to align must not overflow */
 	if (req->size > UINT64_MAX - (a - 1))
-		return gm_err(e, ERANGE, "%ssize rounded up to align %llu overflows",
+		return gm_error_set(e, ERANGE, "%ssize rounded up to align %llu overflows",
 			      nm, (unsigned long long)a);
 	if (a < chunk)
 		a = chunk;
 	if (req->size > UINT64_MAX - (a - 1))
-		return gm_err(e, ERANGE, "%ssize rounded up to the chunk overflows", nm);
+		return gm_error_set(e, ERANGE, "%ssize rounded up to the chunk overflows", nm);
 	r = (req->size + a - 1) & ~(a - 1);
 	if (req->mode == GM_MODE_RANGE) {
 		if (req->range_start >= req->range_end ||
 		    req->range_start % chunk || req->range_end % chunk)
-			return gm_err(e, EINVAL, "%srange must be START < END, multiples of the chunk (%llu)",
+			return gm_error_set(e, EINVAL, "%srange must be START < END, multiples of the chunk (%llu)",
 				      nm, (unsigned long long)chunk);
 		if (req->range_start < n->start || req->range_end > n->end)
-			return gm_err(e, EINVAL, "%srange 0x%llx-0x%llx is outside node %u (0x%llx-0x%llx)",
+			return gm_error_set(e, EINVAL, "%srange 0x%llx-0x%llx is outside node %u (0x%llx-0x%llx)",
 				      nm, (unsigned long long)req->range_start,
 				      (unsigned long long)req->range_end, req->node,
 				      (unsigned long long)n->start,
@@ -260,23 +260,23 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req, char *name_out,
 	int ret;
 
 	if (!mem || !req)
-		return gm_err(e, EINVAL, "no request");
+		return gm_error_set(e, EINVAL, "no request");
 	ret = check_request(mem, req, &rsize, &align, e);
 	if (ret)
 		return ret;
 	n = &mem->node[req->node];
 	a = calloc(1, sizeof(*a));
 	if (!a)
-		return gm_err(e, ENOMEM, "out of memory");
+		return gm_error_set(e, ENOMEM, "out of memory");
 	a->info.req = *req;
 	gm_blist_init(&l);
 	pthread_rwlock_wrlock(&mem->table_lock);
 	if (!mem->retired) {
-		ret = gm_err(e, EBUSY, "memory not retired from the early phase yet");
+		ret = gm_error_set(e, EBUSY, "memory not retired from the early phase yet");
 		goto err;
 	}
 	if (req->name[0] && lookup(mem, req->name)) {
-		ret = gm_err(e, EEXIST, "%s: name taken", req->name);
+		ret = gm_error_set(e, EEXIST, "%s: name taken", req->name);
 		goto err;
 	}
 	if (!req->name[0])
@@ -292,11 +292,11 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req, char *name_out,
 	pthread_mutex_unlock(&n->lock);
 	if (ret) {
 		if (ret == -ENOSPC)
-			gm_err(e, ENOSPC, "no room for %llu bytes in node %u%s",
+			gm_error_set(e, ENOSPC, "no room for %llu bytes in node %u%s",
 			       (unsigned long long)rsize, req->node,
 			       req->from == GM_FROM_CMA ? " cma" : "");
 		else
-			gm_err(e, ret, "%s allocator refused the request",
+			gm_error_set(e, ret, "%s allocator refused the request",
 			       req->from == GM_FROM_CMA ? "cma" : "buddy");
 		goto err;
 	}
@@ -340,12 +340,12 @@ int gm_free(struct gm_mem *mem, const char *name, struct gm_error *e)
 	int ret = 0;
 
 	if (!mem || !name || !name[0])
-		return gm_err(e, EINVAL, "free: no name");
+		return gm_error_set(e, EINVAL, "free: no name");
 	pthread_rwlock_wrlock(&mem->table_lock);
 	a = lookup(mem, name);
 	if (!a) {
 		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_err(e, ENOENT, "%s: no such allocation", name);
+		return gm_error_set(e, ENOENT, "%s: no such allocation", name);
 	}
 	n = &mem->node[a->info.req.node];
 	if (mem->backed)
@@ -370,7 +370,7 @@ int gm_free(struct gm_mem *mem, const char *name, struct gm_error *e)
 	free(a->info.blocks);
 	free(a);
 	if (ret)	/* a table/allocator mismatch: a bug, never a bad free */
-		return gm_err(e, EIO, "%s: allocator refused a block (%s)", name,
+		return gm_error_set(e, EIO, "%s: allocator refused a block (%s)", name,
 			      gm_errno_name(ret));
 	return 0;
 }

@@ -125,24 +125,24 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 	int ret;
 
 	if (!size || size % granule)
-		return gm_err(e, EINVAL, "node %u: cma size must be a non-zero multiple of %llu",
+		return gm_error_set(e, EINVAL, "node %u: cma size must be a non-zero multiple of %llu",
 			      n->id, (unsigned long long)granule);
 	if (align > (1ULL << 30))
 		align = 1ULL << 30;
 	ret = busy_spans(mem, n, &busy, &nr);
 	if (ret)
-		return gm_err(e, ret, "out of memory");
+		return gm_error_set(e, ret, "out of memory");
 	for (; align >= granule && !found; align >>= 1)
 		found = find_top(n, busy, nr, size, align, &base);
 	free(busy);
 	if (!found)
-		return gm_err(e, ENOSPC, "node %u: no free range of %llu bytes for the cma area",
+		return gm_error_set(e, ENOSPC, "node %u: no free range of %llu bytes for the cma area",
 			      n->id, (unsigned long long)size);
 	gm_blist_init(&l);
 	ret = gm_buddy_reserve(b, base, base + size, &l);
 	if (ret) {
 		gm_blist_release(&l);
-		return gm_err(e, ret == -EBUSY ? ENOSPC : ret,
+		return gm_error_set(e, ret == -EBUSY ? ENOSPC : ret,
 			      "node %u: cannot reserve the cma area", n->id);
 	}
 	ret = gm_cma_create(base, size, mem->chunk, n->cfg.cma_order_per_bit, cma);
@@ -150,7 +150,7 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 		for (unsigned i = 0; i < l.nr; i++)
 			gm_buddy_free(b, l.b[i].gpa, l.b[i].order, !l.b[i].dirty);
 		gm_blist_release(&l);
-		return gm_err(e, ret, "node %u: cannot create the cma area", n->id);
+		return gm_error_set(e, ret, "node %u: cannot create the cma area", n->id);
 	}
 	*blocks = l;
 	return 0;
@@ -189,10 +189,10 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 	int ret = 0;
 
 	if (!n)
-		return gm_err(e, EINVAL, "no node %u", node);
+		return gm_error_set(e, EINVAL, "no node %u", node);
 	granule = mem->chunk << n->cfg.cma_order_per_bit;
 	if (size % granule || size >= n->cfg.size)
-		return gm_err(e, EINVAL, "node %u: cma size must be a multiple of %llu smaller than the node",
+		return gm_error_set(e, EINVAL, "node %u: cma size must be a multiple of %llu smaller than the node",
 			      node, (unsigned long long)granule);
 	pthread_rwlock_rdlock(&mem->table_lock);
 	pthread_mutex_lock(&n->lock);
@@ -201,7 +201,7 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 		goto out;
 	}
 	if (n->cma && gm_cma_used(n->cma)) {
-		ret = gm_err(e, EBUSY, "node %u: cma area in use (%llu bytes)", node,
+		ret = gm_error_set(e, EBUSY, "node %u: cma area in use (%llu bytes)", node,
 			     (unsigned long long)gm_cma_used(n->cma));
 		goto out;
 	}
@@ -217,7 +217,7 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 		if (old_size &&
 		    gm_buddy_reserve(n->buddy, old_base, old_base + old_size,
 				     &n->cma_blocks))
-			ret = gm_err(e, EIO, "node %u: lost the old cma area", node);
+			ret = gm_error_set(e, EIO, "node %u: lost the old cma area", node);
 		goto out;
 	}
 	gm_cma_destroy(n->cma);

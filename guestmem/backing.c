@@ -52,15 +52,15 @@ static int map_one(const struct gm_node *n, unsigned flags,
 	snprintf(name, sizeof(name), "kvmem-node%u", n->id);
 	m->fd = memfd_create(name, mfd);
 	if (m->fd < 0)
-		return gm_err(e, errno, "memfd_create(%s): %s", name, strerror(errno));
+		return gm_error_set(e, errno, "memfd_create(%s): %s", name, strerror(errno));
 	if (ftruncate(m->fd, n->cfg.size) < 0) {
-		ret = gm_err(e, errno, "ftruncate(%s): %s", name, strerror(errno));
+		ret = gm_error_set(e, errno, "ftruncate(%s): %s", name, strerror(errno));
 		goto err;
 	}
 	m->map = mmap(NULL, n->cfg.size, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_NORESERVE, m->fd, 0);
 	if (m->map == MAP_FAILED) {
-		ret = gm_err(e, errno, "mmap(%s): %s", name, strerror(errno));
+		ret = gm_error_set(e, errno, "mmap(%s): %s", name, strerror(errno));
 		goto err;
 	}
 	/*
@@ -78,7 +78,7 @@ static int map_one(const struct gm_node *n, unsigned flags,
 		mask[h / (8 * sizeof(unsigned long))] |=
 			1UL << (h % (8 * sizeof(unsigned long)));
 		if (mbind(m->map, n->cfg.size, MPOL_BIND, mask, 1024, 0) < 0) {
-			ret = gm_err(e, errno, "mbind(%s to host node %u): %s", name,
+			ret = gm_error_set(e, errno, "mbind(%s to host node %u): %s", name,
 				     h, strerror(errno));
 			goto err;
 		}
@@ -101,26 +101,26 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 	int ret = 0;
 
 	if (flags & ~GM_BACK_HUGEPAGES)
-		return gm_err(e, EINVAL, "unknown backing flags 0x%x", flags);
+		return gm_error_set(e, EINVAL, "unknown backing flags 0x%x", flags);
 	for (i = 0; i < mem->nr_nodes; i++) {
 		const struct gm_node *n = &mem->node[i];
 
 		if ((flags & GM_BACK_HUGEPAGES) && n->cfg.size % HUGE_2M)
-			return gm_err(e, EINVAL, "node %u size is not a multiple of 2M (hugepages)",
+			return gm_error_set(e, EINVAL, "node %u size is not a multiple of 2M (hugepages)",
 				      i);
 		if (n->cfg.host_node < 0)
 			continue;
 		if (numa_available() < 0)
-			return gm_err(e, ENODEV, "node %u: host NUMA binding asked but the host has no NUMA support",
+			return gm_error_set(e, ENODEV, "node %u: host NUMA binding asked but the host has no NUMA support",
 				      i);
 		if (n->cfg.host_node > numa_max_node())
-			return gm_err(e, ENODEV, "node %u: host node %d does not exist (max %d)",
+			return gm_error_set(e, ENODEV, "node %u: host node %d does not exist (max %d)",
 				      i, n->cfg.host_node, numa_max_node());
 	}
 	pthread_rwlock_wrlock(&mem->table_lock);
 	if (mem->backed) {
 		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_err(e, EEXIST, "memory already backed");
+		return gm_error_set(e, EEXIST, "memory already backed");
 	}
 	for (i = 0; i < mem->nr_nodes; i++) {
 		ret = map_one(&mem->node[i], flags, &maps[i], e);

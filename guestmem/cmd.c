@@ -40,12 +40,12 @@ static int split(const char *line, struct words *ws, struct gm_error *e)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > GM_CMD_LINE_MAX)
-		return gm_err(e, EINVAL, "line longer than %d bytes", GM_CMD_LINE_MAX);
+		return gm_error_set(e, EINVAL, "line longer than %d bytes", GM_CMD_LINE_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = line[i];
 
 		if ((c < 0x20 && c != '\t') || c >= 0x7f)
-			return gm_err(e, EINVAL, "byte 0x%02x at column %zu is not printable ASCII",
+			return gm_error_set(e, EINVAL, "byte 0x%02x at column %zu is not printable ASCII",
 				      c, i + 1);
 	}
 	memcpy(ws->buf, line, len);
@@ -57,13 +57,13 @@ static int split(const char *line, struct words *ws, struct gm_error *e)
 		if (!*p)
 			break;
 		if (ws->nr == GM_CMD_MAX_WORDS)
-			return gm_err(e, EINVAL, "more than %d words", GM_CMD_MAX_WORDS);
+			return gm_error_set(e, EINVAL, "more than %d words", GM_CMD_MAX_WORDS);
 		ws->w[ws->nr++] = p;
 		while (*p && *p != ' ' && *p != '\t')
 			p++;
 	}
 	if (!ws->nr)
-		return gm_err(e, EINVAL, "empty command (expected alloc, free or stat)");
+		return gm_error_set(e, EINVAL, "empty command (expected alloc, free or stat)");
 	return 0;
 }
 
@@ -72,10 +72,10 @@ static int parse_node(const char *v, unsigned *node, struct gm_error *e)
 	unsigned long n = 0;
 
 	if (!*v)
-		return gm_err(e, EINVAL, "node: empty value");
+		return gm_error_set(e, EINVAL, "node: empty value");
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9' || p - v > 6)
-			return gm_err(e, EINVAL, "node: '%s' is not a node number", v);
+			return gm_error_set(e, EINVAL, "node: '%s' is not a node number", v);
 		n = n * 10 + (*p - '0');
 	}
 	*node = n;
@@ -88,9 +88,9 @@ static int parse_size_word(const char *key, const char *v, uint64_t *out,
 	int ret = gm_parse_size(v, out);
 
 	if (ret == -ERANGE)
-		return gm_err(e, ERANGE, "%s: '%s' overflows 64 bits", key, v);
+		return gm_error_set(e, ERANGE, "%s: '%s' overflows 64 bits", key, v);
 	if (ret)
-		return gm_err(e, EINVAL, "%s: '%s' is not a size (digits or 0x hex, optional K M G T)",
+		return gm_error_set(e, EINVAL, "%s: '%s' is not a size (digits or 0x hex, optional K M G T)",
 			      key, v);
 	return 0;
 }
@@ -110,11 +110,11 @@ static int parse_mode(const char *v, struct gm_request *req, struct gm_error *e)
 		return 0;
 	}
 	if (strncmp(v, "range:", 6))
-		return gm_err(e, EINVAL, "mode: '%s' is not simple, topdown or range:START-END", v);
+		return gm_error_set(e, EINVAL, "mode: '%s' is not simple, topdown or range:START-END", v);
 	snprintf(tmp, sizeof(tmp), "%s", v + 6);
 	dash = strchr(tmp, '-');
 	if (!dash)
-		return gm_err(e, EINVAL, "mode: '%s' is not range:START-END", v);
+		return gm_error_set(e, EINVAL, "mode: '%s' is not range:START-END", v);
 	*dash = '\0';
 	ret = parse_size_word("range start", tmp, &req->range_start, e);
 	if (!ret)
@@ -122,7 +122,7 @@ static int parse_mode(const char *v, struct gm_request *req, struct gm_error *e)
 	if (ret)
 		return ret;
 	if (req->range_start >= req->range_end)
-		return gm_err(e, EINVAL, "mode: range '%s' is empty or inverted (END is exclusive)",
+		return gm_error_set(e, EINVAL, "mode: range '%s' is empty or inverted (END is exclusive)",
 			      v + 6);
 	req->mode = GM_MODE_RANGE;
 	return 0;
@@ -151,12 +151,12 @@ static int parse_flags(const char *v, unsigned *flags, struct gm_error *e)
 			    !strncmp(p, flag_names[i].name, len))
 				f = flag_names[i].flag;
 		if (!len)
-			return gm_err(e, EINVAL, "flags: empty flag in '%s'", v);
+			return gm_error_set(e, EINVAL, "flags: empty flag in '%s'", v);
 		if (!f)
-			return gm_err(e, EINVAL, "flags: unknown flag '%.*s' (contiguous, clear, trim_disable, noclear, fallback)",
+			return gm_error_set(e, EINVAL, "flags: unknown flag '%.*s' (contiguous, clear, trim_disable, noclear, fallback)",
 				      (int)len, p);
 		if (*flags & f)
-			return gm_err(e, EINVAL, "flags: '%.*s' given twice", (int)len, p);
+			return gm_error_set(e, EINVAL, "flags: '%.*s' given twice", (int)len, p);
 		*flags |= f;
 		if (!p[len])
 			return 0;
@@ -186,22 +186,22 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 		int k;
 
 		if (!v)
-			return gm_err(e, EINVAL, "expected KEY=VALUE, got '%s'", w);
+			return gm_error_set(e, EINVAL, "expected KEY=VALUE, got '%s'", w);
 		*v++ = '\0';
 		for (k = 0; k < K_NR && strcmp(w, keys[k]); k++)
 			;
 		if (k == K_NR)
-			return gm_err(e, EINVAL, "unknown key '%s' (name node size align from mode flags)",
+			return gm_error_set(e, EINVAL, "unknown key '%s' (name node size align from mode flags)",
 				      w);
 		if (seen & (1u << k))
-			return gm_err(e, EINVAL, "key '%s' given twice", w);
+			return gm_error_set(e, EINVAL, "key '%s' given twice", w);
 		seen |= 1u << k;
 		if (!*v)
-			return gm_err(e, EINVAL, "key '%s' has an empty value", w);
+			return gm_error_set(e, EINVAL, "key '%s' has an empty value", w);
 		switch (k) {
 		case K_NAME:
 			if (!gm_name_valid(v))
-				return gm_err(e, EINVAL, "name: '%.64s' is not 1..%d of [A-Za-z0-9._-] not starting with '.'",
+				return gm_error_set(e, EINVAL, "name: '%.64s' is not 1..%d of [A-Za-z0-9._-] not starting with '.'",
 					      v, GM_NAME_MAX);
 			snprintf(req->name, sizeof(req->name), "%s", v);
 			break;
@@ -211,12 +211,12 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 		case K_SIZE:
 			ret = parse_size_word("size", v, &req->size, e);
 			if (!ret && !req->size)
-				ret = gm_err(e, EINVAL, "size: must be non-zero");
+				ret = gm_error_set(e, EINVAL, "size: must be non-zero");
 			break;
 		case K_ALIGN:
 			ret = parse_size_word("align", v, &req->align, e);
 			if (!ret && !gm_is_pow2(req->align))
-				ret = gm_err(e, EINVAL, "align: '%s' is not a power of two", v);
+				ret = gm_error_set(e, EINVAL, "align: '%s' is not a power of two", v);
 			break;
 		case K_FROM:
 			if (!strcmp(v, "buddy"))
@@ -224,7 +224,7 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 			else if (!strcmp(v, "cma"))
 				req->from = GM_FROM_CMA;
 			else
-				ret = gm_err(e, EINVAL, "from: '%s' is not buddy or cma", v);
+				ret = gm_error_set(e, EINVAL, "from: '%s' is not buddy or cma", v);
 			break;
 		case K_MODE:
 			ret = parse_mode(v, req, e);
@@ -237,16 +237,16 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 	if (ret)
 		return ret;
 	if (!(seen & (1u << K_NODE)))
-		return gm_err(e, EINVAL, "alloc: missing node=N");
+		return gm_error_set(e, EINVAL, "alloc: missing node=N");
 	if (!(seen & (1u << K_SIZE)))
-		return gm_err(e, EINVAL, "alloc: missing size=SIZE");
+		return gm_error_set(e, EINVAL, "alloc: missing size=SIZE");
 	if (req->align && req->size > UINT64_MAX - (req->align - 1))
-		return gm_err(e, ERANGE, "size rounded up to align overflows 64 bits");
+		return gm_error_set(e, ERANGE, "size rounded up to align overflows 64 bits");
 	if (req->from == GM_FROM_CMA && req->mode != GM_MODE_SIMPLE)
-		return gm_err(e, EINVAL, "from=cma takes mode=simple only");
+		return gm_error_set(e, EINVAL, "from=cma takes mode=simple only");
 	if (req->from == GM_FROM_CMA &&
 	    (req->flags & (GM_F_TRIM_DISABLE | GM_F_FALLBACK)))
-		return gm_err(e, EINVAL, "from=cma takes no trim_disable or fallback flag");
+		return gm_error_set(e, EINVAL, "from=cma takes no trim_disable or fallback flag");
 	return 0;
 }
 
@@ -259,7 +259,7 @@ int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
 	int ret;
 
 	if (!line || !cmd)
-		return gm_err(e, EINVAL, "no command");
+		return gm_error_set(e, EINVAL, "no command");
 	memset(cmd, 0, sizeof(*cmd));
 	gm_request_init(&cmd->req);
 	ret = split(line, &ws, e);
@@ -274,20 +274,20 @@ int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
 
 		cmd->type = GM_CMD_FREE;
 		if (ws.nr != 2)
-			return gm_err(e, EINVAL, "usage: free NAME");
+			return gm_error_set(e, EINVAL, "usage: free NAME");
 		n = strncmp(ws.w[1], "name=", 5) ? ws.w[1] : ws.w[1] + 5;
 		if (!gm_name_valid(n))
-			return gm_err(e, EINVAL, "free: '%.64s' is not a valid name", n);
+			return gm_error_set(e, EINVAL, "free: '%.64s' is not a valid name", n);
 		snprintf(cmd->name, sizeof(cmd->name), "%s", n);
 		return 0;
 	}
 	if (!strcmp(ws.w[0], "stat")) {
 		cmd->type = GM_CMD_STAT;
 		if (ws.nr > 2)
-			return gm_err(e, EINVAL, "usage: stat [node=N]");
+			return gm_error_set(e, EINVAL, "usage: stat [node=N]");
 		if (ws.nr == 2) {
 			if (strncmp(ws.w[1], "node=", 5))
-				return gm_err(e, EINVAL, "stat: expected node=N, got '%s'", ws.w[1]);
+				return gm_error_set(e, EINVAL, "stat: expected node=N, got '%s'", ws.w[1]);
 			ret = parse_node(ws.w[1] + 5, &cmd->node, e);
 			if (ret)
 				return ret;
@@ -295,7 +295,7 @@ int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
 		}
 		return 0;
 	}
-	return gm_err(e, EINVAL, "unknown command '%.32s' (expected alloc, free or stat)",
+	return gm_error_set(e, EINVAL, "unknown command '%.32s' (expected alloc, free or stat)",
 		      ws.w[0]);
 }
 
@@ -336,7 +336,7 @@ static int exec_stat(struct gm_mem *mem, const struct gm_cmd *cmd, char *out,
 	struct gm_error e;
 
 	if (first >= mem->nr_nodes) {
-		gm_err(&e, EINVAL, "stat: no node %u", first);
+		gm_error_set(&e, EINVAL, "stat: no node %u", first);
 		return put_err(out, outlen, pos, "", &e);
 	}
 	for (unsigned i = first; i <= last; i++) {

@@ -149,17 +149,17 @@ static int parse_list(const char *opt, const char *s, struct gm_config *cfg,
 	int ret;
 
 	if (!s || !*s)
-		return gm_err(e, EINVAL, "%s: empty value", opt);
+		return gm_error_set(e, EINVAL, "%s: empty value", opt);
 	len = strlen(s);
 	if (len >= sizeof(buf))
-		return gm_err(e, EINVAL, "%s: value too long", opt);
+		return gm_error_set(e, EINVAL, "%s: value too long", opt);
 	/* messages quote the value: keep them one printable line */
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			return gm_err(e, EINVAL, "%s: byte 0x%02x at column %zu is not printable ASCII",
+			return gm_error_set(e, EINVAL, "%s: byte 0x%02x at column %zu is not printable ASCII",
 				      opt, (unsigned char)s[i], i + 1);
 	if (s[0] == ',' || s[len - 1] == ',' || strstr(s, ",,"))
-		return gm_err(e, EINVAL, "%s: empty item in '%s'", opt, s);
+		return gm_error_set(e, EINVAL, "%s: empty item in '%s'", opt, s);
 	memcpy(buf, s, len + 1);
 	for (item = strtok_r(buf, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -182,19 +182,19 @@ static int numa_item(const char *item, struct gm_config *cfg, uint64_t *seen,
 
 	ret = parse_node_id(&p, &id);
 	if (ret || *p != ':')
-		return gm_err(e, EINVAL, "--numa: '%s' is not NODE:SIZE[@HOSTNODE] (node 0..%d)",
+		return gm_error_set(e, EINVAL, "--numa: '%s' is not NODE:SIZE[@HOSTNODE] (node 0..%d)",
 			      item, GM_MAX_NODES - 1);
 	colon = p;
 	at = strchr(colon, '@');
 	if ((size_t)((at ? at : colon + strlen(colon)) - colon - 1) >= sizeof(size_s))
-		return gm_err(e, EINVAL, "--numa: bad size in '%s'", item);
+		return gm_error_set(e, EINVAL, "--numa: bad size in '%s'", item);
 	snprintf(size_s, sizeof(size_s), "%.*s",
 		 (int)((at ? at : colon + strlen(colon)) - colon - 1), colon + 1);
 	ret = gm_parse_size(size_s, &size);
 	if (ret)
-		return gm_err(e, ret, "--numa: bad size '%s' in '%s'", size_s, item);
+		return gm_error_set(e, ret, "--numa: bad size '%s' in '%s'", size_s, item);
 	if (!size || size % 4096)
-		return gm_err(e, EINVAL, "--numa: node %u size must be a non-zero multiple of 4K",
+		return gm_error_set(e, EINVAL, "--numa: node %u size must be a non-zero multiple of 4K",
 			      id);
 	host = (uint64_t)-1;
 	if (at) {
@@ -202,10 +202,10 @@ static int numa_item(const char *item, struct gm_config *cfg, uint64_t *seen,
 
 		ret = parse_digits(&h, 10, &host);
 		if (ret || *h || host > 1023)
-			return gm_err(e, EINVAL, "--numa: bad host node in '%s'", item);
+			return gm_error_set(e, EINVAL, "--numa: bad host node in '%s'", item);
 	}
 	if (*seen & (1ULL << id))
-		return gm_err(e, EINVAL, "--numa: node %u given twice", id);
+		return gm_error_set(e, EINVAL, "--numa: node %u given twice", id);
 	*seen |= 1ULL << id;
 	cfg->node[id].size = size;
 	cfg->node[id].host_node = at ? (int)host : -1;
@@ -233,7 +233,7 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e)
 		n++;
 	for (unsigned i = n; i < GM_MAX_NODES; i++)
 		if (tmp.node[i].size)
-			return gm_err(e, EINVAL, "--numa: node %u given but node %u missing (ids are 0..n-1)",
+			return gm_error_set(e, EINVAL, "--numa: node %u given but node %u missing (ids are 0..n-1)",
 				      i, n);
 	tmp.nr_nodes = n;
 	*cfg = tmp;
@@ -250,19 +250,19 @@ static int cma_item(const char *item, struct gm_config *cfg, uint64_t *seen,
 
 	ret = parse_node_id(&p, &id);
 	if (ret || *p != ':')
-		return gm_err(e, EINVAL, "--cma: '%s' is not NODE:SIZE", item);
+		return gm_error_set(e, EINVAL, "--cma: '%s' is not NODE:SIZE", item);
 	ret = gm_parse_size(p + 1, &size);
 	if (ret)
-		return gm_err(e, ret, "--cma: bad size '%s'", p + 1);
+		return gm_error_set(e, ret, "--cma: bad size '%s'", p + 1);
 	if (id >= cfg->nr_nodes)
-		return gm_err(e, EINVAL, "--cma: no node %u (configure it with --numa)", id);
+		return gm_error_set(e, EINVAL, "--cma: no node %u (configure it with --numa)", id);
 	if (*seen & (1ULL << id))
-		return gm_err(e, EINVAL, "--cma: node %u given twice", id);
+		return gm_error_set(e, EINVAL, "--cma: node %u given twice", id);
 	if (size % cfg->chunk_size)
-		return gm_err(e, EINVAL, "--cma: node %u size must be a multiple of the chunk (%llu)",
+		return gm_error_set(e, EINVAL, "--cma: node %u size must be a multiple of the chunk (%llu)",
 			      id, (unsigned long long)cfg->chunk_size);
 	if (size >= cfg->node[id].size)
-		return gm_err(e, EINVAL, "--cma: node %u area must be smaller than the node", id);
+		return gm_error_set(e, EINVAL, "--cma: node %u area must be smaller than the node", id);
 	*seen |= 1ULL << id;
 	cfg->node[id].cma_size = size;
 	return 0;

@@ -116,18 +116,18 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 	int ret;
 
 	if (!n)
-		return gm_err(e, EINVAL, "no node %u", node);
+		return gm_error_set(e, EINVAL, "no node %u", node);
 	if (!size || !gm_is_pow2(align) || !gpa)
-		return gm_err(e, EINVAL, "early alloc: size must be non-zero and align a power of two");
+		return gm_error_set(e, EINVAL, "early alloc: size must be non-zero and align a power of two");
 	if (window != GM_WINDOW_LOW && window != GM_WINDOW_HIGH)
-		return gm_err(e, EINVAL, "early alloc: bad window");
+		return gm_error_set(e, EINVAL, "early alloc: bad window");
 	if (!label_valid(label))
-		return gm_err(e, EINVAL, "early alloc: label must be 1..%d printable characters",
+		return gm_error_set(e, EINVAL, "early alloc: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
 	pthread_rwlock_rdlock(&mem->table_lock);
 	if (mem->retired) {
 		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_err(e, EBUSY, "early allocator already retired");
+		return gm_error_set(e, EBUSY, "early allocator already retired");
 	}
 	pthread_mutex_lock(&n->lock);
 	for (unsigned i = 0; i < n->nr_ranges && !found; i++) {
@@ -151,11 +151,11 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);
 	if (ret == -ENOMEM && !found)
-		return gm_err(e, ENOMEM, "early alloc '%s': no room for %llu bytes in node %u's %s window",
+		return gm_error_set(e, ENOMEM, "early alloc '%s': no room for %llu bytes in node %u's %s window",
 			      label, (unsigned long long)size, node,
 			      window == GM_WINDOW_LOW ? "low" : "high");
 	if (ret)
-		return gm_err(e, ret, "out of memory");
+		return gm_error_set(e, ret, "out of memory");
 	*gpa = at;
 	return 0;
 }
@@ -171,13 +171,13 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 	int node, ret;
 
 	if (!size || gpa + size < gpa)
-		return gm_err(e, EINVAL, "early reserve: bad size");
+		return gm_error_set(e, EINVAL, "early reserve: bad size");
 	if (!label_valid(label))
-		return gm_err(e, EINVAL, "early reserve: label must be 1..%d printable characters",
+		return gm_error_set(e, EINVAL, "early reserve: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
 	node = gm_node_find(mem, gpa);
 	if (node < 0)
-		return gm_err(e, EINVAL, "early reserve: 0x%llx is in no node",
+		return gm_error_set(e, EINVAL, "early reserve: 0x%llx is in no node",
 			      (unsigned long long)gpa);
 	n = &mem->node[node];
 	for (unsigned i = 0; i < n->nr_ranges; i++)
@@ -185,19 +185,19 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 		    gpa + size <= n->range[i].start + n->range[i].size)
 			inside = true;
 	if (!inside)
-		return gm_err(e, EINVAL, "early reserve: [0x%llx, 0x%llx) leaves node %d's range",
+		return gm_error_set(e, EINVAL, "early reserve: [0x%llx, 0x%llx) leaves node %d's range",
 			      (unsigned long long)gpa,
 			      (unsigned long long)(gpa + size), node);
 	pthread_rwlock_rdlock(&mem->table_lock);
 	if (mem->retired) {
 		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_err(e, EBUSY, "early allocator already retired");
+		return gm_error_set(e, EBUSY, "early allocator already retired");
 	}
 	pthread_mutex_lock(&n->lock);
 	if (early_overlaps(n, gpa, size))
-		ret = gm_err(e, EEXIST, "early reserve '%s': overlaps an early range", label);
+		ret = gm_error_set(e, EEXIST, "early reserve '%s': overlaps an early range", label);
 	else if ((ret = early_insert(mem, n, gpa, size, label)))
-		ret = gm_err(e, ret, "out of memory");
+		ret = gm_error_set(e, ret, "out of memory");
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);
 	return ret;
@@ -289,7 +289,7 @@ int gm_early_retire_node(struct gm_mem *mem, struct gm_node *n,
 
 	ret = gm_buddy_create(n->start, n->end - n->start, chunk, &b);
 	if (ret)
-		return gm_err(e, ret, "node %u: cannot create its buddy allocator", n->id);
+		return gm_error_set(e, ret, "node %u: cannot create its buddy allocator", n->id);
 	if (n->nr_ranges == 2) {
 		ret = reserve(b, GM_MMIO_HOLE_START, GM_MMIO_HOLE_END);
 		if (ret)
@@ -323,5 +323,5 @@ int gm_early_retire_node(struct gm_mem *mem, struct gm_node *n,
 	return 0;
 err:
 	gm_buddy_destroy(b);
-	return gm_err(e, ret, "node %u: cannot reserve its early ranges", n->id);
+	return gm_error_set(e, ret, "node %u: cannot reserve its early ranges", n->id);
 }

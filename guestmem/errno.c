@@ -35,11 +35,9 @@ const char *gm_errno_name(int err)
 }
 
 /*
- * gm_err() - fill @e (may be NULL) with positive @err (given negative or
- * positive) and a printf message; returns the negative errno, so callers
- * write `return gm_err(e, -EINVAL, "...")`.
+ * gm_error_set() - see guestmem.h.
  */
-int gm_err(struct gm_error *e, int err, const char *fmt, ...)
+int gm_error_set(struct gm_error *e, int err, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -55,6 +55,14 @@ struct gm_error {
 	char msg[GM_ERRMSG_MAX];
 };
 
+/*
+ * gm_error_set() - fill @e (may be NULL) with @err (given negative or
+ * positive) and a printf message; returns the negative errno, so callers
+ * write `return gm_error_set(e, EINVAL, "...")`. Shared by every folder.
+ */
+int gm_error_set(struct gm_error *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- configuration (filled by the option parsers below) ---------------- */
 
 struct gm_node_config {

@@ -31,24 +31,24 @@ static int check_config(const struct gm_config *cfg, struct gm_error *e)
 	uint64_t chunk = cfg->chunk_size;
 
 	if (!cfg->nr_nodes || cfg->nr_nodes > GM_MAX_NODES)
-		return gm_err(e, EINVAL, "need 1..%d nodes, got %u", GM_MAX_NODES,
+		return gm_error_set(e, EINVAL, "need 1..%d nodes, got %u", GM_MAX_NODES,
 			      cfg->nr_nodes);
 	if (!gm_is_pow2(chunk) || chunk < 4096 || chunk > GM_MAX_CHUNK)
-		return gm_err(e, EINVAL, "chunk size %llu is not a power of two in 4K..1G",
+		return gm_error_set(e, EINVAL, "chunk size %llu is not a power of two in 4K..1G",
 			      (unsigned long long)chunk);
 	for (unsigned i = 0; i < cfg->nr_nodes; i++) {
 		const struct gm_node_config *nc = &cfg->node[i];
 
 		if (!nc->size || nc->size % chunk)
-			return gm_err(e, EINVAL, "node %u size %llu is not a non-zero multiple of the chunk %llu",
+			return gm_error_set(e, EINVAL, "node %u size %llu is not a non-zero multiple of the chunk %llu",
 				      i, (unsigned long long)nc->size,
 				      (unsigned long long)chunk);
 		if (nc->cma_order_per_bit > GM_MAX_ORDER_PER_BIT)
-			return gm_err(e, EINVAL, "node %u cma order_per_bit %u > %d",
+			return gm_error_set(e, EINVAL, "node %u cma order_per_bit %u > %d",
 				      i, nc->cma_order_per_bit, GM_MAX_ORDER_PER_BIT);
 		if (nc->cma_size % (chunk << nc->cma_order_per_bit) ||
 		    nc->cma_size >= nc->size)
-			return gm_err(e, EINVAL, "node %u cma size %llu must be a multiple of %llu smaller than the node",
+			return gm_error_set(e, EINVAL, "node %u cma size %llu must be a multiple of %llu smaller than the node",
 				      i, (unsigned long long)nc->cma_size,
 				      (unsigned long long)(chunk << nc->cma_order_per_bit));
 	}
@@ -95,7 +95,7 @@ static int layout(struct gm_mem *mem, const struct gm_config *cfg,
 	}
 	return 0;
 overflow:
-	return gm_err(e, ERANGE, "the nodes do not fit in the 64-bit guest-physical space");
+	return gm_error_set(e, ERANGE, "the nodes do not fit in the 64-bit guest-physical space");
 }
 
 /*
@@ -109,13 +109,13 @@ int gm_mem_create(const struct gm_config *cfg, struct gm_mem **out,
 	int ret;
 
 	if (!cfg || !out)
-		return gm_err(e, EINVAL, "no config");
+		return gm_error_set(e, EINVAL, "no config");
 	ret = check_config(cfg, e);
 	if (ret)
 		return ret;
 	mem = calloc(1, sizeof(*mem));
 	if (!mem)
-		return gm_err(e, ENOMEM, "out of memory");
+		return gm_error_set(e, ENOMEM, "out of memory");
 	mem->chunk = cfg->chunk_size;
 	mem->nr_nodes = cfg->nr_nodes;
 	mem->auto_next = 1;
@@ -128,7 +128,7 @@ int gm_mem_create(const struct gm_config *cfg, struct gm_mem **out,
 	mem->hash = calloc(mem->nr_hash, sizeof(*mem->hash));
 	if (!mem->hash) {
 		free(mem);
-		return gm_err(e, ENOMEM, "out of memory");
+		return gm_error_set(e, ENOMEM, "out of memory");
 	}
 	pthread_rwlock_init(&mem->table_lock, NULL);
 	for (unsigned i = 0; i < mem->nr_nodes; i++) {
@@ -219,7 +219,7 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 	pthread_rwlock_wrlock(&mem->table_lock);
 	if (mem->retired) {
 		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_err(e, EBUSY, "already retired");
+		return gm_error_set(e, EBUSY, "already retired");
 	}
 	for (i = 0; i < mem->nr_nodes; i++)
 		gm_blist_init(&blocks[i]);

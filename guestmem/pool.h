@@ -69,10 +69,6 @@ struct gm_mem {
 	unsigned long auto_next;	/* next auto name a<N> to try */
 };
 
-/* errno.c */
-int gm_err(struct gm_error *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* config.c */
 bool gm_name_valid(const char *name);
 uint64_t gm_pow2_divisor(uint64_t v);	/* largest power of two dividing v */

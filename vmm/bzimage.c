@@ -42,19 +42,6 @@ struct bz_header {
 	uint64_t pref_address;
 };
 
-static int fail(struct gm_error *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e) {
-		e->err = err;
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -err;
-}
-
 static uint16_t get16(const uint8_t *p, size_t off)
 {
 	uint16_t v;
@@ -92,21 +79,21 @@ static int parse_header(const char *path, const uint8_t *d, size_t len,
 			struct gm_error *e)
 {
 	if (len < BP_INIT_SIZE + 4)
-		return fail(e, ENOEXEC, "kernel %s: not a bzImage (only %zu bytes)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: not a bzImage (only %zu bytes)",
 			    path, len);
 	if (get16(d, BP_BOOT_FLAG) != BP_BOOT_FLAG_MAGIC ||
 	    get32(d, BP_HEADER) != BP_HDRS_MAGIC)
-		return fail(e, ENOEXEC, "kernel %s: not a bzImage (no boot flag 0xAA55 / \"HdrS\" magic)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: not a bzImage (no boot flag 0xAA55 / \"HdrS\" magic)",
 			    path);
 	h->version = get16(d, BP_VERSION);
 	if (h->version < BP_MIN_VERSION)
-		return fail(e, ENOEXEC, "kernel %s: boot protocol %u.%02u is too old (64-bit entry needs 2.12)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: boot protocol %u.%02u is too old (64-bit entry needs 2.12)",
 			    path, h->version >> 8, h->version & 0xff);
 	h->loadflags = d[BP_LOADFLAGS];
 	h->xloadflags = get16(d, BP_XLOADFLAGS);
 	if (!(h->loadflags & BP_LOADED_HIGH) ||
 	    !(h->xloadflags & BP_XLF_KERNEL_64))
-		return fail(e, ENOEXEC, "kernel %s: no 64-bit entry point (loadflags 0x%x, xloadflags 0x%x)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: no 64-bit entry point (loadflags 0x%x, xloadflags 0x%x)",
 			    path, h->loadflags, h->xloadflags);
 	h->setup_sects = d[BP_SETUP_SECTS] ? d[BP_SETUP_SECTS] : 4;
 	h->hdr_end = BP_JUMP + 2 + d[BP_JUMP + 1];
@@ -123,20 +110,20 @@ static int parse_header(const char *path, const uint8_t *d, size_t len,
 	h->init_size = get32(d, BP_INIT_SIZE);
 	if (h->setup_sects > SETUP_MAX_SECTS || h->hdr_end > h->pm_offset ||
 	    h->hdr_end < BP_INIT_SIZE + 4 || h->hdr_end > ZP_SIZE)
-		return fail(e, ENOEXEC, "kernel %s: bad setup header (setup_sects %u, header end 0x%x)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: bad setup header (setup_sects %u, header end 0x%x)",
 			    path, h->setup_sects, h->hdr_end);
 	if (!h->pm_size || h->init_size < h->pm_size)
-		return fail(e, ENOEXEC, "kernel %s: bad sizes (syssize %llu bytes, init_size %u)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: bad sizes (syssize %llu bytes, init_size %u)",
 			    path, (unsigned long long)h->pm_size, h->init_size);
 	if (!h->kernel_alignment ||
 	    (h->kernel_alignment & (h->kernel_alignment - 1)) ||
 	    (h->pref_address & (VMM_PAGE - 1)) ||
 	    h->pref_address > GM_4G - h->init_size)	/* no wrap */
-		return fail(e, ENOEXEC, "kernel %s: bad load constraints (pref_address 0x%llx, kernel_alignment 0x%x)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: bad load constraints (pref_address 0x%llx, kernel_alignment 0x%x)",
 			    path, (unsigned long long)h->pref_address,
 			    h->kernel_alignment);
 	if (file_size < h->pm_offset + h->pm_size)
-		return fail(e, ENOEXEC, "kernel %s: truncated (%llu bytes, the header says %llu)",
+		return gm_error_set(e, ENOEXEC, "kernel %s: truncated (%llu bytes, the header says %llu)",
 			    path, (unsigned long long)file_size,
 			    (unsigned long long)(h->pm_offset + h->pm_size));
 	return 0;
@@ -152,10 +139,10 @@ static int read_header(const char *path, uint8_t *hdr, struct bz_header *h,
 
 	ret = kio_file_size(path, &size);
 	if (ret < 0)
-		return fail(e, -ret, "kernel %s: %s", path, strerror(-ret));
+		return gm_error_set(e, -ret, "kernel %s: %s", path, strerror(-ret));
 	n = kio_load_file(path, hdr, HDR_READ, 0, 0);
 	if (n < 0)
-		return fail(e, (int)-n, "kernel %s: %s", path, strerror((int)-n));
+		return gm_error_set(e, (int)-n, "kernel %s: %s", path, strerror((int)-n));
 	return parse_header(path, hdr, (size_t)n, size, h, e);
 }
 
@@ -212,13 +199,13 @@ static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
 		return 0;
 	}
 	if (!h->relocatable)
-		return fail(e, ENOMEM, "kernel %s: not relocatable and 0x%llx-0x%llx is not free RAM in node 0",
+		return gm_error_set(e, ENOMEM, "kernel %s: not relocatable and 0x%llx-0x%llx is not free RAM in node 0",
 			    path, (unsigned long long)h->pref_address,
 			    (unsigned long long)(h->pref_address + size));
 	ret = gm_early_alloc(mem, 0, size, h->kernel_alignment, GM_WINDOW_LOW,
 			     "kernel", gpa, &ignored);
 	if (ret < 0)
-		return fail(e, -ret, "kernel %s: no room for %llu MiB (init_size) below 4 GiB in node 0",
+		return gm_error_set(e, -ret, "kernel %s: no room for %llu MiB (init_size) below 4 GiB in node 0",
 			    path, (unsigned long long)(size >> 20));
 	return 0;
 }
@@ -256,7 +243,7 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 		if (*gpa + size <= limit)
 			return 0;
 		/* too high for this kernel: an early range cannot be undone */
-		return fail(e, ENOMEM, "initrd %s: placed at 0x%llx, above initrd_addr_max 0x%x",
+		return gm_error_set(e, ENOMEM, "initrd %s: placed at 0x%llx, above initrd_addr_max 0x%x",
 			    path, (unsigned long long)*gpa, h->initrd_addr_max);
 	}
 	if (h->xloadflags & BP_XLF_ABOVE_4G)
@@ -265,7 +252,7 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 					    GM_WINDOW_HIGH, "initrd", gpa,
 					    &ignored))
 				return 0;
-	return fail(e, ENOMEM, "initrd %s: %llu MiB do not fit in guest memory below 0x%llx",
+	return gm_error_set(e, ENOMEM, "initrd %s: %llu MiB do not fit in guest memory below 0x%llx",
 		    path, (unsigned long long)((size + (1 << 20) - 1) >> 20),
 		    (unsigned long long)limit);
 }
@@ -305,14 +292,14 @@ static int load(struct gm_mem *mem, const char *what, const char *path,
 	ssize_t n;
 
 	if (!dst)
-		return fail(e, EIO, "%s %s: guest memory at 0x%llx is not backed",
+		return gm_error_set(e, EIO, "%s %s: guest memory at 0x%llx is not backed",
 			    what, path, (unsigned long long)gpa);
 	n = kio_load_file(path, dst, size, off, 0);
 	if (n < 0)
-		return fail(e, (int)-n, "%s %s: %s", what, path,
+		return gm_error_set(e, (int)-n, "%s %s: %s", what, path,
 			    strerror((int)-n));
 	if ((uint64_t)n != size)
-		return fail(e, EIO, "%s %s: short read (%zd of %llu bytes)",
+		return gm_error_set(e, EIO, "%s %s: short read (%zd of %llu bytes)",
 			    what, path, n, (unsigned long long)size);
 	return 0;
 }
@@ -378,25 +365,25 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	int ret;
 
 	if (!mem || !a || !a->kernel || !plan)
-		return fail(e, EINVAL, "linux boot: no kernel given");
+		return gm_error_set(e, EINVAL, "linux boot: no kernel given");
 	if (!gm_mem_hva(mem, 0, VMM_LEGACY_END))
-		return fail(e, EIO, "linux boot: guest memory is not backed or node 0 is under 1 MiB");
+		return gm_error_set(e, EIO, "linux boot: guest memory is not backed or node 0 is under 1 MiB");
 	/* every check before anything is placed */
 	ret = read_header(a->kernel, hdr, &h, e);
 	if (ret < 0)
 		return ret;
 	if (strlen(given) > h.cmdline_size)
-		return fail(e, EINVAL, "command line too long (%zu bytes, the kernel takes %u)",
+		return gm_error_set(e, EINVAL, "command line too long (%zu bytes, the kernel takes %u)",
 			    strlen(given), h.cmdline_size);
 	if (a->initrd) {
 		ret = kio_file_size(a->initrd, &initrd_size);
 		if (ret < 0)
-			return fail(e, -ret, "initrd %s: %s", a->initrd,
+			return gm_error_set(e, -ret, "initrd %s: %s", a->initrd,
 				    strerror(-ret));
 		if (!initrd_size)
-			return fail(e, EINVAL, "initrd %s: empty file", a->initrd);
+			return gm_error_set(e, EINVAL, "initrd %s: empty file", a->initrd);
 		if (initrd_size > initrd_room(mem, &h))
-			return fail(e, ENOMEM, "initrd %s: %llu MiB is larger than the guest memory the kernel can take it in",
+			return gm_error_set(e, ENOMEM, "initrd %s: %llu MiB is larger than the guest memory the kernel can take it in",
 				    a->initrd,
 				    (unsigned long long)(initrd_size >> 20));
 	}
@@ -405,7 +392,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	if (!p || !cmdline) {
 		free(p);
 		free(cmdline);
-		return fail(e, ENOMEM, "linux boot: out of memory");
+		return gm_error_set(e, ENOMEM, "linux boot: out of memory");
 	}
 	p->version = h.version;
 	p->kernel_file_size = h.pm_size;
@@ -431,7 +418,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	cl = gm_mem_hva(mem, p->cmdline, p->cmdline_len + 1);
 	zp = gm_mem_hva(mem, p->zero_page, ZP_SIZE);
 	if (!cl || !zp) {
-		ret = fail(e, EIO, "linux boot: boot data not in backed memory");
+		ret = gm_error_set(e, EIO, "linux boot: boot data not in backed memory");
 		goto err;
 	}
 	memcpy(cl, cmdline, p->cmdline_len + 1);
@@ -465,7 +452,7 @@ static int srat_ranges(struct gm_mem *mem, struct vmm_acpi_mem **out,
 				continue;
 			tmp = realloc(m, (cnt + 1) * sizeof(*m));
 			if (!tmp) {
-				ret = fail(e, ENOMEM, "SRAT: out of memory");
+				ret = gm_error_set(e, ENOMEM, "SRAT: out of memory");
 				break;
 			}
 			m = tmp;
@@ -495,19 +482,19 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 	int ret;
 
 	if (!mem || !plan || !t || !out)
-		return fail(e, EINVAL, "linux boot: bad arguments to finish");
+		return gm_error_set(e, EINVAL, "linux boot: bad arguments to finish");
 	zp = gm_mem_hva(mem, plan->zero_page, ZP_SIZE);
 	acpi = gm_mem_hva(mem, plan->acpi, VMM_ACPI_SIZE);
 	if (!zp || !acpi)
-		return fail(e, EIO, "linux boot: boot data not in backed memory");
+		return gm_error_set(e, EIO, "linux boot: boot data not in backed memory");
 	if (t->nr_nodes != gm_mem_nr_nodes(mem))
-		return fail(e, EINVAL, "linux boot: topology has %u nodes, memory %u",
+		return gm_error_set(e, EINVAL, "linux boot: topology has %u nodes, memory %u",
 			    t->nr_nodes, gm_mem_nr_nodes(mem));
 	ret = vmm_e820_build(mem, -1, &map, e);
 	if (ret < 0)
 		return ret;
 	if (map.nr > ZP_E820_MAX) {
-		ret = fail(e, E2BIG, "e820 map: %u entries, the zero page holds %d",
+		ret = gm_error_set(e, E2BIG, "e820 map: %u entries, the zero page holds %d",
 			   map.nr, ZP_E820_MAX);
 		goto out;
 	}

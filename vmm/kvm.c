@@ -35,22 +35,6 @@ static const struct {
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 };
 
-static int fail(struct gm_error *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct gm_error *e, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e) {
-		e->err = err;
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -err;
-}
-
 static int xioctl(int fd, unsigned long req, unsigned long arg)
 {
 	int ret;
@@ -68,18 +52,18 @@ static int open_kvm(unsigned nr_cpus, int *out, struct gm_error *e)
 
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return fail(e, errno, "/dev/kvm: %s (no KVM here: try tests/nested/with-kvm kvmem run ...)",
+		return gm_error_set(e, errno, "/dev/kvm: %s (no KVM here: try tests/nested/with-kvm kvmem run ...)",
 			    strerror(errno));
 	ret = xioctl(fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
 		close(fd);
-		return fail(e, ENOTSUP, "/dev/kvm: API version %d, kvmem needs %d",
+		return gm_error_set(e, ENOTSUP, "/dev/kvm: API version %d, kvmem needs %d",
 			    ret, KVM_API_VERSION);
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
 		if (xioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
 			close(fd);
-			return fail(e, ENOTSUP, "/dev/kvm: missing capability %s",
+			return gm_error_set(e, ENOTSUP, "/dev/kvm: missing capability %s",
 				    required_caps[i].name);
 		}
 	}
@@ -88,7 +72,7 @@ static int open_kvm(unsigned nr_cpus, int *out, struct gm_error *e)
 		max = xioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max > 0 && nr_cpus > (unsigned)max) {
 		close(fd);
-		return fail(e, EINVAL, "--cpus %u: this KVM allows at most %d vCPUs",
+		return gm_error_set(e, EINVAL, "--cpus %u: this KVM allows at most %d vCPUs",
 			    nr_cpus, max);
 	}
 	*out = fd;
@@ -128,23 +112,23 @@ static int create_vm(struct vmm *vm, struct gm_error *e)
 
 	ret = xioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (ret < 0)
-		return fail(e, -ret, "KVM_CREATE_VM: %s", strerror(-ret));
+		return gm_error_set(e, -ret, "KVM_CREATE_VM: %s", strerror(-ret));
 	vm->vm_fd = ret;
 	ret = xioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&ident);
 	if (ret < 0)
-		return fail(e, -ret, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(-ret));
+		return gm_error_set(e, -ret, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(-ret));
 	ret = xioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VMM_TSS_ADDR);
 	if (ret < 0)
-		return fail(e, -ret, "KVM_SET_TSS_ADDR: %s", strerror(-ret));
+		return gm_error_set(e, -ret, "KVM_SET_TSS_ADDR: %s", strerror(-ret));
 	ret = xioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0);
 	if (ret < 0)
-		return fail(e, -ret, "KVM_CREATE_IRQCHIP: %s", strerror(-ret));
+		return gm_error_set(e, -ret, "KVM_CREATE_IRQCHIP: %s", strerror(-ret));
 	ret = xioctl(vm->vm_fd, KVM_CREATE_PIT2, (unsigned long)&pit);
 	if (ret < 0)
-		return fail(e, -ret, "KVM_CREATE_PIT2: %s", strerror(-ret));
+		return gm_error_set(e, -ret, "KVM_CREATE_PIT2: %s", strerror(-ret));
 	ret = xioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (ret <= 0)
-		return fail(e, ret ? -ret : EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
+		return gm_error_set(e, ret ? -ret : EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
 	vm->run_size = ret;
 	coalesce_pci_address(vm);
 	vm->max_slots = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
@@ -160,13 +144,13 @@ int vmm_create(struct gm_mem *mem, unsigned nr_cpus, struct vmm **out,
 	int ret;
 
 	if (!mem || !out)
-		return fail(e, EINVAL, "vmm_create: no memory");
+		return gm_error_set(e, EINVAL, "vmm_create: no memory");
 	if (!nr_cpus || nr_cpus > VMM_MAX_CPUS)
-		return fail(e, EINVAL, "--cpus %u: must be 1..%d", nr_cpus,
+		return gm_error_set(e, EINVAL, "--cpus %u: must be 1..%d", nr_cpus,
 			    VMM_MAX_CPUS);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return fail(e, ENOMEM, "out of memory");
+		return gm_error_set(e, ENOMEM, "out of memory");
 	vm->mem = mem;
 	vm->nr_cpus = nr_cpus;
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
@@ -174,12 +158,12 @@ int vmm_create(struct gm_mem *mem, unsigned nr_cpus, struct vmm **out,
 	pthread_mutex_init(&vm->ring_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	if (vmm_bus_init(&vm->pio) || vmm_bus_init(&vm->mmio)) {
-		ret = fail(e, ENOMEM, "out of memory");
+		ret = gm_error_set(e, ENOMEM, "out of memory");
 		goto err;
 	}
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {
-		ret = fail(e, errno, "eventfd: %s", strerror(errno));
+		ret = gm_error_set(e, errno, "eventfd: %s", strerror(errno));
 		goto err;
 	}
 	ret = open_kvm(nr_cpus, &vm->kvm_fd, e);
@@ -223,9 +207,9 @@ int vmm_map_mem(struct vmm *vm, struct gm_error *e)
 		int n = gm_node_ranges(vm->mem, node, r, 8);
 
 		if (n < 0)
-			return fail(e, -n, "node %u: no ranges", node);
+			return gm_error_set(e, -n, "node %u: no ranges", node);
 		if (n > 8)
-			return fail(e, ENOSPC, "node %u: %d ranges, at most 8", node, n);
+			return gm_error_set(e, ENOSPC, "node %u: %d ranges, at most 8", node, n);
 		for (int i = 0; i < n; i++) {
 			struct kvm_userspace_memory_region m = {
 				.slot = vm->nr_slots,
@@ -236,14 +220,14 @@ int vmm_map_mem(struct vmm *vm, struct gm_error *e)
 			int ret;
 
 			if (!r[i].hva)
-				return fail(e, EINVAL, "node %u: memory not backed", node);
+				return gm_error_set(e, EINVAL, "node %u: memory not backed", node);
 			if (vm->nr_slots >= vm->max_slots)
-				return fail(e, ENOSPC, "KVM has only %d memory slots",
+				return gm_error_set(e, ENOSPC, "KVM has only %d memory slots",
 					    vm->max_slots);
 			ret = xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION,
 				     (unsigned long)&m);
 			if (ret < 0)
-				return fail(e, -ret, "KVM_SET_USER_MEMORY_REGION node %u 0x%llx+0x%llx: %s",
+				return gm_error_set(e, -ret, "KVM_SET_USER_MEMORY_REGION node %u 0x%llx+0x%llx: %s",
 					    node, (unsigned long long)r[i].start,
 					    (unsigned long long)r[i].size, strerror(-ret));
 			vm->nr_slots++;
