@@ -59,7 +59,8 @@ unsigned gm_buddy_max_order(const struct gm_buddy *b);
  *  GM_F_CLEAR:   prefer clean blocks; otherwise prefer dirty blocks.
  * Otherwise blocks are taken one at a time, largest order that fits the
  * remainder first, down to @min_block, so fragmented space can be filled.
- * Returns 0, -EINVAL, -ENOSPC. No state change on error.
+ * Returns 0, -EINVAL, -ENOSPC, -ENOMEM (growing @out). No state change on
+ * error.
  */
 int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		   uint64_t end, uint64_t size, uint64_t min_block,
