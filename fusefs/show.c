@@ -254,25 +254,7 @@ int fs_show_early(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	return b->err;
 }
 
-int fs_show_buddy(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
-{
-	struct gm_node_stat st;
-	uint64_t v;
-	int ret = gm_node_stat(fs->mem, o->node, &st);
-
-	if (ret)
-		return ret;
-	if (o->row == R_BUDDY_SIZE)
-		v = st.buddy_size;
-	else if (o->row == R_BUDDY_CHUNK)
-		v = gm_mem_chunk_size(fs->mem);
-	else
-		v = st.avail;
-	fs_buf_printf(b, "%llu\n", (unsigned long long)v);
-	return b->err;
-}
-
-int fs_show_cma(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
+int fs_show_node_value(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 {
 	struct gm_node_stat st;
 	uint64_t v;
@@ -281,10 +263,14 @@ int fs_show_cma(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	if (ret)
 		return ret;
 	switch (o->row) {
+	case R_BUDDY_SIZE:	v = st.buddy_size; break;
+	case R_BUDDY_CHUNK:	v = gm_mem_chunk_size(fs->mem); break;
+	case R_BUDDY_AVAIL:	v = st.avail; break;
 	case R_CMA_SIZE:	v = st.cma_size; break;
 	case R_CMA_USED:	v = st.cma_used; break;
 	case R_CMA_MAXCHUNK:	v = st.cma_maxchunk; break;
-	default:		v = st.cma_order_per_bit; break;
+	case R_CMA_OPB:		v = st.cma_order_per_bit; break;
+	default:		return -EINVAL;
 	}
 	fs_buf_printf(b, "%llu\n", (unsigned long long)v);
 	return b->err;
