@@ -94,15 +94,22 @@ static void reply_entry(fuse_req_t req, struct fs *fs, const struct fs_obj *o)
 	fuse_reply_entry(req, &e);
 }
 
+/* The object called @name in directory inode @parent. */
+static int child_of(struct fs *fs, fuse_ino_t parent, const char *name,
+		    struct fs_obj *o)
+{
+	struct fs_obj dir;
+	int ret = fs_decode(fs, parent, &dir);
+
+	return ret ? ret : fs_child(fs, &dir, name, o);
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_obj dir, o;
-	int ret;
+	struct fs_obj o;
+	int ret = child_of(fs, parent, name, &o);
 
-	ret = fs_decode(fs, parent, &dir);
-	if (!ret)
-		ret = fs_child(fs, &dir, name, &o);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -444,12 +451,9 @@ err:
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_obj dir, o;
-	int ret;
+	struct fs_obj o;
+	int ret = child_of(fs, parent, name, &o);
 
-	ret = fs_decode(fs, parent, &dir);
-	if (!ret)
-		ret = fs_child(fs, &dir, name, &o);
 	if (!ret && o.row != R_ALLOC)
 		ret = S_ISDIR(fs_rows[o.row].mode) ? -EPERM : -ENOTDIR;
 	if (!ret)
