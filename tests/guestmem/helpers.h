@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check-run.h"
 #include "guestmem.h"
 
 #define KIB	1024ULL
@@ -81,17 +82,11 @@ static inline struct gm_request mkreq(const char *name, unsigned node,
 		Suite *s_ = suite_create(sname);			\
 		TCase *tc_ = tcase_create(sname);			\
 		const TTest *t_[] = { __VA_ARGS__ };			\
-		SRunner *sr_;						\
-		int f_;							\
 		tcase_set_timeout(tc_, 120);				\
 		for (size_t i_ = 0; i_ < sizeof(t_) / sizeof(t_[0]); i_++) \
 			tcase_add_test(tc_, t_[i_]);			\
 		suite_add_tcase(s_, tc_);				\
-		sr_ = srunner_create(s_);				\
-		srunner_run_all(sr_, CK_NORMAL);			\
-		f_ = srunner_ntests_failed(sr_);			\
-		srunner_free(sr_);					\
-		return f_ ? 1 : 0;					\
+		return check_run(s_);					\
 	} while (0)
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "../check-run.h"
 
 #define K4	0x1000ULL
 #define M	0x100000ULL
@@ -1321,11 +1322,5 @@ Suite *buddy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(buddy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(buddy_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "guestmem.h"
+#include "../check-run.h"
 
 START_TEST(test_sizes)
 {
@@ -278,8 +279,6 @@ int main(void)
 {
 	Suite *s = suite_create("parser");
 	TCase *tc = tcase_create("parser");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_numa);
@@ -290,9 +289,5 @@ int main(void)
 	tcase_add_test(tc, test_errno_names);
 	tcase_add_test(tc, test_cmd_exec);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

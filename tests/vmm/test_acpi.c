@@ -13,6 +13,7 @@
 
 #include "boot.h"
 #include "layout.h"
+#include "../check-run.h"
 
 static struct gm_mem *mem;
 static struct vmm_boot_plan *plan;
@@ -583,8 +584,6 @@ int main(void)
 	Suite *s = suite_create("acpi");
 	TCase *flow = tcase_create("flow"), *unit = tcase_create("unit");
 	TCase *layouts = tcase_create("layouts");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(flow, setup, teardown);
 	tcase_set_timeout(flow, 60);
@@ -604,9 +603,5 @@ int main(void)
 	tcase_add_test(unit, test_acpi_build_limits);
 	suite_add_tcase(s, flow);
 	suite_add_tcase(s, unit);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "../check-run.h"
 
 struct rec {
 	unsigned calls;
@@ -155,17 +156,11 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_bus");
 	TCase *tc = tcase_create("bus");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_many_unregister);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

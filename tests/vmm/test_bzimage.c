@@ -15,6 +15,7 @@
 
 #include "boot.h"
 #include "layout.h"
+#include "../check-run.h"
 
 static struct gm_mem *mem;
 static char kernel[512];	/* first /boot/vmlinuz-*, "" if none */
@@ -386,7 +387,6 @@ int main(void)
 {
 	Suite *s = suite_create("bzimage");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 	int failed;
 
 	find_kernel();
@@ -409,10 +409,7 @@ int main(void)
 	tcase_add_test(tc, test_cmdline_too_long);
 	tcase_add_test(tc, test_cmdline_own_swiotlb);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = check_run(s);
 	rmdir(tmpdir);
-	return failed ? 1 : 0;
+	return failed;
 }

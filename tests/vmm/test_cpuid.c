@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "../check-run.h"
 
 #define CAP 32
 
@@ -147,17 +148,11 @@ int main(void)
 {
 	Suite *s = suite_create("vmm_cpuid");
 	TCase *tc = tcase_create("topology");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_three_cpus);
 	tcase_add_test(tc, test_distinct_ids);
 	tcase_add_test(tc, test_leaf_1f);
 	tcase_add_test(tc, test_errors_leave_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

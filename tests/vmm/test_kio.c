@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "../check-run.h"
 
 #define FILE_SIZE	(3 * KIO_CHUNK + KIO_CHUNK / 2 + 123)	/* not a chunk multiple */
 
@@ -103,17 +104,11 @@ int main(void)
 {
 	Suite *s = suite_create("kio");
 	TCase *tc = tcase_create("load");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_whole_file);
 	tcase_add_test(tc, test_offset_and_limit);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kvmem-run.h"
+#include "../check-run.h"
 
 #define ARGV(...) ((char *[]){ "run", __VA_ARGS__, NULL })
 #define ARGC(v) ({ int n = 0; while ((v)[n]) n++; n; })
@@ -165,8 +166,6 @@ int main(void)
 {
 	Suite *s = suite_create("kvmem_run_opts");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_defaults_flat);
 	tcase_add_test(tc, test_full_linux);
@@ -175,9 +174,5 @@ int main(void)
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_repeat_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

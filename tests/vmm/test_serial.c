@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm.h"
+#include "../check-run.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2,
        LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
@@ -183,8 +184,6 @@ int main(void)
 {
 	Suite *su = suite_create("vmm_serial");
 	TCase *tc = tcase_create("16550a");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reset_state);
@@ -195,9 +194,5 @@ int main(void)
 	tcase_add_test(tc, test_autoconfig_probes);
 	tcase_add_test(tc, test_wide_access);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(su);
 }
