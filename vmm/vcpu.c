@@ -208,7 +208,7 @@ static bool may_run(struct vmm_vcpu *v)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 		vm->parked--;
 	}
-	ok = vm->state == VMM_RUNNING;
+	ok = vm->state == VMM_RUNNING && !vm->cancel;
 	if (ok)
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&vm->lock);
@@ -353,9 +353,7 @@ static int create_vcpu(struct vmm *vm, unsigned id, const struct vmm_entry *entr
 	}
 	return 0;
 err:
-	e->err = -ret;
-	snprintf(e->msg, sizeof(e->msg), "vcpu%u: %s: %s", id, step, strerror(-ret));
-	return ret;
+	return gm_error_set(e, ret, "vcpu%u: %s: %s", id, step, strerror(-ret));
 }
 
 /*
@@ -404,23 +402,14 @@ int vmm_vcpus_start(struct vmm *vm, const struct vmm_entry *entry,
 {
 	int ret;
 
-	if (vm->vcpu || !entry) {
-		e->err = EINVAL;
-		snprintf(e->msg, sizeof(e->msg), "vCPUs already started or no entry");
-		return -EINVAL;
-	}
+	if (vm->vcpu || !entry)
+		return gm_error_set(e, EINVAL, "vCPUs already started or no entry");
 	ret = install_kick_handler();
-	if (ret) {
-		e->err = -ret;
-		snprintf(e->msg, sizeof(e->msg), "sigaction: %s", strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		return gm_error_set(e, ret, "sigaction: %s", strerror(-ret));
 	vm->vcpu = calloc(vm->nr_cpus, sizeof(*vm->vcpu));
-	if (!vm->vcpu) {
-		e->err = ENOMEM;
-		snprintf(e->msg, sizeof(e->msg), "out of memory");
-		return -ENOMEM;
-	}
+	if (!vm->vcpu)
+		return gm_error_set(e, ENOMEM, "out of memory");
 	for (unsigned i = 0; i < vm->nr_cpus; i++)
 		vm->vcpu[i].fd = -1;
 	for (unsigned i = 0; i < vm->nr_cpus; i++) {
@@ -428,23 +417,35 @@ int vmm_vcpus_start(struct vmm *vm, const struct vmm_entry *entry,
 		if (ret)
 			goto err;
 	}
+	/* threads wait in may_run() on vm->lock until all exist */
 	pthread_mutex_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nr_cpus; i++) {
 		ret = -pthread_create(&vm->vcpu[i].thread, NULL, vcpu_thread,
 				      &vm->vcpu[i]);
 		if (ret) {
-			pthread_mutex_unlock(&vm->lock);
-			e->err = -ret;
-			snprintf(e->msg, sizeof(e->msg), "vcpu%u thread: %s", i,
-				 strerror(-ret));
-			goto err;
+			gm_error_set(e, ret, "vcpu%u thread: %s", i, strerror(-ret));
+			vm->cancel = true;	/* the started ones exit unrun */
+			break;
 		}
 		vm->vcpu[i].started = true;
 	}
 	pthread_mutex_unlock(&vm->lock);
-	return 0;
+	if (!ret)
+		return 0;
 err:
-	vmm_vcpus_join(vm);
+	/*
+	 * Undo without vmm_stop(): the VM's state (running, paused) is left as
+	 * it was, so a later vmm_vcpus_start() can still run it.
+	 */
+	for (unsigned i = 0; i < vm->nr_cpus; i++) {
+		if (!vm->vcpu[i].started)
+			continue;
+		pthread_join(vm->vcpu[i].thread, NULL);
+		vm->vcpu[i].started = false;
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->cancel = false;
+	pthread_mutex_unlock(&vm->lock);
 	release_vcpus(vm);
 	free(vm->vcpu);
 	vm->vcpu = NULL;

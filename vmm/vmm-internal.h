@@ -25,8 +25,8 @@ struct vmm_vcpu {
 };
 
 /*
- * Lock: @lock protects @state, @status, @reason, @parked and the vCPUs'
- * run->immediate_exit; @cond signals state changes and parking. The buses
+ * Lock: @lock protects @state, @cancel, @status, @reason, @parked and the
+ * vCPUs' run->immediate_exit; @cond signals state changes and parking. The buses
  * have their own locks; the rest is set before the vCPUs start.
  */
 struct vmm {
@@ -41,6 +41,7 @@ struct vmm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	enum vmm_state state;
+	bool cancel;			/* a failed vmm_vcpus_start(): threads exit unrun */
 	unsigned parked;		/* vCPUs waiting while paused */
 	int status;
 	char reason[VMM_REASON_MAX];
