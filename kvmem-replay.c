@@ -43,7 +43,7 @@ static void usage(FILE *f)
 
 static int bad_option(const char *msg)
 {
-	fprintf(stderr, "kvmem replay: %s (try kvmem replay --help)\n", msg);
+	fprintf(stderr, "kvmem replay: %s\n", msg);
 	return 2;
 }
 
@@ -88,42 +88,27 @@ int kvmem_cmd_replay(int argc, char **argv)
 		{ 0 },
 	};
 	const char *numa = "0:1G", *chunk = NULL, *cma = NULL;
+	struct kvmem_opts p = { argc, argv, opts, "replay", false };
 	struct gm_config cfg;
 	struct gm_error e = { 0 };
 	struct gm_mem *mem;
 	int c, ret;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = kvmem_opt_next(&p, &e)) > 0) {
 		switch (c) {
 		case 'n': numa = optarg; break;
 		case 'c': chunk = optarg; break;
 		case 'm': cma = optarg; break;
 		case 'h': usage(stdout); return 0;
-		case ':':
-			fprintf(stderr, "kvmem replay: option '%s' needs a value (try kvmem replay --help)\n",
-				argv[optind - 1]);
-			return 2;
-		default:
-			fprintf(stderr, "kvmem replay: unknown option '%s' (try kvmem replay --help)\n",
-				argv[optind - 1]);
-			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "kvmem replay: unexpected argument '%s' (the trace is read from stdin)\n",
-			argv[optind]);
+	if (c < 0) {
+		fprintf(stderr, "kvmem replay: %s\n", e.msg);
 		return 2;
 	}
 	gm_config_init(&cfg);
-	if (chunk) {
-		ret = gm_parse_size(chunk, &cfg.chunk_size);
-		if (ret || cfg.chunk_size < 4096 || cfg.chunk_size > (1ULL << 30) ||
-		    (cfg.chunk_size & (cfg.chunk_size - 1)))
-			return bad_option("--chunk: need a power of two from 4K to 1G");
-	}
-	if (gm_parse_numa(numa, &cfg, &e) ||
+	if ((chunk && gm_parse_chunk(chunk, &cfg, &e)) ||
+	    gm_parse_numa(numa, &cfg, &e) ||
 	    (cma && gm_parse_cma(cma, &cfg, &e)))
 		return bad_option(e.msg);
 	ret = gm_mem_create(&cfg, &mem, &e);

@@ -13,6 +13,7 @@
 
 #include "guestmem.h"
 #include "kvmem-run.h"
+#include "kvmem.h"
 #include "vmm.h"
 
 /* ---- options ------------------------------------------------------------ */
@@ -61,66 +62,15 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Put "WHAT ARG: " before the message a parser left in @e, unless it names WHAT. */
-static int prefix_err(struct gm_error *e, int ret, const char *what,
-		      const char *arg)
-{
-	char msg[GM_ERRMSG_MAX];
-
-	if (!strncmp(e->msg, what, strlen(what)))
-		return ret;		/* the parser named the option already */
-	memcpy(msg, e->msg, sizeof(msg));
-	msg[sizeof(msg) - 1] = '\0';
-	snprintf(e->msg, sizeof(e->msg), "%s %.60s: %.180s", what, arg, msg);
-	return ret;
-}
-
 static int parse_cpus(const char *s, unsigned *out, struct gm_error *e)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || !v || v > VMM_MAX_CPUS)
+	if (gm_parse_uint(s, VMM_MAX_CPUS, &v) || !v)
 		return gm_error_set(e, EINVAL, "--cpus %s: must be a number from 1 to %d",
 			       s, VMM_MAX_CPUS);
-	*out = v;
+	*out = (unsigned)v;
 	return 0;
-}
-
-/* "N:SIZE,N:SIZE": the memory of each node kept out of guest RAM. */
-static int parse_headroom(const char *s, struct run_opts *o, struct gm_error *e)
-{
-	uint64_t h[GM_MAX_NODES] = { 0 };
-	char *copy = strdup(s), *save = NULL, *tok;
-	int ret = 0;
-
-	if (!copy)
-		return gm_error_set(e, ENOMEM, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':'), *end;
-		unsigned long node;
-		uint64_t size;
-
-		errno = 0;
-		node = colon ? strtoul(tok, &end, 10) : 0;
-		if (!colon || end != colon || errno || colon == tok ||
-		    gm_parse_size(colon + 1, &size)) {
-			ret = gm_error_set(e, EINVAL, "--headroom %s: expected NODE:SIZE,...", s);
-			goto out;
-		}
-		if (node >= o->cfg.nr_nodes || size > o->cfg.node[node].size) {
-			ret = gm_error_set(e, EINVAL, "--headroom %s: node %lu has no %s of memory",
-				      s, node, colon + 1);
-			goto out;
-		}
-		h[node] = size;
-	}
-	memcpy(o->headroom, h, sizeof(h));
-out:
-	free(copy);
-	return ret;
 }
 
 /*
@@ -151,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		      struct gm_error *e)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
+	struct kvmem_opts p = { argc, argv, long_opts, "run", false };
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -160,9 +111,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	e->err = 0;
 	e->msg[0] = '\0';
 
-	optind = 0;		/* GNU: full re-initialisation for each parse */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
+	while ((c = kvmem_opt_next(&p, e)) > 0) {
 		switch (c) {
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
@@ -170,8 +119,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		case OPT_FLAT:
 			free(o->flat_path);
 			o->flat_path = NULL;
-			if (vmm_flat_parse(optarg, &o->flat_path, &o->flat_addr))
-				return gm_error_set(e, EINVAL, "--flat %s: expected FILE@ADDR", optarg);
+			ret = vmm_flat_parse(optarg, &o->flat_path, &o->flat_addr, e);
+			if (ret)
+				return ret;
 			break;
 		case OPT_CPUS:
 			ret = parse_cpus(optarg, &o->nr_cpus, e);
@@ -198,16 +148,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;
-		case ':':
-			return gm_error_set(e, EINVAL, "%s: needs a value", argv[optind - 1]);
-		default:
-			return gm_error_set(e, EINVAL, "unknown option '%s' (try kvmem run --help)",
-				       argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return gm_error_set(e, EINVAL, "unexpected argument '%s' (try kvmem run --help)",
-			       argv[optind]);
+	if (c < 0)
+		return c;
 	if (!o->kernel == !o->flat_path)
 		return gm_error_set(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
 	if (o->flat_path && (o->initrd || o->cmdline))
@@ -225,7 +169,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	} else if (numa) {
 		ret = gm_parse_numa(numa, &o->cfg, e);
 		if (ret)
-			return prefix_err(e, ret, "--numa", numa);
+			return ret;
 	} else {
 		o->cfg.nr_nodes = 1;
 		o->cfg.node[0].size = RUN_DEFAULT_MEM;
@@ -233,10 +177,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	if (cma) {
 		ret = gm_parse_cma(cma, &o->cfg, e);
 		if (ret)
-			return prefix_err(e, ret, "--cma", cma);
+			return ret;
 	}
 	if (headroom) {
-		ret = parse_headroom(headroom, o, e);
+		ret = gm_parse_node_sizes("--headroom", headroom, &o->cfg,
+					  o->headroom, e);
 		if (ret)
 			return ret;
 	}

@@ -8,7 +8,8 @@
  *   back      gm_mem_back()  memfd, MAP_NORESERVE, hugepages, mbind
  *   place     vmm_linux_place() or the --flat load   vmm_boot_plan_free()
  *   retire    gm_mem_retire()  early ranges reserved, CMA areas carved
- *   ram       "ramN" per node: the node's buddy minus --headroom, noclear
+ *   ram       "vm.ramN" per node, owned by the VM: the node's buddy minus
+ *             --headroom, noclear; the run keeps the ids (handles)
  *   finish    vmm_linux_finish()  e820 and ACPI tables
  *   vm        vmm_create()  /dev/kvm, irqchip, PIT  vmm_destroy()
  *   slots     vmm_map_mem()  every node range is a memory slot
@@ -60,6 +61,7 @@ struct run {
 	struct vmm_boot_plan *plan;
 	struct vmm_entry entry;
 	struct vmm_topology topo;
+	struct vmm_guest_ram ram;	/* the VM's own RAM allocations, by id */
 	uint64_t ram_bytes;
 	struct vmm *vm;
 	struct vmm_power *power;
@@ -144,11 +146,14 @@ static int step_retire(struct run *r, struct gm_error *e)
 /*
  * Guest RAM: per node, everything the buddy has minus the headroom, lowest
  * addresses first (so the headroom is the top of the node), not cleared
- * (fresh memfd pages are zero).
+ * (fresh memfd pages are zero). Owned by the VM, so the shell can read and
+ * write it but never free it; the run keeps the ids and builds the e820
+ * map and SRAT from them.
  */
 static int step_ram(struct run *r, struct gm_error *e)
 {
 	for (unsigned n = 0; n < r->o->cfg.nr_nodes; n++) {
+		struct gm_alloc_info *info;
 		struct gm_node_stat st;
 		struct gm_request req;
 		int ret;
@@ -161,17 +166,21 @@ static int step_ram(struct run *r, struct gm_error *e)
 				       "node %u: --headroom 0x%" PRIx64 " leaves no guest RAM (0x%" PRIx64 " available)",
 				       n, r->o->headroom[n], st.avail);
 		gm_request_init(&req);
-		snprintf(req.name, sizeof(req.name), "ram%u", n);
+		req.owner = GM_OWNER_VM;
+		snprintf(req.name, sizeof(req.name), GM_VM_PREFIX "ram%u", n);
+		snprintf(req.purpose, sizeof(req.purpose), "guest RAM, node %u", n);
 		req.node = n;
 		req.size = (st.avail - r->o->headroom[n]) & ~(gm_mem_chunk_size(r->mem) - 1);
 		req.mode = GM_MODE_RANGE;
 		req.range_start = st.start;
 		req.range_end = st.end;
 		req.flags = GM_F_NOCLEAR;
-		ret = gm_alloc(r->mem, &req, NULL, e);
+		ret = gm_alloc(r->mem, &req, &info, e);
 		if (ret)
 			return ret;
-		r->ram_bytes += req.size;
+		r->ram.id[r->ram.nr++] = info->id;
+		r->ram_bytes += info->size;
+		gm_alloc_info_free(info);
 	}
 	return 0;
 }
@@ -186,7 +195,7 @@ static int step_finish(struct run *r, struct gm_error *e)
 		r->topo.cpu_node[i] = (uint64_t)i * nodes / cpus;
 	if (r->o->flat_path)
 		return 0;
-	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->entry, e);
+	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->ram, &r->entry, e);
 }
 
 static int step_vm(struct run *r, struct gm_error *e)
@@ -269,7 +278,7 @@ static int vm_show(void *opaque, const char *file, char **out)
 		struct vmm_e820 m = { 0 };
 		struct gm_error err;
 
-		if (!vmm_e820_build(r->mem, -1, &m, &err))
+		if (!vmm_e820_build(r->mem, &r->ram, -1, &m, &err))
 			for (unsigned i = 0; i < m.nr; i++)
 				fprintf(f, "0x%016" PRIx64 " 0x%016" PRIx64 " %s\n",
 					m.e[i].addr, m.e[i].size,

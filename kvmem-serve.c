@@ -48,17 +48,20 @@ static const struct option opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+
 struct serve_args {
 	const char *numa, *cma, *chunk, *dir;
 	unsigned back_flags, fs_flags;
 };
 
-static int parse_args(int argc, char **argv, struct serve_args *a)
+/* 1 after --help, 0, or -EINVAL with @e filled (bad usage). */
+static int parse_args(int argc, char **argv, struct serve_args *a,
+		      struct gm_error *e)
 {
+	struct kvmem_opts p = { argc, argv, opts, "serve", false };
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = kvmem_opt_next(&p, e)) > 0) {
 		switch (c) {
 		case OPT_NUMA:	a->numa = optarg; break;
 		case OPT_CMA:	a->cma = optarg; break;
@@ -68,14 +71,12 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 		case OPT_OTHER:	a->fs_flags |= FS_ALLOW_OTHER; break;
 		case OPT_FG:	break;
 		case OPT_HELP:	usage(stdout); return 1;
-		default:	usage(stderr); return -1;
 		}
 	}
-	if (optind < argc || !a->numa || !a->dir) {
-		fprintf(stderr, "kvmem serve: --numa and --mount are required\n");
-		usage(stderr);
-		return -1;
-	}
+	if (c < 0)
+		return c;
+	if (!a->numa || !a->dir)
+		return gm_error_set(e, EINVAL, "--numa and --mount are required (try kvmem serve --help)");
 	return 0;
 }
 
@@ -89,13 +90,9 @@ static int build_mem(const struct serve_args *a, struct gm_mem **out,
 
 	gm_config_init(&cfg);
 	if (a->chunk) {
-		ret = gm_parse_size(a->chunk, &cfg.chunk_size);
-		if (ret) {
-			e->err = -ret;
-			snprintf(e->msg, sizeof(e->msg), "--chunk %s: malformed size",
-				 a->chunk);
+		ret = gm_parse_chunk(a->chunk, &cfg, e);
+		if (ret)
 			return ret;
-		}
 	}
 	ret = gm_parse_numa(a->numa, &cfg, e);
 	if (!ret && a->cma)
@@ -124,9 +121,12 @@ int kvmem_cmd_serve(int argc, char **argv)
 	sigset_t set;
 	int ret, sig;
 
-	ret = parse_args(argc, argv, &a);
-	if (ret)
+	ret = parse_args(argc, argv, &a, &e);
+	if (ret) {
+		if (ret < 0)
+			fprintf(stderr, "kvmem serve: %s\n", e.msg);
 		return ret > 0 ? 0 : 2;
+	}
 	ret = build_mem(&a, &mem, &e);
 	if (ret) {
 		fprintf(stderr, "kvmem serve: %s\n", e.msg[0] ? e.msg : strerror(-ret));

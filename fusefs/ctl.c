@@ -11,6 +11,12 @@
  * writers of the mount). A failing write changes nothing, except that lines
  * of a ctl write before the failing line stay applied.
  *
+ * A control line crosses into guestmem once: parsed to a struct gm_cmd,
+ * run to a struct gm_cmd_result; the error file is written from the
+ * result's errno, name and message (gm_err_format()), nothing re-parsed.
+ * Names are guestmem's alone: a mkdir is a reservation there, a spec write
+ * commits it, rmdir frees or drops it by id.
+ *
  * Raw files: allocations/NAME/data (the allocation's bytes as one contiguous
  * file over its blocks) and memory (file offset = guest-physical address).
  */
@@ -22,16 +28,6 @@
 
 #include "fs.h"
 
-/* The fragment of a failed gm_cmd_exec() result after "err ". */
-static void error_from_result(struct fs *fs, const char *out)
-{
-	size_t n = strcspn(out, "\n");
-
-	pthread_mutex_lock(&fs->lock);
-	snprintf(fs->last_error, sizeof(fs->last_error), "%.*s", (int)n, out);
-	pthread_mutex_unlock(&fs->lock);
-}
-
 static bool blank(const char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -39,13 +35,36 @@ static bool blank(const char *s)
 	return !*s || *s == '#';
 }
 
-/*
- * Run one control line (NUL-terminated, no newline). @spec: the line comes
- * from allocations/NAME/spec, whose own pending name it may take.
- */
-static int ctl_line(struct fs *fs, const char *line, bool spec)
+/* Record @err for @what in the error file; returns the negative errno. */
+static int fail(struct fs *fs, const char *what, int err, const char *msg)
 {
-	char out[GM_ERRMSG_MAX + 2 * (GM_NAME_MAX + 1)];
+	struct gm_error e;
+
+	gm_error_set(&e, err, "%s", msg);
+	fs_set_error(fs, what, &e);
+	return -e.err;
+}
+
+/*
+ * Run parsed command @cmd as the user; on failure record it. A free drops
+ * the freed allocation's cached texts.
+ */
+static int run_cmd(struct fs *fs, const struct gm_cmd *cmd)
+{
+	struct gm_cmd_result res;
+	int ret = gm_cmd_run(fs->mem, cmd, &res);
+
+	if (ret)
+		fs_set_error(fs, res.name, &res.err);
+	else if (res.type == GM_CMD_FREE)
+		fs_forget_alloc(fs, res.id);
+	gm_cmd_result_release(&res);
+	return ret;
+}
+
+/* One line of allocations/ctl (NUL-terminated, no newline). */
+static int ctl_line(struct fs *fs, const char *line)
+{
 	struct gm_error e = { 0 };
 	struct gm_cmd cmd;
 	int ret;
@@ -53,27 +72,13 @@ static int ctl_line(struct fs *fs, const char *line, bool spec)
 	memset(&cmd, 0, sizeof(cmd));
 	ret = gm_cmd_parse(line, &cmd, &e);
 	if (ret) {
-		fs_set_error(fs, cmd.name, -ret, e.msg);
+		fs_set_error(fs, cmd.name, &e);
 		return ret;
 	}
-	/*
-	 * Names the filesystem holds: its own files, and directories made with
-	 * mkdir whose spec is not written yet.
-	 */
-	if (cmd.type == GM_CMD_ALLOC && cmd.req.name[0] &&
-	    (fs_row_reserved(cmd.req.name) ||
-	     (!spec && fs_name_pending(fs, cmd.req.name)))) {
-		fs_set_error(fs, cmd.req.name, EEXIST, "name taken");
-		return -EEXIST;
-	}
-	ret = gm_cmd_exec(fs->mem, line, out, sizeof(out));
-	if (ret) {
-		error_from_result(fs, out);
-		return ret;
-	}
-	if (cmd.type == GM_CMD_FREE)
-		fs_name_forget(fs, cmd.name);
-	return 0;
+	/* allocations/ctl and allocations/error are files, not names */
+	if (cmd.type == GM_CMD_ALLOC && fs_row_reserved(cmd.req.name))
+		return fail(fs, cmd.req.name, EEXIST, "name taken");
+	return run_cmd(fs, &cmd);
 }
 
 /*
@@ -92,18 +97,14 @@ int fs_store_ctl(struct fs *fs, const struct fs_obj *o, const char *buf,
 	int ret;
 
 	(void)o;
-	if (memchr(buf, '\0', len)) {
-		fs_set_error(fs, "-", EINVAL, "NUL byte in a control write");
-		return -EINVAL;
-	}
+	if (memchr(buf, '\0', len))
+		return fail(fs, NULL, EINVAL, "NUL byte in a control write");
 	for (pos = 0; pos < len; pos += n + 1) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 
 		n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
-		if (n >= FS_LINE_MAX) {
-			fs_set_error(fs, "-", EINVAL, "control line too long");
-			return -EINVAL;
-		}
+		if (n >= FS_LINE_MAX)
+			return fail(fs, NULL, EINVAL, "control line too long");
 	}
 	for (pos = 0; pos < len; pos += n + 1) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -113,7 +114,7 @@ int fs_store_ctl(struct fs *fs, const struct fs_obj *o, const char *buf,
 		line[n] = '\0';
 		if (blank(line))
 			continue;
-		ret = ctl_line(fs, line, false);
+		ret = ctl_line(fs, line);
 		if (ret)
 			return ret;
 	}
@@ -155,38 +156,32 @@ int fs_store_error(struct fs *fs, const struct fs_obj *o, const char *buf,
 
 /*
  * fs_store_spec() - allocations/NAME/spec: the words of an alloc request
- * without "alloc" and without name= (NAME is the directory). Applied once:
- * -EBUSY once the allocation exists (rmdir frees it).
+ * without "alloc" and without name= (NAME is the directory), committing
+ * NAME's pending reservation. Applied once: -EBUSY once allocated.
  */
 int fs_store_spec(struct fs *fs, const struct fs_obj *o, const char *buf,
 		  size_t len)
 {
-	char words[FS_LINE_MAX], line[FS_LINE_MAX + 2 * GM_NAME_MAX];
+	char words[FS_LINE_MAX], line[FS_LINE_MAX + 8];
+	struct gm_error e = { 0 };
+	struct gm_cmd cmd;
 	int ret;
 
-	if (!fs_name_pending(fs, o->name)) {
-		fs_set_error(fs, o->name, EBUSY,
-			     "spec already applied (rmdir to free)");
-		return -EBUSY;
-	}
-	ret = take_value(buf, len, words, sizeof(words));
+	if (!o->a.pending)
+		return fail(fs, o->a.name, EBUSY, "spec already applied (rmdir to free)");
+	if (take_value(buf, len, words, sizeof(words)))
+		return fail(fs, o->a.name, EINVAL, "spec: one line of alloc words expected");
+	snprintf(line, sizeof(line), "alloc %s", words);
+	memset(&cmd, 0, sizeof(cmd));
+	ret = gm_cmd_parse(line, &cmd, &e);
 	if (ret) {
-		fs_set_error(fs, o->name, EINVAL,
-			     "spec: one line of alloc words expected");
+		fs_set_error(fs, o->a.name, &e);
 		return ret;
 	}
-	if (!strncmp(words, "name=", 5) || strstr(words, " name=") ||
-	    strstr(words, "\tname=")) {
-		fs_set_error(fs, o->name, EINVAL,
-			     "spec: the directory names the allocation");
-		return -EINVAL;
-	}
-	snprintf(line, sizeof(line), "alloc name=%s %s", o->name, words);
-	ret = ctl_line(fs, line, true);
-	if (ret)
-		return ret;
-	fs_name_commit(fs, o->name);
-	return 0;
+	if (cmd.req.name[0])
+		return fail(fs, o->a.name, EINVAL, "spec: the directory names the allocation");
+	cmd.req.reserved_id = o->a.id;
+	return run_cmd(fs, &cmd);
 }
 
 int fs_store_cma_size(struct fs *fs, const struct fs_obj *o, const char *buf,
@@ -201,13 +196,11 @@ int fs_store_cma_size(struct fs *fs, const struct fs_obj *o, const char *buf,
 	ret = take_value(buf, len, v, sizeof(v));
 	if (!ret)
 		ret = gm_parse_size(v, &size);
-	if (ret) {
-		fs_set_error(fs, what, -ret, "malformed size");
-		return ret;
-	}
+	if (ret)
+		return fail(fs, what, -ret, "malformed size");
 	ret = gm_node_cma_resize(fs->mem, o->node, size, &e);
 	if (ret)
-		fs_set_error(fs, what, -ret, e.msg);
+		fs_set_error(fs, what, &e);
 	return ret;
 }
 
@@ -223,33 +216,63 @@ int fs_store_vm(struct fs *fs, const struct fs_obj *o, const char *buf,
 	ret = take_value(buf, len, v, sizeof(v));
 	if (!ret && strcmp(v, "pause") && strcmp(v, "resume") && strcmp(v, "stop"))
 		ret = -EINVAL;
-	if (ret) {
-		fs_set_error(fs, "vm/state", EINVAL,
-			     "state accepts pause, resume or stop");
-		return ret;
-	}
+	if (ret)
+		return fail(fs, "vm/state", EINVAL, "state accepts pause, resume or stop");
 	ret = fs->vm->store(fs->vm->opaque, file, v);
 	if (ret)
-		fs_set_error(fs, "vm/state", ret < 0 ? -ret : EIO, "vm refused");
-	return ret < 0 ? ret : ret ? -EIO : 0;
+		return fail(fs, "vm/state", ret < 0 ? -ret : EIO, "vm refused");
+	return 0;
 }
 
-/* fs_rmdir_alloc() - rmdir allocations/NAME: drop a pending one or free. */
-int fs_rmdir_alloc(struct fs *fs, const char *name)
+/*
+ * fs_mkdir_alloc() - see fs.h. The reservation is guestmem's, so a racing
+ * `alloc name=NAME` or second mkdir finds the name taken.
+ */
+int fs_mkdir_alloc(struct fs *fs, const char *name, struct fs_obj *o)
+{
+	struct gm_error e = { 0 };
+	uint64_t id;
+	int ret;
+
+	if (fs_row_reserved(name))
+		return fail(fs, name, EEXIST, "name taken");
+	ret = gm_name_reserve(fs->mem, name, &id, &e);
+	if (ret) {
+		fs_set_error(fs, name, &e);
+		return ret;
+	}
+	memset(o, 0, sizeof(*o));
+	o->row = R_ALLOC;
+	return gm_alloc_lookup_id(fs->mem, id, &o->a) ? -ENOENT : 0;
+}
+
+/*
+ * fs_rmdir_alloc() - see fs.h. By id: the directory that was looked up is
+ * the one freed, even if its name was freed and taken again meanwhile.
+ */
+int fs_rmdir_alloc(struct fs *fs, const struct fs_obj *o)
+{
+	struct gm_error e = { 0 };
+	int ret = gm_free_id(fs->mem, o->a.id, GM_OWNER_USER, &e);
+
+	if (ret && ret != -ENOENT)
+		fs_set_error(fs, o->a.name, &e);
+	if (!ret)
+		fs_forget_alloc(fs, o->a.id);
+	return ret;
+}
+
+int fs_refuse_owned(struct fs *fs, const struct fs_obj *o)
 {
 	struct gm_error e = { 0 };
 	int ret;
 
-	if (fs_name_pending(fs, name))
-		return fs_name_forget(fs, name);
-	ret = gm_free(fs->mem, name, &e);
-	if (ret) {
-		if (ret != -ENOENT)
-			fs_set_error(fs, name, -ret, e.msg);
-		return ret;
-	}
-	fs_name_forget(fs, name);
-	return 0;
+	if (fs_rows[o->row].scope != FS_ALLOC || o->a.owner == GM_OWNER_USER)
+		return 0;
+	ret = gm_alloc_check_owner(fs->mem, o->a.id, GM_OWNER_USER, &e);
+	if (ret)
+		fs_set_error(fs, o->a.name, &e);
+	return ret;
 }
 
 ssize_t fs_rw_data(struct fs *fs, const struct fs_obj *o, void *buf,
@@ -257,21 +280,13 @@ ssize_t fs_rw_data(struct fs *fs, const struct fs_obj *o, void *buf,
 {
 	if (off < 0)
 		return -EINVAL;
-	if (fs_name_pending(fs, o->name))
-		return write ? -EFBIG : 0;	/* no bytes until spec is written */
-	return gm_alloc_rw(fs->mem, o->name, buf, len, (uint64_t)off, write);
+	return gm_alloc_rw(fs->mem, o->a.id, buf, len, (uint64_t)off, write);
 }
 
 uint64_t fs_size_data(struct fs *fs, const struct fs_obj *o)
 {
-	struct gm_alloc_info *info;
-	uint64_t size;
-
-	if (o->pending || gm_alloc_get(fs->mem, o->name, &info))
-		return 0;
-	size = info->size;
-	gm_alloc_info_free(info);
-	return size;
+	(void)fs;
+	return o->a.size;
 }
 
 /* memory: offset = guest-physical address; EIO in holes, EOF past the end. */

@@ -6,9 +6,10 @@
  * name, parent row, mode, and show/store/rw handlers. Rows live in one of
  * three scopes: the top of the mount, one NUMA node (nodes/nodeN/...), or one
  * allocation (allocations/NAME/...). An inode number encodes the row plus
- * the node id or the allocation's id, so lookup, getattr, readdir, open,
- * read and write all decode an inode into a struct fs_obj and walk the same
- * table (ops.c). show handlers render a file into a buffer on open (show.c);
+ * the node id or the allocation's guestmem id (stable, never reused), so
+ * lookup, getattr, readdir, open, read and write all decode an inode into a
+ * struct fs_obj and walk the same table (ops.c). guestmem holds every
+ * allocation name, pending (mkdir'd) ones too: the filesystem keeps none. show handlers render a file into a buffer on open (show.c);
  * store handlers apply a write (ctl.c); rw handlers move raw bytes (data,
  * memory).
  */
@@ -44,16 +45,9 @@ enum fs_row_id {
 	R_NR
 };
 
-/* One allocation directory the filesystem has handed an inode to. */
-struct fs_name {
-	uint64_t id;
-	bool pending;		/* mkdir'd, spec not written yet */
-	char name[GM_NAME_MAX + 1];
-};
-
 /*
- * The mounted filesystem. @lock protects the name table and @last_error;
- * it is taken after no guestmem lock (guestmem calls may run under it).
+ * The mounted filesystem. @lock protects @last_error and @open_list; no
+ * guestmem call is made under it.
  */
 struct fs {
 	struct gm_mem *mem;
@@ -69,9 +63,6 @@ struct fs {
 	struct timespec mtime;
 
 	pthread_mutex_t lock;
-	struct fs_name *names;
-	unsigned nr_names, cap_names;
-	uint64_t next_id;
 	char last_error[GM_ERRMSG_MAX + 2 * (GM_NAME_MAX + 1)];
 
 	/*
@@ -98,9 +89,7 @@ struct fs_open {
 struct fs_obj {
 	int row;			/* index in the table */
 	unsigned node;			/* FS_NODE scope */
-	uint64_t id;			/* FS_ALLOC scope */
-	char name[GM_NAME_MAX + 1];	/* FS_ALLOC scope */
-	bool pending;			/* FS_ALLOC scope: no allocation yet */
+	struct gm_alloc_entry a;	/* FS_ALLOC scope: id, name, owner, pending, size */
 };
 
 /* A growable text buffer for show handlers. */
@@ -149,8 +138,8 @@ int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o);
 /* fs_encode() - the inode number of @o (stable while @o exists). */
 fuse_ino_t fs_encode(const struct fs_obj *o);
 /*
- * fs_child() - look up @name under directory @dir; an allocation name seen
- * for the first time gets an id. 0, -ENOENT, -ENOTDIR or -ENOMEM.
+ * fs_child() - look up @name under directory @dir (allocations through
+ * guestmem). 0, -ENOENT, -ENOTDIR.
  */
 int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 	     struct fs_obj *out);
@@ -162,26 +151,24 @@ int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st);
 /*
  * fs_list() - the children of @dir as a malloc'd array the caller frees:
- * table rows, then nodeN or allocation directories (allocated ones in
- * creation order, then pending ones). 0 or -ENOMEM.
+ * table rows, then nodeN or allocation directories (allocations and
+ * pending names, ascending by id). 0 or -ENOMEM.
  */
 int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 	    unsigned *nr);
 
-/*
- * Name table of allocation directories (each takes fs->lock): mkdir adds a
- * pending name (-EEXIST if taken), forget drops one after a free, commit
- * marks a pending name allocated, pending tells whether it waits for spec.
- */
-int fs_name_mkdir(struct fs *fs, const char *name);
-int fs_name_forget(struct fs *fs, const char *name);
-bool fs_name_pending(struct fs *fs, const char *name);
-int fs_name_commit(struct fs *fs, const char *name);
-void fs_name_release(struct fs *fs);
+/* fs_row_reserved() - @name is a fixed file of allocations/ (ctl, error). */
 bool fs_row_reserved(const char *name);
 void fs_obj_name(const struct fs_obj *o, char *buf, size_t len);
+/* fs_forget_alloc() - drop the cached texts of allocation @id (it is gone). */
+void fs_forget_alloc(struct fs *fs, uint64_t id);
 
-void fs_set_error(struct fs *fs, const char *what, int err, const char *msg);
+/*
+ * fs_set_error() - record failure @e of @what (an allocation name, a file;
+ * NULL or "" prints "-") for allocations/error: last error wins, across
+ * every writer of the mount.
+ */
+void fs_set_error(struct fs *fs, const char *what, const struct gm_error *e);
 
 /* ---- cache.c ---- */
 int fs_cache_store(struct fs *fs, fuse_ino_t ino, const char *p, size_t len);
@@ -224,8 +211,21 @@ uint64_t fs_size_data(struct fs *fs, const struct fs_obj *o);
 ssize_t fs_rw_memory(struct fs *fs, const struct fs_obj *o, void *buf,
 		     size_t len, off_t off, bool write);
 uint64_t fs_size_memory(struct fs *fs, const struct fs_obj *o);
-/* fs_rmdir_alloc() - rmdir allocations/NAME: free it (or drop a pending). */
-int fs_rmdir_alloc(struct fs *fs, const char *name);
+/*
+ * fs_rmdir_alloc() - rmdir allocations/NAME (@o): free it as the user, or
+ * drop a pending name. -EBUSY for the VM's (the error file says why).
+ */
+int fs_rmdir_alloc(struct fs *fs, const struct fs_obj *o);
+/*
+ * fs_mkdir_alloc() - mkdir allocations/@name: a pending name in guestmem
+ * until spec is written. 0 and @o filled, or -errno (error file set).
+ */
+int fs_mkdir_alloc(struct fs *fs, const char *name, struct fs_obj *o);
+/*
+ * fs_refuse_owned() - -EBUSY (and the error file says whose) if @o is an
+ * allocation that is not the user's; else 0. For opening its spec to write.
+ */
+int fs_refuse_owned(struct fs *fs, const struct fs_obj *o);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -28,15 +28,6 @@
 
 #define FUSE_SUPER_MAGIC	0x65735546
 
-static int fail(struct gm_error *e, int err, const char *fmt, const char *arg)
-{
-	if (e) {
-		e->err = err;
-		snprintf(e->msg, sizeof(e->msg), fmt, arg, strerror(err));
-	}
-	return -err;
-}
-
 /* Unmount @dir lazily: umount2() as root, fusermount3 -u -z otherwise. */
 static int detach(const char *dir)
 {
@@ -76,16 +67,17 @@ static int prepare_dir(const char *dir, struct gm_error *e)
 	    (stat(dir, &st) && errno == ENOTCONN)) {
 		ret = detach(dir);
 		if (ret)
-			return fail(e, -ret, "%s: stale mount not cleared: %s", dir);
+			return gm_error_set(e, ret, "%s: stale mount not cleared: %s",
+					    dir, strerror(-ret));
 		fprintf(stderr, "kvmem: cleared a stale mount on %s\n", dir);
 	}
 	if (stat(dir, &st)) {
 		if (errno != ENOENT || mkdir(dir, 0755))
-			return fail(e, errno, "%s: %s", dir);
+			return gm_error_set(e, errno, "%s: %s", dir, strerror(errno));
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return fail(e, ENOTDIR, "%s: %s", dir);
+		return gm_error_set(e, ENOTDIR, "%s: %s", dir, strerror(ENOTDIR));
 	if (!statfs(dir, &sfs) && sfs.f_type == FUSE_SUPER_MAGIC) {
 		/* A FUSE root answers stat: is it a mount point? */
 		char parent[4096];
@@ -93,7 +85,7 @@ static int prepare_dir(const char *dir, struct gm_error *e)
 
 		snprintf(parent, sizeof(parent), "%s/..", dir);
 		if (!stat(parent, &pst) && pst.st_dev != st.st_dev)
-			return fail(e, EBUSY, "%s: already mounted: %s", dir);
+			return gm_error_set(e, EBUSY, "%s: already mounted", dir);
 	}
 	return 0;
 }
@@ -144,7 +136,6 @@ static void fs_free(struct fs *fs)
 {
 	if (fs->stop_fd >= 0)
 		close(fs->stop_fd);
-	fs_name_release(fs);
 	fs_cache_release(fs);
 	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->lock);
@@ -173,16 +164,16 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	int ret, fd;
 
 	if (!mem || !dir || !*dir || !out || (flags & ~FS_ALLOW_OTHER))
-		return fail(e, EINVAL, "fs_mount: %s%s", "bad arguments");
+		return gm_error_set(e, EINVAL, "fs_mount: bad arguments");
 	if (vm && (!vm->show || !vm->store))
-		return fail(e, EINVAL, "fs_mount: %s%s", "vm callbacks missing");
+		return gm_error_set(e, EINVAL, "fs_mount: vm callbacks missing");
 	ret = prepare_dir(dir, e);
 	if (ret)
 		return ret;
 
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
-		return fail(e, ENOMEM, "fs_mount: %s", "");
+		return gm_error_set(e, ENOMEM, "fs_mount: out of memory");
 	fs->mem = mem;
 	if (vm) {
 		fs->vm_copy = *vm;
@@ -190,7 +181,6 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	}
 	fs->uid = getuid();
 	fs->gid = getgid();
-	fs->next_id = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mtime);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->cache_lock, NULL);
@@ -199,7 +189,8 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	fs->stop_fd = eventfd(0, EFD_CLOEXEC);
 	fs->dir = strdup(dir);
 	if (fs->stop_fd < 0 || !fs->dir) {
-		ret = fail(e, fs->dir ? errno : ENOMEM, "fs_mount: %s%s", "");
+		ret = fs->dir ? errno : ENOMEM;
+		ret = gm_error_set(e, ret, "fs_mount: %s", strerror(ret));
 		goto err_free;
 	}
 
@@ -209,11 +200,11 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	fuse_opt_free_args(&args);
 	if (!fs->se) {
-		ret = fail(e, EIO, "%s: fuse_session_new failed: %s", dir);
+		ret = gm_error_set(e, EIO, "%s: fuse_session_new failed", dir);
 		goto err_free;
 	}
 	if (fuse_session_mount(fs->se, dir)) {
-		ret = fail(e, EIO, "%s: mount failed: %s (is /dev/fuse usable?)", dir);
+		ret = gm_error_set(e, EIO, "%s: mount failed (is /dev/fuse usable?)", dir);
 		goto err_session;
 	}
 	fd = fuse_session_fd(fs->se);
@@ -222,7 +213,7 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	for (; fs->nr_workers < FS_NR_WORKERS; fs->nr_workers++) {
 		ret = pthread_create(&fs->workers[fs->nr_workers], NULL, worker, fs);
 		if (ret) {
-			ret = fail(e, ret, "fs_mount: threads: %s%s", "");
+			ret = gm_error_set(e, ret, "fs_mount: threads: %s", strerror(ret));
 			goto err_unmount;
 		}
 	}

@@ -194,6 +194,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto err;
 	row = &fs_rows[f->o.row];
 	fs_stat(fs, &f->o, &st);
+	/* The VM's allocations: their spec is not the user's to write. */
+	if (acc != O_RDONLY && row->store) {
+		ret = fs_refuse_owned(fs, &f->o);
+		if (ret)
+			goto err;
+	}
 	/* Modes are enforced for root too: a read-only file is read-only. */
 	ret = -EACCES;
 	if (acc != O_RDONLY && !(st.st_mode & 0222))
@@ -405,15 +411,12 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-/* mkdir allocations/NAME: a pending allocation until spec is written. */
+/* mkdir allocations/NAME: a pending name (in guestmem) until spec is written. */
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	char probe[GM_NAME_MAX + 64];
 	struct fs *fs = req_fs(req);
-	struct gm_error e = { 0 };
 	struct fs_obj dir, o;
-	struct gm_cmd cmd;
 	int ret;
 
 	(void)mode;
@@ -426,20 +429,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ret = -ENAMETOOLONG;
 	if (strlen(name) > GM_NAME_MAX)
 		goto err;
-	/* The grammar decides which names are valid. */
-	snprintf(probe, sizeof(probe), "free %s", name);
-	memset(&cmd, 0, sizeof(cmd));
-	ret = gm_cmd_parse(probe, &cmd, &e);
-	if (!ret && strcmp(cmd.name, name))
-		ret = -EINVAL;
-	if (ret) {
-		fs_set_error(fs, name, EINVAL, "mkdir: not a valid allocation name");
-		ret = -EINVAL;
-		goto err;
-	}
-	ret = fs_name_mkdir(fs, name);
-	if (!ret)
-		ret = fs_child(fs, &dir, name, &o);
+	ret = fs_mkdir_alloc(fs, name, &o);
 	if (ret)
 		goto err;
 	reply_entry(req, fs, &o);
@@ -457,7 +447,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!ret && o.row != R_ALLOC)
 		ret = S_ISDIR(fs_rows[o.row].mode) ? -EPERM : -ENOTDIR;
 	if (!ret)
-		ret = fs_rmdir_alloc(fs, name);
+		ret = fs_rmdir_alloc(fs, &o);
 	fuse_reply_err(req, -ret);
 }
 

@@ -19,21 +19,11 @@
 
 static int buf_grow(struct fs_buf *b, size_t need)
 {
-	size_t cap;
-	char *p;
-
 	if (b->err)
 		return b->err;
-	if (b->len + need + 1 <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + need + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
+	if (need > SIZE_MAX - b->len - 1 ||
+	    gm_grow(&b->p, &b->cap, b->len + need + 1, 1))
 		return b->err = -ENOMEM;
-	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 
@@ -300,55 +290,23 @@ int fs_show_error(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	return b->err;
 }
 
-static const char *mode_word(const struct gm_request *r, char *buf, size_t len)
-{
-	switch (r->mode) {
-	case GM_MODE_TOPDOWN:
-		return "topdown";
-	case GM_MODE_RANGE:
-		snprintf(buf, len, "range:0x%llx-0x%llx",
-			 (unsigned long long)r->range_start,
-			 (unsigned long long)r->range_end);
-		return buf;
-	default:
-		return "simple";
-	}
-}
-
-/* spec: the request's words, in the grammar a spec write accepts. */
+/*
+ * spec: the request's words, in the grammar a spec write accepts (plus
+ * owner=vm for the VM's), from guestmem's one flag table.
+ */
 int fs_show_spec(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 {
-	static const struct { unsigned flag; const char *word; } flags[] = {
-		{ GM_F_CONTIGUOUS, "contiguous" }, { GM_F_CLEAR, "clear" },
-		{ GM_F_TRIM_DISABLE, "trim_disable" }, { GM_F_NOCLEAR, "noclear" },
-		{ GM_F_FALLBACK, "fallback" },
-	};
 	struct gm_alloc_info *info;
-	const struct gm_request *r;
-	char mode[64];
-	const char *sep = " flags=";
+	char line[512];
 	int ret;
 
-	if (o->pending)
+	if (o->a.pending)
 		return 0;
-	ret = gm_alloc_get(fs->mem, o->name, &info);
+	ret = gm_alloc_get_id(fs->mem, o->a.id, &info);
 	if (ret)
 		return ret;
-	r = &info->req;
-	fs_buf_printf(b, "node=%u size=0x%llx", r->node,
-		      (unsigned long long)r->size);
-	if (r->align)
-		fs_buf_printf(b, " align=0x%llx", (unsigned long long)r->align);
-	fs_buf_printf(b, " from=%s mode=%s",
-		      r->from == GM_FROM_CMA ? "cma" : "buddy",
-		      mode_word(r, mode, sizeof(mode)));
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		if (!(r->flags & flags[i].flag))
-			continue;
-		fs_buf_printf(b, "%s%s", sep, flags[i].word);
-		sep = ",";
-	}
-	fs_buf_printf(b, "\n");
+	gm_request_format(&info->req, line, sizeof(line));
+	fs_buf_printf(b, "%s\n", line);
 	gm_alloc_info_free(info);
 	return b->err;
 }
@@ -359,9 +317,9 @@ int fs_show_blocks(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	struct gm_alloc_info *info;
 	int ret;
 
-	if (o->pending)
+	if (o->a.pending)
 		return 0;
-	ret = gm_alloc_get(fs->mem, o->name, &info);
+	ret = gm_alloc_get_id(fs->mem, o->a.id, &info);
 	if (ret)
 		return ret;
 	for (unsigned i = 0; i < info->nr_blocks; i++)

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * tree.c - the file tree as one table, inode numbers, and the name table of
- * allocation directories.
+ * tree.c - the file tree as one table, and inode numbers.
  *
  * Inode numbers: the top scope is 1 + row (the root is 1, FUSE_ROOT_ID);
  * node scope is NODE_BASE + node * ROW_SPAN + row; allocation scope is
- * ALLOC_BASE + id * ROW_SPAN + row, where id is handed out the first time the
- * filesystem sees a name and forgotten when the filesystem frees it, so a
- * name freed and allocated again gets new inodes.
+ * ALLOC_BASE + id * ROW_SPAN + row, where id is guestmem's id of the
+ * allocation (or pending name): never reused, so a name freed and
+ * allocated again gets new inodes, and an inode of a freed allocation
+ * decodes to -ENOENT. The filesystem keeps no table of names: guestmem
+ * owns them, pending ones included.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,123 +77,6 @@ const struct fs_row fs_rows[R_NR] = {
 };
 const unsigned fs_nr_rows = R_NR;
 
-/* ---- name table (fs->lock held) ---- */
-
-static int name_find(struct fs *fs, const char *name)
-{
-	for (unsigned i = 0; i < fs->nr_names; i++)
-		if (!strcmp(fs->names[i].name, name))
-			return (int)i;
-	return -1;
-}
-
-/* The entry for @name, added with a fresh id if new. NULL on ENOMEM. */
-static struct fs_name *name_get(struct fs *fs, const char *name, bool pending)
-{
-	int i = name_find(fs, name);
-	struct fs_name *n;
-
-	if (i >= 0)
-		return &fs->names[i];
-	if (fs->nr_names == fs->cap_names) {
-		unsigned cap = fs->cap_names ? fs->cap_names * 2 : 16;
-		struct fs_name *p = realloc(fs->names, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		fs->names = p;
-		fs->cap_names = cap;
-	}
-	n = &fs->names[fs->nr_names++];
-	n->id = fs->next_id++;
-	n->pending = pending;
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	return n;
-}
-
-/* Forget entry @i; its inodes are never handed out again. */
-static void name_drop(struct fs *fs, int i)
-{
-	for (unsigned r = 0; r < R_NR; r++)
-		if (fs_rows[r].scope == FS_ALLOC && fs_rows[r].show)
-			fs_cache_drop(fs, ALLOC_BASE + fs->names[i].id * ROW_SPAN + r);
-	fs->names[i] = fs->names[--fs->nr_names];
-}
-
-/*
- * fs_name_mkdir() - mkdir allocations/@name: a pending entry until spec is
- * written. -EEXIST if the name is pending or allocated, -ENOMEM.
- */
-int fs_name_mkdir(struct fs *fs, const char *name)
-{
-	struct gm_alloc_info *info;
-	int i, ret = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	i = name_find(fs, name);
-	if (fs_row_reserved(name) || (i >= 0 && fs->names[i].pending)) {
-		ret = -EEXIST;
-		goto out;
-	}
-	if (!gm_alloc_get(fs->mem, name, &info)) {
-		gm_alloc_info_free(info);
-		ret = -EEXIST;
-		goto out;
-	}
-	if (i >= 0)		/* stale: freed from outside the filesystem */
-		name_drop(fs, i);
-	if (!name_get(fs, name, true))
-		ret = -ENOMEM;
-out:
-	pthread_mutex_unlock(&fs->lock);
-	return ret;
-}
-
-/* fs_name_forget() - drop @name's entry (freed); -ENOENT if none. */
-int fs_name_forget(struct fs *fs, const char *name)
-{
-	int i;
-
-	pthread_mutex_lock(&fs->lock);
-	i = name_find(fs, name);
-	if (i >= 0)
-		name_drop(fs, i);
-	pthread_mutex_unlock(&fs->lock);
-	return i >= 0 ? 0 : -ENOENT;
-}
-
-bool fs_name_pending(struct fs *fs, const char *name)
-{
-	bool pending;
-	int i;
-
-	pthread_mutex_lock(&fs->lock);
-	i = name_find(fs, name);
-	pending = i >= 0 && fs->names[i].pending;
-	pthread_mutex_unlock(&fs->lock);
-	return pending;
-}
-
-/* fs_name_commit() - @name's spec was applied: no longer pending. */
-int fs_name_commit(struct fs *fs, const char *name)
-{
-	int i;
-
-	pthread_mutex_lock(&fs->lock);
-	i = name_find(fs, name);
-	if (i >= 0)
-		fs->names[i].pending = false;
-	pthread_mutex_unlock(&fs->lock);
-	return i >= 0 ? 0 : -ENOENT;
-}
-
-void fs_name_release(struct fs *fs)
-{
-	free(fs->names);
-	fs->names = NULL;
-	fs->nr_names = fs->cap_names = 0;
-}
-
 /* fs_row_reserved() - @name is a fixed file of allocations/ (ctl, error). */
 bool fs_row_reserved(const char *name)
 {
@@ -200,6 +84,18 @@ bool fs_row_reserved(const char *name)
 		if (fs_rows[r].parent == R_ALLOCS && !strcmp(fs_rows[r].name, name))
 			return true;
 	return false;
+}
+
+static fuse_ino_t alloc_ino(uint64_t id, int row)
+{
+	return ALLOC_BASE + id * ROW_SPAN + (unsigned)row;
+}
+
+void fs_forget_alloc(struct fs *fs, uint64_t id)
+{
+	for (unsigned r = 0; r < R_NR; r++)
+		if (fs_rows[r].scope == FS_ALLOC && fs_rows[r].show)
+			fs_cache_drop(fs, alloc_ino(id, (int)r));
 }
 
 /* ---- inodes ---- */
@@ -210,48 +106,16 @@ fuse_ino_t fs_encode(const struct fs_obj *o)
 	case FS_NODE:
 		return NODE_BASE + o->node * ROW_SPAN + (unsigned)o->row;
 	case FS_ALLOC:
-		return ALLOC_BASE + o->id * ROW_SPAN + (unsigned)o->row;
+		return alloc_ino(o->a.id, o->row);
 	default:
 		return 1 + (unsigned)o->row;
 	}
 }
 
-/* Fill @o for allocation @name (existing or pending); 0 or -ENOENT. */
-static int obj_alloc(struct fs *fs, const char *name, int row, struct fs_obj *o)
-{
-	struct gm_alloc_info *info;
-	struct fs_name *n;
-	int i, ret = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	i = name_find(fs, name);
-	if (i < 0 || !fs->names[i].pending) {
-		ret = gm_alloc_get(fs->mem, name, &info);
-		if (ret) {
-			if (i >= 0)
-				name_drop(fs, i);
-			goto out;
-		}
-		gm_alloc_info_free(info);
-	}
-	n = name_get(fs, name, false);
-	if (!n) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	o->row = row;
-	o->id = n->id;
-	o->pending = n->pending;
-	snprintf(o->name, sizeof(o->name), "%s", n->name);
-out:
-	pthread_mutex_unlock(&fs->lock);
-	return ret == -ENOMEM ? ret : ret ? -ENOENT : 0;
-}
-
 int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o)
 {
 	uint64_t x;
-	int i, ret = -ENOENT;
+	int ret;
 
 	memset(o, 0, sizeof(*o));
 	if (ino >= 1 && ino < NODE_BASE) {
@@ -270,21 +134,13 @@ int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o)
 		return 0;
 	}
 	x = ino - ALLOC_BASE;
-	o->id = x / ROW_SPAN;
 	o->row = (int)(x % ROW_SPAN);
 	if (o->row >= R_NR || fs_rows[o->row].scope != FS_ALLOC)
 		return -ENOENT;
-	pthread_mutex_lock(&fs->lock);
-	for (i = 0; i < (int)fs->nr_names; i++) {
-		if (fs->names[i].id == o->id) {
-			snprintf(o->name, sizeof(o->name), "%s", fs->names[i].name);
-			o->pending = fs->names[i].pending;
-			ret = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&fs->lock);
-	return ret;
+	ret = gm_alloc_lookup_id(fs->mem, x / ROW_SPAN, &o->a);
+	if (ret && fs_rows[o->row].show)
+		fs_cache_drop(fs, ino);		/* gone: its text with it */
+	return ret ? -ENOENT : 0;
 }
 
 int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
@@ -319,10 +175,9 @@ int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 		return 0;
 	}
 	if (dir->row == R_ALLOCS) {
-		if (strlen(name) > GM_NAME_MAX)
-			return -ENOENT;
 		memset(out, 0, sizeof(*out));
-		return obj_alloc(fs, name, R_ALLOC, out);
+		out->row = R_ALLOC;
+		return gm_alloc_lookup(fs->mem, name, &out->a) ? -ENOENT : 0;
 	}
 	return -ENOENT;
 }
@@ -359,7 +214,7 @@ void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 	if (o->row == R_VM_STATE && !fs->vm)
 		st->st_mode = S_IFREG | 0444;
 	/* A committed spec cannot be written again. */
-	if (o->row == R_SPEC && !o->pending)
+	if (o->row == R_SPEC && !o->a.pending)
 		st->st_mode = S_IFREG | 0444;
 	st->st_nlink = S_ISDIR(r->mode) ? 2 : 1;
 	st->st_uid = fs->uid;
@@ -371,18 +226,11 @@ void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
 }
 
-static int list_push(struct fs_obj **v, unsigned *nr, unsigned *cap,
+static int list_push(struct fs_obj **v, unsigned *nr, size_t *cap,
 		     const struct fs_obj *o)
 {
-	if (*nr == *cap) {
-		unsigned c = *cap ? *cap * 2 : 32;
-		struct fs_obj *p = realloc(*v, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
+	if (gm_grow(v, cap, (size_t)*nr + 1, sizeof(**v)))
+		return -ENOMEM;
 	(*v)[(*nr)++] = *o;
 	return 0;
 }
@@ -391,8 +239,9 @@ int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 	    unsigned *nr)
 {
 	struct fs_obj *v = NULL, o;
-	unsigned n = 0, cap = 0;
-	char **names = NULL;
+	struct gm_alloc_entry *ents = NULL;
+	unsigned n = 0, nr_ents = 0;
+	size_t cap = 0;
 	int ret = 0;
 
 	for (unsigned r = 0; r < R_NR && !ret; r++) {
@@ -411,27 +260,14 @@ int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 		}
 	}
 	if (!ret && dir->row == R_ALLOCS) {
-		ret = gm_alloc_names(fs->mem, &names);
-		for (unsigned i = 0; !ret && names[i]; i++) {
-			memset(&o, 0, sizeof(o));
-			if (obj_alloc(fs, names[i], R_ALLOC, &o))
-				continue;	/* freed meanwhile */
-			ret = list_push(&v, &n, &cap, &o);
-		}
-		if (names)
-			gm_names_free(names);
-		pthread_mutex_lock(&fs->lock);
-		for (unsigned i = 0; !ret && i < fs->nr_names; i++) {
-			if (!fs->names[i].pending)
-				continue;
+		ret = gm_alloc_list(fs->mem, &ents, &nr_ents);
+		for (unsigned i = 0; !ret && i < nr_ents; i++) {
 			memset(&o, 0, sizeof(o));
 			o.row = R_ALLOC;
-			o.id = fs->names[i].id;
-			o.pending = true;
-			snprintf(o.name, sizeof(o.name), "%s", fs->names[i].name);
+			o.a = ents[i];
 			ret = list_push(&v, &n, &cap, &o);
 		}
-		pthread_mutex_unlock(&fs->lock);
+		free(ents);
 	}
 	if (ret) {
 		free(v);
@@ -448,19 +284,18 @@ void fs_obj_name(const struct fs_obj *o, char *buf, size_t len)
 	if (o->row == R_NODE)
 		snprintf(buf, len, "node%u", o->node);
 	else if (o->row == R_ALLOC)
-		snprintf(buf, len, "%s", o->name);
+		snprintf(buf, len, "%s", o->a.name);
 	else
 		snprintf(buf, len, "%s", fs_rows[o->row].name);
 }
 
 /*
- * fs_set_error() - record the last failure for allocations/error, as
- * "err WHAT ENAME message" (last error wins, across all writers).
+ * fs_set_error() - see fs.h. The line is guestmem's own spelling of a
+ * failure (gm_err_format()), the one replay prints.
  */
-void fs_set_error(struct fs *fs, const char *what, int err, const char *msg)
+void fs_set_error(struct fs *fs, const char *what, const struct gm_error *e)
 {
 	pthread_mutex_lock(&fs->lock);
-	snprintf(fs->last_error, sizeof(fs->last_error), "err %s %s %s",
-		 what && *what ? what : "-", gm_errno_name(err), msg);
+	gm_err_format(fs->last_error, sizeof(fs->last_error), what, e);
 	pthread_mutex_unlock(&fs->lock);
 }

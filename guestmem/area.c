@@ -20,18 +20,11 @@ static int span_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int span_push(struct span **v, unsigned *nr, unsigned *cap,
+static int span_push(struct span **v, unsigned *nr, size_t *cap,
 		     uint64_t start, uint64_t end)
 {
-	if (*nr == *cap) {
-		unsigned c = *cap ? *cap * 2 : 16;
-		struct span *p = realloc(*v, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
+	if (gm_grow(v, cap, *nr + 1, sizeof(**v)))
+		return -ENOMEM;
 	(*v)[(*nr)++] = (struct span){ start, end };
 	return 0;
 }
@@ -45,7 +38,8 @@ static int busy_spans(const struct gm_mem *mem, const struct gm_node *n,
 		      struct span **out, unsigned *nr_out)
 {
 	struct span *v = NULL;
-	unsigned nr = 0, cap = 0, m = 0;
+	unsigned nr = 0, m = 0;
+	size_t cap = 0;
 	uint64_t chunk = mem->chunk;
 	int ret = 0;
 

@@ -30,18 +30,8 @@ int gm_blist_push(struct gm_blist *l, uint64_t gpa, uint64_t size,
 {
 	struct gm_block *blk;
 
-	if (l->nr == l->cap) {
-		unsigned cap = l->cap ? l->cap * 2 : 8;
-		struct gm_block *nb;
-
-		if (cap < l->cap)
-			return -ENOMEM;
-		nb = realloc(l->b, (size_t)cap * sizeof(*nb));
-		if (!nb)
-			return -ENOMEM;
-		l->b = nb;
-		l->cap = cap;
-	}
+	if (gm_grow(&l->b, &l->cap, (size_t)l->nr + 1, sizeof(*l->b)))
+		return -ENOMEM;
 	blk = &l->b[l->nr++];
 	blk->gpa = gpa;
 	blk->size = size;

@@ -555,19 +555,7 @@ static void undo(struct gm_buddy *b, struct gm_blist *out, unsigned nr0)
 /* Ensure room for @extra more blocks in @out. */
 static int room(struct gm_blist *out, unsigned extra)
 {
-	unsigned cap = out->cap ? out->cap : 8;
-	struct gm_block *nb;
-
-	if (out->nr + extra <= out->cap)
-		return 0;
-	while (cap < out->nr + extra)
-		cap *= 2;
-	nb = realloc(out->b, (size_t)cap * sizeof(*nb));
-	if (!nb)
-		return -ENOMEM;
-	out->b = nb;
-	out->cap = cap;
-	return 0;
+	return gm_grow(&out->b, &out->cap, (size_t)out->nr + extra, sizeof(*out->b));
 }
 
 /* Append the aligned blocks covering [@p, @p + @len) (@p aligned). */

@@ -13,10 +13,16 @@
  * The parser is strict: unknown or repeated keys, empty values, junk after a
  * number, control or non-ASCII bytes and lines over GM_CMD_LINE_MAX bytes
  * are EINVAL, each with a message naming the offending word.
+ *
+ * A line crosses this file once: gm_cmd_parse() to a struct gm_cmd,
+ * gm_cmd_run() to a struct gm_cmd_result, and text only in gm_cmd_format()
+ * and gm_err_format(). Messages never carry the allocation's name: the
+ * result does, and the formatter puts it in its own column.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pool.h"
@@ -67,18 +73,16 @@ static int split(const char *line, struct words *ws, struct gm_error *e)
 	return 0;
 }
 
+/* node=N: a number; whether the node exists is gm_alloc()'s question. */
 static int parse_node(const char *v, unsigned *node, struct gm_error *e)
 {
-	unsigned long n = 0;
+	uint64_t n;
 
 	if (!*v)
 		return gm_error_set(e, EINVAL, "node: empty value");
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || p - v > 6)
-			return gm_error_set(e, EINVAL, "node: '%s' is not a node number", v);
-		n = n * 10 + (*p - '0');
-	}
-	*node = n;
+	if (gm_parse_uint(v, 999999, &n))
+		return gm_error_set(e, EINVAL, "node: '%s' is not a node number", v);
+	*node = (unsigned)n;
 	return 0;
 }
 
@@ -128,6 +132,7 @@ static int parse_mode(const char *v, struct gm_request *req, struct gm_error *e)
 	return 0;
 }
 
+/* The one flag table: parse_flags() reads it, gm_request_format() prints it. */
 static const struct {
 	const char *name;
 	unsigned flag;
@@ -136,6 +141,7 @@ static const struct {
 	{ "trim_disable", GM_F_TRIM_DISABLE }, { "noclear", GM_F_NOCLEAR },
 	{ "fallback", GM_F_FALLBACK },
 };
+#define NR_FLAGS	(sizeof(flag_names) / sizeof(flag_names[0]))
 
 static int parse_flags(const char *v, unsigned *flags, struct gm_error *e)
 {
@@ -146,7 +152,7 @@ static int parse_flags(const char *v, unsigned *flags, struct gm_error *e)
 		size_t len = strcspn(p, ",");
 		unsigned f = 0;
 
-		for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		for (size_t i = 0; i < NR_FLAGS; i++)
 			if (strlen(flag_names[i].name) == len &&
 			    !strncmp(p, flag_names[i].name, len))
 				f = flag_names[i].flag;
@@ -177,7 +183,8 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 
 	/* find the name first, so every later error can carry it */
 	for (unsigned i = 1; i < ws->nr; i++)
-		if (!strncmp(ws->w[i], "name=", 5) && gm_name_valid(ws->w[i] + 5)) {
+		if (!strncmp(ws->w[i], "name=", 5) &&
+		    gm_name_chars_valid(ws->w[i] + 5)) {
 			snprintf(cmd->name, sizeof(cmd->name), "%s", ws->w[i] + 5);
 			break;
 		}
@@ -200,10 +207,9 @@ static int parse_alloc(struct words *ws, struct gm_cmd *cmd, struct gm_error *e)
 			return gm_error_set(e, EINVAL, "key '%s' has an empty value", w);
 		switch (k) {
 		case K_NAME:
-			if (!gm_name_valid(v))
-				return gm_error_set(e, EINVAL, "name: '%.64s' is not 1..%d of [A-Za-z0-9._-] not starting with '.'",
-					      v, GM_NAME_MAX);
-			snprintf(req->name, sizeof(req->name), "%s", v);
+			ret = gm_check_name(v, GM_OWNER_USER, e);
+			if (!ret)
+				snprintf(req->name, sizeof(req->name), "%s", v);
 			break;
 		case K_NODE:
 			ret = parse_node(v, &req->node, e);
@@ -276,7 +282,8 @@ int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
 		if (ws.nr != 2)
 			return gm_error_set(e, EINVAL, "usage: free NAME");
 		n = strncmp(ws.w[1], "name=", 5) ? ws.w[1] : ws.w[1] + 5;
-		if (!gm_name_valid(n))
+		/* any owner's name: the VM's are refused when run, saying why */
+		if (!gm_name_chars_valid(n))
 			return gm_error_set(e, EINVAL, "free: '%.64s' is not a valid name", n);
 		snprintf(cmd->name, sizeof(cmd->name), "%s", n);
 		return 0;
@@ -299,110 +306,252 @@ int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e)
 		      ws.w[0]);
 }
 
-/* Append to @out, cutting at @outlen. */
-static void put(char *out, size_t outlen, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
+/* ---- running ---------------------------------------------------------------- */
 
-	if (*pos + 1 >= outlen)
+void gm_cmd_result_release(struct gm_cmd_result *res)
+{
+	if (!res)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(out + *pos, outlen - *pos, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos = (*pos + n < outlen) ? *pos + n : outlen - 1;
+	free(res->blocks);
+	free(res->stats);
+	res->blocks = NULL;
+	res->stats = NULL;
+	res->nr_blocks = res->nr_stats = 0;
 }
 
-static int put_err(char *out, size_t outlen, size_t *pos, const char *name,
-		   const struct gm_error *e)
+static void result_reset(struct gm_cmd_result *res, const struct gm_cmd *cmd)
 {
-	const char *msg = e->msg;
-	size_t nl = strlen(name);
-
-	/* messages of gm_alloc/gm_free start with "NAME: "; the line has it */
-	if (nl && !strncmp(msg, name, nl) && msg[nl] == ':' && msg[nl + 1] == ' ')
-		msg += nl + 2;
-	put(out, outlen, pos, "err %s %s %s\n", name[0] ? name : "-",
-	    gm_errno_name(e->err), msg);
-	return -e->err;
+	memset(res, 0, sizeof(*res));
+	if (!cmd)
+		return;
+	res->type = cmd->type;
+	memcpy(res->name, cmd->type == GM_CMD_ALLOC ? cmd->req.name : cmd->name,
+	       sizeof(res->name));
+	if (cmd->type == GM_CMD_ALLOC && !res->name[0])
+		memcpy(res->name, cmd->name, sizeof(res->name));
 }
 
-static int exec_stat(struct gm_mem *mem, const struct gm_cmd *cmd, char *out,
-		     size_t outlen, size_t *pos)
+/*
+ * gm_cmd_result_fail() - see guestmem.h.
+ */
+void gm_cmd_result_fail(struct gm_cmd_result *res, const struct gm_cmd *cmd,
+			const struct gm_error *e)
+{
+	result_reset(res, cmd);
+	res->err = *e;
+	if (!res->err.err)
+		res->err.err = EINVAL;
+}
+
+static int run_stat(struct gm_mem *mem, const struct gm_cmd *cmd,
+		    struct gm_cmd_result *res)
 {
 	unsigned first = cmd->has_node ? cmd->node : 0;
 	unsigned last = cmd->has_node ? cmd->node : mem->nr_nodes - 1;
-	struct gm_error e;
 
-	if (first >= mem->nr_nodes) {
-		gm_error_set(&e, EINVAL, "stat: no node %u", first);
-		return put_err(out, outlen, pos, "", &e);
-	}
-	for (unsigned i = first; i <= last; i++) {
-		struct gm_node_stat st;
-
-		gm_node_stat(mem, i, &st);
-		put(out, outlen, pos,
-		    "node=%u size=%llu avail=%llu cma_size=%llu cma_used=%llu cma_maxchunk=%llu early=%llu start=0x%llx end=0x%llx\n",
-		    i, (unsigned long long)st.size, (unsigned long long)st.avail,
-		    (unsigned long long)st.cma_size, (unsigned long long)st.cma_used,
-		    (unsigned long long)st.cma_maxchunk,
-		    (unsigned long long)st.early_reserved,
-		    (unsigned long long)st.start, (unsigned long long)st.end);
-	}
+	if (first >= mem->nr_nodes)
+		return gm_error_set(&res->err, EINVAL, "stat: no node %u", first);
+	res->stats = calloc(last - first + 1, sizeof(*res->stats));
+	if (!res->stats)
+		return gm_error_set(&res->err, ENOMEM, "out of memory");
+	for (unsigned i = first; i <= last; i++)
+		gm_node_stat(mem, i, &res->stats[res->nr_stats++]);
 	return 0;
 }
 
 /*
- * gm_cmd_exec() - see guestmem.h. The ok line of an alloc lists the
- * allocation's extents: adjacent blocks are shown merged.
+ * gm_cmd_run() - see guestmem.h. An alloc's blocks come from the allocation
+ * call itself (no second lookup that another thread's free could race).
+ */
+int gm_cmd_run(struct gm_mem *mem, const struct gm_cmd *cmd,
+	       struct gm_cmd_result *res)
+{
+	struct gm_alloc_info *info = NULL;
+	int ret;
+
+	result_reset(res, cmd);
+	if (!mem || !cmd)
+		return gm_error_set(&res->err, EINVAL, "no command");
+	switch (cmd->type) {
+	case GM_CMD_STAT:
+		return run_stat(mem, cmd, res);
+	case GM_CMD_FREE:
+		return gm_free_name(mem, cmd->name, &res->id, &res->err);
+	case GM_CMD_ALLOC:
+		break;
+	default:
+		return gm_error_set(&res->err, EINVAL, "bad command type");
+	}
+	ret = gm_alloc(mem, &cmd->req, &info, &res->err);
+	if (ret)
+		return ret;
+	memcpy(res->name, info->req.name, sizeof(res->name));
+	res->id = info->id;
+	res->node = info->req.node;
+	res->nr_blocks = info->nr_blocks;
+	res->blocks = info->blocks;	/* moves into the result */
+	info->blocks = NULL;
+	gm_alloc_info_free(info);
+	return 0;
+}
+
+/* ---- text, at the edges -------------------------------------------------------- */
+
+/* An snprintf that appends at *@pos and counts what it could not write. */
+struct text {
+	char *out;
+	size_t len, pos;
+};
+
+static void put(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->pos < t->len ? t->out + t->pos : NULL,
+		      t->pos < t->len ? t->len - t->pos : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->pos += (size_t)n;
+}
+
+/*
+ * gm_err_format() - see guestmem.h.
+ */
+size_t gm_err_format(char *out, size_t outlen, const char *name,
+		     const struct gm_error *e)
+{
+	struct text t = { out, outlen, 0 };
+
+	if (outlen)
+		out[0] = '\0';
+	put(&t, "err %s %s %s", name && name[0] ? name : "-",
+	    gm_errno_name(e->err), e->msg);
+	return t.pos;
+}
+
+/*
+ * gm_cmd_format() - see guestmem.h.
+ */
+size_t gm_cmd_format(const struct gm_cmd_result *res, char *out,
+		     size_t outlen)
+{
+	struct text t = { out, outlen, 0 };
+	const char *name = res->name;
+
+	if (outlen)
+		out[0] = '\0';
+	if (res->err.err) {
+		/* auto-named allocations that failed have no name to show */
+		t.pos = gm_err_format(out, outlen, name, &res->err);
+		put(&t, "\n");
+		return t.pos;
+	}
+	switch (res->type) {
+	case GM_CMD_STAT:
+		for (unsigned i = 0; i < res->nr_stats; i++) {
+			const struct gm_node_stat *st = &res->stats[i];
+
+			put(&t, "node=%u size=%llu avail=%llu cma_size=%llu cma_used=%llu cma_maxchunk=%llu early=%llu start=0x%llx end=0x%llx\n",
+			    st->id, (unsigned long long)st->size,
+			    (unsigned long long)st->avail,
+			    (unsigned long long)st->cma_size,
+			    (unsigned long long)st->cma_used,
+			    (unsigned long long)st->cma_maxchunk,
+			    (unsigned long long)st->early_reserved,
+			    (unsigned long long)st->start,
+			    (unsigned long long)st->end);
+		}
+		break;
+	case GM_CMD_FREE:
+		put(&t, "ok %s freed\n", name);
+		break;
+	case GM_CMD_ALLOC:
+		put(&t, "ok %s node=%u blocks=", name, res->node);
+		for (unsigned i = 0; i < res->nr_blocks;) {
+			uint64_t start = res->blocks[i].gpa;
+			uint64_t end = start + res->blocks[i].size;
+
+			for (i++; i < res->nr_blocks && res->blocks[i].gpa == end; i++)
+				end += res->blocks[i].size;
+			put(&t, "%s0x%llx+0x%llx",
+			    start == res->blocks[0].gpa ? "" : ",",
+			    (unsigned long long)start,
+			    (unsigned long long)(end - start));
+		}
+		put(&t, "\n");
+		break;
+	}
+	return t.pos;
+}
+
+/*
+ * gm_cmd_exec() - see guestmem.h.
  */
 int gm_cmd_exec(struct gm_mem *mem, const char *line, char *out, size_t outlen)
 {
-	struct gm_alloc_info *info;
+	struct gm_cmd_result res;
 	struct gm_error e = { 0 };
-	char name[GM_NAME_MAX + 1];
 	struct gm_cmd cmd;
-	size_t pos = 0;
 	int ret;
 
 	if (!out || !outlen)
 		return -EINVAL;
-	out[0] = '\0';
+	memset(&cmd, 0, sizeof(cmd));
 	ret = gm_cmd_parse(line, &cmd, &e);
-	if (ret)
-		return put_err(out, outlen, &pos, cmd.name, &e);
-	switch (cmd.type) {
-	case GM_CMD_STAT:
-		return exec_stat(mem, &cmd, out, outlen, &pos);
-	case GM_CMD_FREE:
-		ret = gm_free(mem, cmd.name, &e);
-		if (ret)
-			return put_err(out, outlen, &pos, cmd.name, &e);
-		put(out, outlen, &pos, "ok %s freed\n", cmd.name);
-		return 0;
-	case GM_CMD_ALLOC:
-		break;
+	if (ret) {
+		gm_cmd_result_fail(&res, &cmd, &e);
+	} else {
+		ret = gm_cmd_run(mem, &cmd, &res);
 	}
-	ret = gm_alloc(mem, &cmd.req, name, &e);
-	if (ret)
-		return put_err(out, outlen, &pos, cmd.req.name, &e);
-	ret = gm_alloc_get(mem, name, &info);
-	if (ret) {	/* freed by another thread in between */
-		put(out, outlen, &pos, "ok %s node=%u blocks=\n", name, cmd.req.node);
-		return 0;
-	}
-	put(out, outlen, &pos, "ok %s node=%u blocks=", name, info->req.node);
-	for (unsigned i = 0; i < info->nr_blocks;) {
-		uint64_t start = info->blocks[i].gpa, end = start + info->blocks[i].size;
+	gm_cmd_format(&res, out, outlen);
+	gm_cmd_result_release(&res);
+	return ret;
+}
 
-		for (i++; i < info->nr_blocks && info->blocks[i].gpa == end; i++)
-			end += info->blocks[i].size;
-		put(out, outlen, &pos, "%s0x%llx+0x%llx", start == info->blocks[0].gpa ? "" : ",",
-		    (unsigned long long)start, (unsigned long long)(end - start));
+static const char *mode_word(const struct gm_request *r, char *buf, size_t len)
+{
+	switch (r->mode) {
+	case GM_MODE_TOPDOWN:
+		return "topdown";
+	case GM_MODE_RANGE:
+		snprintf(buf, len, "range:0x%llx-0x%llx",
+			 (unsigned long long)r->range_start,
+			 (unsigned long long)r->range_end);
+		return buf;
+	default:
+		return "simple";
 	}
-	put(out, outlen, &pos, "\n");
-	gm_alloc_info_free(info);
-	return 0;
+}
+
+/*
+ * gm_request_format() - see guestmem.h.
+ */
+size_t gm_request_format(const struct gm_request *req, char *out,
+			 size_t outlen)
+{
+	struct text t = { out, outlen, 0 };
+	const char *sep = " flags=";
+	char mode[64];
+
+	if (outlen)
+		out[0] = '\0';
+	put(&t, "node=%u size=0x%llx", req->node, (unsigned long long)req->size);
+	if (req->align)
+		put(&t, " align=0x%llx", (unsigned long long)req->align);
+	put(&t, " from=%s mode=%s", req->from == GM_FROM_CMA ? "cma" : "buddy",
+	    mode_word(req, mode, sizeof(mode)));
+	for (size_t i = 0; i < NR_FLAGS; i++) {
+		if (!(req->flags & flag_names[i].flag))
+			continue;
+		put(&t, "%s%s", sep, flag_names[i].name);
+		sep = ",";
+	}
+	if (req->owner == GM_OWNER_VM)
+		put(&t, " owner=vm");
+	return t.pos;
 }

@@ -34,13 +34,13 @@ unsigned gm_log2(uint64_t v)
 }
 
 /*
- * gm_name_valid() - allocation and label names: 1..GM_NAME_MAX characters
- * of [A-Za-z0-9._-], not starting with '.' (which also rules out "." and
- * ".."), so that every name is a safe file name under allocations/.
+ * gm_name_chars_valid() - the alphabet of allocation names: 1..GM_NAME_MAX
+ * characters of [A-Za-z0-9._-], not starting with '.' (which also rules out
+ * "." and ".."), so that every name is a safe file name under allocations/.
  */
-bool gm_name_valid(const char *name)
+bool gm_name_chars_valid(const char *name)
 {
-	size_t len = strlen(name);
+	size_t len = strnlen(name, GM_NAME_MAX + 1);
 
 	if (!len || len > GM_NAME_MAX || name[0] == '.')
 		return false;
@@ -53,6 +53,38 @@ bool gm_name_valid(const char *name)
 			return false;
 	}
 	return true;
+}
+
+static bool vm_namespace(const char *name)
+{
+	return !strncmp(name, GM_VM_PREFIX, strlen(GM_VM_PREFIX));
+}
+
+/*
+ * gm_name_valid() - see guestmem.h.
+ */
+bool gm_name_valid(const char *name, enum gm_owner owner)
+{
+	return name && gm_name_chars_valid(name) &&
+	       vm_namespace(name) == (owner == GM_OWNER_VM);
+}
+
+/*
+ * gm_check_name() - gm_name_valid() with the reason: -EINVAL for a name
+ * outside the alphabet, -EPERM for a name of another owner's namespace.
+ */
+int gm_check_name(const char *name, enum gm_owner owner, struct gm_error *e)
+{
+	if (!name || !gm_name_chars_valid(name))
+		return gm_error_set(e, EINVAL, "name: '%.64s' is not 1..%d of [A-Za-z0-9._-] not starting with '.'",
+				    name ? name : "", GM_NAME_MAX);
+	if (owner == GM_OWNER_VM && !vm_namespace(name))
+		return gm_error_set(e, EINVAL, "name: the vm's names start with '%s'",
+				    GM_VM_PREFIX);
+	if (owner != GM_OWNER_VM && vm_namespace(name))
+		return gm_error_set(e, EPERM, "name: names starting with '%s' are the vm's",
+				    GM_VM_PREFIX);
+	return 0;
 }
 
 /* Parse digits of @base at *@p; at least one digit; -ERANGE on overflow. */
@@ -80,6 +112,27 @@ static int parse_digits(const char **p, unsigned base, uint64_t *out)
 	if (!n)
 		return -EINVAL;
 	*p = s;
+	*out = v;
+	return 0;
+}
+
+/*
+ * gm_parse_uint() - see guestmem.h.
+ */
+int gm_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	ret = parse_digits(&s, 10, &v);
+	if (ret)
+		return ret;
+	if (*s)
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
 	*out = v;
 	return 0;
 }
@@ -119,29 +172,16 @@ int gm_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* A node id: decimal, < GM_MAX_NODES. */
-static int parse_node_id(const char **p, unsigned *id)
-{
-	uint64_t v;
-	int ret = parse_digits(p, 10, &v);
-
-	if (ret)
-		return ret;
-	if (v >= GM_MAX_NODES)
-		return -ERANGE;
-	*id = v;
-	return 0;
-}
-
 /*
- * Split "A,B,C" into items in a bounded copy; calls @fn on each. Empty
- * items are errors.
+ * Split "A,B,C" (the value of option @opt) into items in a bounded copy;
+ * calls @fn on each. Empty items, control bytes and over-long values are
+ * errors. @seen is a bitmap of the node ids the items named so far.
  */
-typedef int (*item_fn)(const char *item, struct gm_config *cfg,
+typedef int (*item_fn)(const char *opt, const char *item, void *ctx,
 		       uint64_t *seen, struct gm_error *e);
 
-static int parse_list(const char *opt, const char *s, struct gm_config *cfg,
-		      item_fn fn, struct gm_error *e)
+static int parse_list(const char *opt, const char *s, item_fn fn, void *ctx,
+		      struct gm_error *e)
 {
 	char buf[1024], *item, *save = NULL;
 	uint64_t seen = 0;
@@ -163,50 +203,69 @@ static int parse_list(const char *opt, const char *s, struct gm_config *cfg,
 	memcpy(buf, s, len + 1);
 	for (item = strtok_r(buf, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
-		ret = fn(item, cfg, &seen, e);
+		ret = fn(opt, item, ctx, &seen, e);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int numa_item(const char *item, struct gm_config *cfg, uint64_t *seen,
+/*
+ * The "NODE:" head of a list item: a decimal node id below @nr_nodes (or
+ * GM_MAX_NODES), given once; *@rest points past the colon.
+ */
+static int node_head(const char *opt, const char *item, unsigned nr_nodes,
+		     uint64_t *seen, unsigned *id, const char **rest,
 		     struct gm_error *e)
 {
-	const char *p = item;
+	const char *colon = strchr(item, ':');
+	char num[16];
+	uint64_t v;
+
+	if (!colon || colon == item || (size_t)(colon - item) >= sizeof(num))
+		return gm_error_set(e, EINVAL, "%s: '%s' is not NODE:...", opt, item);
+	snprintf(num, sizeof(num), "%.*s", (int)(colon - item), item);
+	if (gm_parse_uint(num, GM_MAX_NODES - 1, &v))
+		return gm_error_set(e, EINVAL, "%s: '%s' is not NODE:... (node 0..%d)",
+				    opt, item, GM_MAX_NODES - 1);
+	if (v >= nr_nodes)
+		return gm_error_set(e, EINVAL, "%s: no node %llu in '%s' (configure it with --numa)",
+				    opt, (unsigned long long)v, item);
+	if (*seen & (1ULL << v))
+		return gm_error_set(e, EINVAL, "%s: node %llu given twice", opt,
+				    (unsigned long long)v);
+	*seen |= 1ULL << v;
+	*id = (unsigned)v;
+	*rest = colon + 1;
+	return 0;
+}
+
+static int numa_item(const char *opt, const char *item, void *ctx,
+		     uint64_t *seen, struct gm_error *e)
+{
+	struct gm_config *cfg = ctx;
+	const char *rest, *at;
 	char size_s[64];
-	const char *at, *colon;
-	uint64_t size, host;
+	uint64_t size, host = (uint64_t)-1;
 	unsigned id;
 	int ret;
 
-	ret = parse_node_id(&p, &id);
-	if (ret || *p != ':')
-		return gm_error_set(e, EINVAL, "--numa: '%s' is not NODE:SIZE[@HOSTNODE] (node 0..%d)",
-			      item, GM_MAX_NODES - 1);
-	colon = p;
-	at = strchr(colon, '@');
-	if ((size_t)((at ? at : colon + strlen(colon)) - colon - 1) >= sizeof(size_s))
-		return gm_error_set(e, EINVAL, "--numa: bad size in '%s'", item);
+	ret = node_head(opt, item, GM_MAX_NODES, seen, &id, &rest, e);
+	if (ret)
+		return ret;
+	at = strchr(rest, '@');
+	if ((size_t)((at ? at : rest + strlen(rest)) - rest) >= sizeof(size_s))
+		return gm_error_set(e, EINVAL, "%s: bad size in '%s'", opt, item);
 	snprintf(size_s, sizeof(size_s), "%.*s",
-		 (int)((at ? at : colon + strlen(colon)) - colon - 1), colon + 1);
+		 (int)((at ? at : rest + strlen(rest)) - rest), rest);
 	ret = gm_parse_size(size_s, &size);
 	if (ret)
-		return gm_error_set(e, ret, "--numa: bad size '%s' in '%s'", size_s, item);
+		return gm_error_set(e, ret, "%s: bad size '%s' in '%s'", opt, size_s, item);
 	if (!size || size % 4096)
-		return gm_error_set(e, EINVAL, "--numa: node %u size must be a non-zero multiple of 4K",
-			      id);
-	host = (uint64_t)-1;
-	if (at) {
-		const char *h = at + 1;
-
-		ret = parse_digits(&h, 10, &host);
-		if (ret || *h || host > 1023)
-			return gm_error_set(e, EINVAL, "--numa: bad host node in '%s'", item);
-	}
-	if (*seen & (1ULL << id))
-		return gm_error_set(e, EINVAL, "--numa: node %u given twice", id);
-	*seen |= 1ULL << id;
+		return gm_error_set(e, EINVAL, "%s: node %u size must be a non-zero multiple of 4K",
+			      opt, id);
+	if (at && gm_parse_uint(at + 1, 1023, &host))
+		return gm_error_set(e, EINVAL, "%s: bad host node in '%s'", opt, item);
 	cfg->node[id].size = size;
 	cfg->node[id].host_node = at ? (int)host : -1;
 	return 0;
@@ -226,7 +285,7 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e)
 		tmp.node[i].host_node = -1;
 		tmp.node[i].cma_size = 0;
 	}
-	ret = parse_list("--numa", s, &tmp, numa_item, e);
+	ret = parse_list("--numa", s, numa_item, &tmp, e);
 	if (ret)
 		return ret;
 	while (n < GM_MAX_NODES && tmp.node[n].size)
@@ -240,31 +299,47 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e)
 	return 0;
 }
 
-static int cma_item(const char *item, struct gm_config *cfg, uint64_t *seen,
-		    struct gm_error *e)
+/* "N:SIZE" lists: the sizes land in ctx->sizes, at most the node's size. */
+struct sizes_ctx {
+	const struct gm_config *cfg;
+	uint64_t sizes[GM_MAX_NODES];
+};
+
+static int size_item(const char *opt, const char *item, void *ctx,
+		     uint64_t *seen, struct gm_error *e)
 {
-	const char *p = item;
+	struct sizes_ctx *c = ctx;
+	const char *rest;
 	uint64_t size;
 	unsigned id;
 	int ret;
 
-	ret = parse_node_id(&p, &id);
-	if (ret || *p != ':')
-		return gm_error_set(e, EINVAL, "--cma: '%s' is not NODE:SIZE", item);
-	ret = gm_parse_size(p + 1, &size);
+	ret = node_head(opt, item, c->cfg->nr_nodes, seen, &id, &rest, e);
 	if (ret)
-		return gm_error_set(e, ret, "--cma: bad size '%s'", p + 1);
-	if (id >= cfg->nr_nodes)
-		return gm_error_set(e, EINVAL, "--cma: no node %u (configure it with --numa)", id);
-	if (*seen & (1ULL << id))
-		return gm_error_set(e, EINVAL, "--cma: node %u given twice", id);
-	if (size % cfg->chunk_size)
-		return gm_error_set(e, EINVAL, "--cma: node %u size must be a multiple of the chunk (%llu)",
-			      id, (unsigned long long)cfg->chunk_size);
-	if (size >= cfg->node[id].size)
-		return gm_error_set(e, EINVAL, "--cma: node %u area must be smaller than the node", id);
-	*seen |= 1ULL << id;
-	cfg->node[id].cma_size = size;
+		return ret;
+	ret = gm_parse_size(rest, &size);
+	if (ret)
+		return gm_error_set(e, ret, "%s: bad size '%s'", opt, rest);
+	if (size > c->cfg->node[id].size)
+		return gm_error_set(e, EINVAL, "%s: node %u has no %s of memory",
+				    opt, id, rest);
+	c->sizes[id] = size;
+	return 0;
+}
+
+/*
+ * gm_parse_node_sizes() - see guestmem.h.
+ */
+int gm_parse_node_sizes(const char *opt, const char *s,
+			const struct gm_config *cfg,
+			uint64_t sizes[GM_MAX_NODES], struct gm_error *e)
+{
+	struct sizes_ctx c = { .cfg = cfg };
+	int ret = parse_list(opt, s, size_item, &c, e);
+
+	if (ret)
+		return ret;
+	memcpy(sizes, c.sizes, sizeof(c.sizes));
 	return 0;
 }
 
@@ -274,14 +349,36 @@ static int cma_item(const char *item, struct gm_config *cfg, uint64_t *seen,
  */
 int gm_parse_cma(const char *s, struct gm_config *cfg, struct gm_error *e)
 {
-	struct gm_config tmp = *cfg;
-	int ret;
+	uint64_t sizes[GM_MAX_NODES];
+	int ret = gm_parse_node_sizes("--cma", s, cfg, sizes, e);
 
-	for (unsigned i = 0; i < GM_MAX_NODES; i++)
-		tmp.node[i].cma_size = 0;
-	ret = parse_list("--cma", s, &tmp, cma_item, e);
 	if (ret)
 		return ret;
-	*cfg = tmp;
+	for (unsigned i = 0; i < cfg->nr_nodes; i++) {
+		if (sizes[i] % cfg->chunk_size)
+			return gm_error_set(e, EINVAL, "--cma: node %u size must be a multiple of the chunk (%llu)",
+				      i, (unsigned long long)cfg->chunk_size);
+		if (sizes[i] >= cfg->node[i].size)
+			return gm_error_set(e, EINVAL, "--cma: node %u area must be smaller than the node", i);
+	}
+	for (unsigned i = 0; i < GM_MAX_NODES; i++)
+		cfg->node[i].cma_size = i < cfg->nr_nodes ? sizes[i] : 0;
+	return 0;
+}
+
+/*
+ * gm_parse_chunk() - see guestmem.h.
+ */
+int gm_parse_chunk(const char *s, struct gm_config *cfg, struct gm_error *e)
+{
+	uint64_t v;
+	int ret = gm_parse_size(s, &v);
+
+	if (ret == -ERANGE)
+		return gm_error_set(e, ERANGE, "--chunk %s: overflows 64 bits", s);
+	if (ret || !gm_is_pow2(v) || v < 4096 || v > (1ULL << 30))
+		return gm_error_set(e, EINVAL, "--chunk %s: need a power of two from 4K to 1G",
+				    s ? s : "");
+	cfg->chunk_size = v;
 	return 0;
 }

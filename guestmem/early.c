@@ -2,8 +2,9 @@
 /*
  * early.c - the early allocator (memblock / OSTD EarlyFrameAllocator).
  *
- * While the VM is built, boot structures are placed as labelled ranges of a
- * node: gm_early_alloc() bump-allocates upward, first fit with alignment,
+ * While the VM is built, boot structures are placed as typed, labelled
+ * ranges of a node (the type says what the guest's memory map calls it,
+ * the label is for people): gm_early_alloc() bump-allocates upward, first fit with alignment,
  * from the node's window below 4 GiB or above it; gm_early_reserve() pins a
  * fixed range. Ranges are kept ascending and never overlap. At retire each
  * node's buddy is created over its span, the MMIO hole and the early ranges
@@ -19,6 +20,12 @@
 #include <string.h>
 
 #include "pool.h"
+
+static bool type_valid(enum gm_early_type type)
+{
+	return type == GM_EARLY_RAM || type == GM_EARLY_RESERVED ||
+	       type == GM_EARLY_ACPI;
+}
 
 static bool label_valid(const char *label)
 {
@@ -37,25 +44,20 @@ static bool label_valid(const char *label)
 
 /* Insert [start, start+size) at its sorted place; caller checked overlap. */
 static int early_insert(struct gm_mem *mem, struct gm_node *n, uint64_t start,
-			uint64_t size, const char *label)
+			uint64_t size, enum gm_early_type type,
+			const char *label)
 {
 	unsigned pos = 0;
 
-	if (n->nr_early == n->cap_early) {
-		unsigned cap = n->cap_early ? n->cap_early * 2 : 8;
-		struct gm_early_range *r = realloc(n->early, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		n->early = r;
-		n->cap_early = cap;
-	}
+	if (gm_grow(&n->early, &n->cap_early, n->nr_early + 1, sizeof(*n->early)))
+		return -ENOMEM;
 	while (pos < n->nr_early && n->early[pos].start < start)
 		pos++;
 	memmove(&n->early[pos + 1], &n->early[pos],
 		(n->nr_early - pos) * sizeof(*n->early));
 	n->early[pos].start = start;
 	n->early[pos].size = size;
+	n->early[pos].type = type;
 	snprintf(n->early[pos].label, sizeof(n->early[pos].label), "%s", label);
 	/* Node locks differ, so the mem-wide counter is atomic. */
 	n->early[pos].seq = __atomic_fetch_add(&mem->early_seq, 1, __ATOMIC_RELAXED);
@@ -107,8 +109,9 @@ static bool fit_in_range(const struct gm_node *n, uint64_t lo, uint64_t hi,
  * gm_early_alloc() - see guestmem.h. @label: 1..63 printable characters.
  */
 int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
-		   uint64_t align, enum gm_window window, const char *label,
-		   uint64_t *gpa, struct gm_error *e)
+		   uint64_t align, enum gm_window window,
+		   enum gm_early_type type, const char *label, uint64_t *gpa,
+		   struct gm_error *e)
 {
 	struct gm_node *n = gm_node_get(mem, node);
 	uint64_t at = 0;
@@ -121,6 +124,8 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 		return gm_error_set(e, EINVAL, "early alloc: size must be non-zero and align a power of two");
 	if (window != GM_WINDOW_LOW && window != GM_WINDOW_HIGH)
 		return gm_error_set(e, EINVAL, "early alloc: bad window");
+	if (!type_valid(type))
+		return gm_error_set(e, EINVAL, "early alloc: bad type %d", (int)type);
 	if (!label_valid(label))
 		return gm_error_set(e, EINVAL, "early alloc: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
@@ -147,7 +152,7 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 		}
 		found = fit_in_range(n, lo, hi, size, align, &at);
 	}
-	ret = found ? early_insert(mem, n, at, size, label) : -ENOMEM;
+	ret = found ? early_insert(mem, n, at, size, type, label) : -ENOMEM;
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);
 	if (ret == -ENOMEM && !found)
@@ -164,7 +169,8 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
  * gm_early_reserve() - see guestmem.h.
  */
 int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
-		     const char *label, struct gm_error *e)
+		     enum gm_early_type type, const char *label,
+		     struct gm_error *e)
 {
 	struct gm_node *n;
 	bool inside = false;
@@ -172,6 +178,8 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 
 	if (!size || gpa + size < gpa)
 		return gm_error_set(e, EINVAL, "early reserve: bad size");
+	if (!type_valid(type))
+		return gm_error_set(e, EINVAL, "early reserve: bad type %d", (int)type);
 	if (!label_valid(label))
 		return gm_error_set(e, EINVAL, "early reserve: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
@@ -196,7 +204,7 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 	pthread_mutex_lock(&n->lock);
 	if (early_overlaps(n, gpa, size))
 		ret = gm_error_set(e, EEXIST, "early reserve '%s': overlaps an early range", label);
-	else if ((ret = early_insert(mem, n, gpa, size, label)))
+	else if ((ret = early_insert(mem, n, gpa, size, type, label)))
 		ret = gm_error_set(e, ret, "out of memory");
 	pthread_mutex_unlock(&n->lock);
 	pthread_rwlock_unlock(&mem->table_lock);

@@ -13,8 +13,8 @@
  *               node's buddy allocator; the node's contiguous-range (CMA)
  *               area is then reserved out of the buddy.
  *
- * After retire, memory is handed out as named allocations (gm_alloc()/
- * gm_free()), from the buddy or the CMA area of one node.
+ * After retire, memory is handed out as named, owned allocations (gm_alloc(),
+ * gm_free(), gm_free_id()), from the buddy or the CMA area of one node.
  *
  * guestmem works over plain guest-physical addresses: with no host backing
  * (kvmem replay) no memory is touched at all. gm_mem_back() attaches host
@@ -23,8 +23,11 @@
  *
  * Locking: every function here is thread-safe. A struct gm_mem holds a
  * rwlock over its allocation table (readers: lookups and data copies;
- * writers: alloc and free) and one mutex per node around that node's early,
- * buddy and CMA state. Lock order: table, then node. Callers take no locks.
+ * writers: claiming, publishing and dropping names) and one mutex per node
+ * around that node's early, buddy and CMA state. Lock order: table, then
+ * node. Zeroing and hole punching hold neither: an allocation or a free
+ * claims its name and blocks under the locks, zeroes with none, and
+ * publishes under them again. Callers take no locks.
  *
  * Errors: negative errno. Functions taking a struct gm_error also fill a
  * one-line human message. A failed call changes no state.
@@ -91,9 +94,16 @@ void gm_config_init(struct gm_config *cfg);
 int gm_parse_size(const char *s, uint64_t *out);
 
 /*
+ * gm_parse_uint() - parse decimal digits only (no sign, no space, no
+ * suffix) as a number <= @max. 0, -EINVAL malformed, -ERANGE above @max.
+ * The one number parser of node ids, vCPU counts and host nodes.
+ */
+int gm_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/*
  * gm_parse_numa() - parse "--numa 0:1G,1:512M@1" into @cfg: node ids must be
  * 0..n-1, each once, sizes non-zero multiples of 4 KiB; "@H" binds to host
- * node H. Returns 0 or a negative errno with @e filled.
+ * node H. Returns 0 or a negative errno with @e filled ("--numa: ...").
  */
 int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e);
 
@@ -102,6 +112,23 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e);
  * be configured, sizes multiples of the chunk size and smaller than the node).
  */
 int gm_parse_cma(const char *s, struct gm_config *cfg, struct gm_error *e);
+
+/*
+ * gm_parse_node_sizes() - parse the list "N:SIZE,N:SIZE" of option @opt
+ * (e.g. "--headroom") with the --numa list and number parsers: nodes below
+ * @cfg->nr_nodes, each once, sizes at most the node's. @sizes[N] is set
+ * for the nodes given, 0 for the others. 0 or -EINVAL/-ERANGE with @e
+ * filled ("OPT: ..."); @sizes unchanged on error.
+ */
+int gm_parse_node_sizes(const char *opt, const char *s,
+			const struct gm_config *cfg,
+			uint64_t sizes[GM_MAX_NODES], struct gm_error *e);
+
+/*
+ * gm_parse_chunk() - "--chunk SIZE" into cfg->chunk_size: a power of two
+ * from 4K to 1G. 0 or -EINVAL/-ERANGE with @e filled; @cfg unchanged then.
+ */
+int gm_parse_chunk(const char *s, struct gm_config *cfg, struct gm_error *e);
 
 /* ---- the memory: create, back, early phase, retire --------------------- */
 
@@ -170,22 +197,35 @@ ssize_t gm_mem_rw(struct gm_mem *mem, uint64_t gpa, void *buf, size_t len,
 enum gm_window { GM_WINDOW_LOW, GM_WINDOW_HIGH };
 
 /*
+ * What an early range is to the guest, so the memory map is built from
+ * types, never from labels (the label is for people: early/ranges).
+ */
+enum gm_early_type {
+	GM_EARLY_RAM,		/* RAM the guest keeps: its kernel, initrd, boot data */
+	GM_EARLY_RESERVED,	/* never usable by the guest (legacy BIOS area) */
+	GM_EARLY_ACPI,		/* ACPI tables, reclaimable once read */
+};
+
+/*
  * gm_early_alloc() - bump-allocate @size bytes aligned to @align (power of
- * two) from @node's @window, labelled @label (copied). Allocations go
- * upwards, first fit, never overlapping earlier early ranges. Returns 0 and
- * *@gpa; -EINVAL (bad args), -ENOMEM (no room), -EBUSY (already retired).
+ * two) from @node's @window, of @type, labelled @label (copied). Allocations
+ * go upwards, first fit, never overlapping earlier early ranges. Returns 0
+ * and *@gpa; -EINVAL (bad args), -ENOMEM (no room), -EBUSY (already retired).
  */
 int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
-		   uint64_t align, enum gm_window window, const char *label,
-		   uint64_t *gpa, struct gm_error *e);
+		   uint64_t align, enum gm_window window,
+		   enum gm_early_type type, const char *label, uint64_t *gpa,
+		   struct gm_error *e);
 
 /*
  * gm_early_reserve() - reserve the fixed range [@gpa, @gpa+@size) of a node
- * (e.g. a kernel's load address). -EINVAL if outside the node's ranges,
- * -EEXIST if it overlaps an early range, -EBUSY after retire.
+ * (e.g. a kernel's load address), of @type. -EINVAL if outside the node's
+ * ranges or a bad type, -EEXIST if it overlaps an early range, -EBUSY
+ * after retire.
  */
 int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
-		     const char *label, struct gm_error *e);
+		     enum gm_early_type type, const char *label,
+		     struct gm_error *e);
 
 /*
  * gm_mem_retire() - end the early phase: every early range becomes
@@ -200,7 +240,8 @@ bool gm_mem_retired(const struct gm_mem *mem);
 /* One early range, for early/ranges and the e820 map. */
 struct gm_early_range {
 	uint64_t start, size;
-	char label[GM_NAME_MAX + 1];
+	enum gm_early_type type;
+	char label[GM_NAME_MAX + 1];	/* for display only */
 	uint64_t seq;		/* placement order, for gm_early_rollback() */
 };
 
@@ -226,6 +267,31 @@ int gm_early_ranges(struct gm_mem *mem, unsigned node,
 
 /* ---- allocations -------------------------------------------------------- */
 
+/*
+ * Owners. Every allocation belongs to the user (the shell: allocations/ctl,
+ * mkdir + spec, `kvmem run --alloc`, replay) or to the VM (guest RAM now;
+ * hot-plug areas and device memory later). The user's paths (gm_free(),
+ * gm_free_id() as GM_OWNER_USER, the filesystem's rmdir and spec) refuse a
+ * VM-owned allocation with -EBUSY and a message naming its owner, and
+ * change nothing; its bytes stay readable and writable (gm_alloc_rw()).
+ * The VM frees its own allocations with gm_free_id(..., GM_OWNER_VM, ...).
+ *
+ * Names. guestmem holds every name, pending ones included: a name is
+ * reserved (gm_name_reserve(), mkdir), then committed by an allocation into
+ * it (gm_request.reserved_id, the spec write) or dropped (gm_free_id()), so
+ * two claims on one name always end with exactly one owner. User names are
+ * 1..GM_NAME_MAX characters of [A-Za-z0-9._-], not starting with '.' nor
+ * with GM_VM_PREFIX; the VM's names all start with GM_VM_PREFIX ("vm.ram0"),
+ * a namespace no user path can create, so a user name can neither take nor
+ * pose as one of the VM's. Code finds the VM's allocations by id, never by
+ * name: ids are 64-bit, start at 1, and are never reused (an id names one
+ * allocation or reservation for the life of the gm_mem).
+ */
+enum gm_owner { GM_OWNER_USER, GM_OWNER_VM };
+
+#define GM_VM_PREFIX		"vm."
+#define GM_PURPOSE_MAX		48	/* "guest RAM, node 1" */
+
 enum gm_from { GM_FROM_BUDDY, GM_FROM_CMA };
 enum gm_mode { GM_MODE_SIMPLE, GM_MODE_TOPDOWN, GM_MODE_RANGE };
 
@@ -236,7 +302,10 @@ enum gm_mode { GM_MODE_SIMPLE, GM_MODE_TOPDOWN, GM_MODE_RANGE };
 #define GM_F_FALLBACK		0x10	/* contiguous if possible, else scattered */
 
 struct gm_request {
-	char name[GM_NAME_MAX + 1];	/* "" = auto-name a1, a2, ... */
+	char name[GM_NAME_MAX + 1];	/* "" = auto-name a1, a2, ... (user) or the reservation's */
+	enum gm_owner owner;		/* GM_OWNER_USER unless set */
+	char purpose[GM_PURPOSE_MAX];	/* the owner's word for it, shown when a user path refuses it */
+	uint64_t reserved_id;		/* != 0: allocate into this pending reservation */
 	unsigned node;
 	uint64_t size;
 	uint64_t align;			/* 0 = the chunk size (buddy) / 1 page (cma) */
@@ -256,62 +325,147 @@ struct gm_block {
 
 /* A snapshot of one allocation. Owned by the caller: gm_alloc_info_free(). */
 struct gm_alloc_info {
-	struct gm_request req;	/* as requested, name filled in */
+	uint64_t id;		/* stable, never reused */
+	bool pending;		/* a reserved name with no memory yet */
+	struct gm_request req;	/* as requested: name, owner and purpose filled in */
 	uint64_t size;		/* bytes held (>= req.size when not trimmed) */
 	unsigned nr_blocks;
 	struct gm_block *blocks;	/* ascending gpa */
 };
 
+/* What a listing or a lookup tells about one name (no blocks). */
+struct gm_alloc_entry {
+	uint64_t id;
+	char name[GM_NAME_MAX + 1];
+	enum gm_owner owner;
+	bool pending;		/* reserved, no memory yet (or being allocated) */
+	uint64_t size;		/* bytes held, 0 when pending */
+};
+
 /*
- * gm_request_init() - defaults: auto name, node 0, from buddy, simple mode,
- * no flags, align 0.
+ * gm_request_init() - defaults: auto name, owned by the user, node 0, from
+ * buddy, simple mode, no flags, align 0.
  */
 void gm_request_init(struct gm_request *req);
 
 /*
- * gm_alloc() - allocate per @req under req->name (or the next free auto
- * name a1, a2, ...; the name used is copied to @name_out if non-NULL, which
- * must hold GM_NAME_MAX + 1 bytes). Unless GM_F_NOCLEAR, dirty blocks are
- * zeroed when the memory is backed (and then reported clean). Errors:
- * -EINVAL malformed (align not a power of two, size 0, unknown node, range
- * outside the node, bad name), -ERANGE size rounded to align overflows,
- * -EEXIST name taken, -ENOSPC no room, -EBUSY before retire. No state change
- * on error.
+ * gm_name_valid() - @name is a name @owner may give: 1..GM_NAME_MAX of
+ * [A-Za-z0-9._-], not starting with '.'; a user name must not start with
+ * GM_VM_PREFIX, a VM name must.
  */
-int gm_alloc(struct gm_mem *mem, const struct gm_request *req, char *name_out,
-	     struct gm_error *e);
+bool gm_name_valid(const char *name, enum gm_owner owner);
 
 /*
- * gm_free() - free allocation @name and every block it holds. Blocks return
- * dirty, except when backed: their host pages are released (punched) and
- * they return clean. -ENOENT if no such allocation; no state change then.
+ * gm_name_reserve() - reserve @name for the user (mkdir): a pending entry
+ * with no memory, listed and looked up like an allocation, until an
+ * allocation commits it (gm_request.reserved_id) or gm_free_id() drops it.
+ * *@id gets its id. -EINVAL bad name, -EPERM a name of the VM's namespace,
+ * -EEXIST taken (allocated, pending or being allocated), -ENOMEM. Takes the
+ * table write lock; no state change on error.
+ */
+int gm_name_reserve(struct gm_mem *mem, const char *name, uint64_t *id,
+		    struct gm_error *e);
+
+/*
+ * gm_alloc() - allocate per @req, owned by req->owner, under req->name, or
+ * into the pending reservation req->reserved_id (req->name "" or its name,
+ * same owner), or else under the next free auto name a1, a2, ... (user
+ * only). An exact guest-physical range is GM_MODE_RANGE with size = end -
+ * start. Unless GM_F_NOCLEAR, dirty blocks are zeroed when the memory is
+ * backed (and then reported clean). On success *@out (if @out is non-NULL)
+ * is a snapshot the caller frees with gm_alloc_info_free().
+ * Errors: -EINVAL malformed (align not a power of two, size 0, unknown node,
+ * range outside the node, bad name), -EPERM a name of another owner's
+ * namespace, -ERANGE size rounded to align overflows, -EEXIST name taken,
+ * -ENOENT no such reservation, -EBUSY before retire or the reservation is
+ * being allocated, -ENOSPC no room, -ENOMEM. No state change on error (a
+ * reservation stays pending).
+ * Locking: the table write lock to claim the name and to publish, the node
+ * lock around the allocator; zeroing holds neither, so other nodes'
+ * allocations, frees and reads go on meanwhile. The name is held all along.
+ */
+int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
+	     struct gm_alloc_info **out, struct gm_error *e);
+
+/*
+ * gm_free() - the user's free of allocation @name (`free NAME`): every block
+ * goes back. Blocks return dirty, except when backed: their host pages are
+ * released (punched) and they return clean. -EINVAL empty name, -ENOENT no
+ * such allocation (also a pending reservation: rmdir drops those), -EBUSY
+ * owned by the VM ("owned by the vm (PURPOSE)") or being allocated or freed,
+ * -EIO allocator mismatch (a bug: the allocation is kept, with its blocks,
+ * though backed bytes may already read as zero). No state change on error.
+ * Locking: as gm_alloc(); the punching holds neither lock, and the name stays
+ * taken until the blocks are back.
  */
 int gm_free(struct gm_mem *mem, const char *name, struct gm_error *e);
 
 /*
- * gm_alloc_get() - snapshot allocation @name into *@out (caller frees with
- * gm_alloc_info_free()). -ENOENT if none, -ENOMEM.
+ * gm_free_id() - free allocation @id, or drop the pending reservation @id,
+ * on behalf of @who: the owner's own path (the VM's unplug, the
+ * filesystem's rmdir as GM_OWNER_USER). -ENOENT no such id (or already
+ * freed), -EBUSY owned by another owner (the message names it) or being
+ * allocated or freed, -EIO as gm_free(). No state change on error.
+ */
+int gm_free_id(struct gm_mem *mem, uint64_t id, enum gm_owner who,
+	       struct gm_error *e);
+
+/*
+ * gm_alloc_get() / gm_alloc_get_id() - snapshot allocation @name / @id
+ * (pending reservations too: no blocks) into *@out (caller frees with
+ * gm_alloc_info_free()). -ENOENT if none, -ENOMEM. Table read lock.
  */
 int gm_alloc_get(struct gm_mem *mem, const char *name,
 		 struct gm_alloc_info **out);
+int gm_alloc_get_id(struct gm_mem *mem, uint64_t id,
+		    struct gm_alloc_info **out);
 void gm_alloc_info_free(struct gm_alloc_info *info);
 
 /*
- * gm_alloc_names() - the names of all allocations, ascending by creation,
- * as a NULL-terminated array the caller frees with gm_names_free().
+ * gm_alloc_lookup() / gm_alloc_lookup_id() - what @name / @id is now, into
+ * *@out: 0 or -ENOENT (never heard of, freed, or not yet visible). An
+ * allocation being made under a new name is invisible until it is done; a
+ * reservation being committed stays visible as pending. Table read lock.
  */
-int gm_alloc_names(struct gm_mem *mem, char ***out);
-void gm_names_free(char **names);
+int gm_alloc_lookup(struct gm_mem *mem, const char *name,
+		    struct gm_alloc_entry *out);
+int gm_alloc_lookup_id(struct gm_mem *mem, uint64_t id,
+		       struct gm_alloc_entry *out);
 
 /*
- * gm_alloc_rw() - read or write allocation @name's bytes as one contiguous
- * view over its blocks (ascending). Returns bytes copied, 0 at or past the
- * end on read, -EFBIG for a write starting at or past the end (a write that
- * crosses the end is cut short), -ENOENT, -EIO if not backed. Holds the
- * table read lock, so the allocation cannot be freed while copying.
+ * gm_alloc_check_owner() - may @who change allocation (or pending name)
+ * @id? 0 if @who owns it, -EBUSY with @e saying whose it is ("owned by the
+ * vm (guest RAM, node 1)"), -ENOENT. Changes nothing. Table read lock.
  */
-ssize_t gm_alloc_rw(struct gm_mem *mem, const char *name, void *buf,
-		    size_t len, uint64_t off, bool write);
+int gm_alloc_check_owner(struct gm_mem *mem, uint64_t id, enum gm_owner who,
+			 struct gm_error *e);
+
+/*
+ * gm_alloc_list() - every visible name (allocations and pending
+ * reservations), ascending by id (creation or reservation order), as a
+ * malloc'd array the caller frees; *@nr entries. 0 or -ENOMEM.
+ */
+int gm_alloc_list(struct gm_mem *mem, struct gm_alloc_entry **out,
+		  unsigned *nr);
+
+/*
+ * gm_alloc_rw() - read or write allocation @id's bytes as one contiguous
+ * view over its blocks (ascending), whoever owns it. Returns bytes copied,
+ * 0 at or past the end on read, -EFBIG for a write starting at or past the
+ * end (a write that crosses the end is cut short; a pending reservation has
+ * no bytes), -ENOENT, -EIO if not backed. Holds the table read lock, so the
+ * allocation cannot be freed while copying.
+ */
+ssize_t gm_alloc_rw(struct gm_mem *mem, uint64_t id, void *buf, size_t len,
+		    uint64_t off, bool write);
+
+/*
+ * gm_grow() - make room for @need elements of @elem bytes in the array at
+ * *(void **)@array whose capacity is *@cap elements: doubling, from 8. The
+ * one growable-array helper of kvmem. 0, or -ENOMEM (realloc failure or
+ * size overflow) with the array and *@cap unchanged.
+ */
+int gm_grow(void *array, size_t *cap, size_t need, size_t elem);
 
 /* ---- inspection ---------------------------------------------------------- */
 
@@ -356,6 +510,12 @@ int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 
 /* ---- control grammar ------------------------------------------------------- */
 
+/*
+ * One control line crosses guestmem once: gm_cmd_parse() makes a struct
+ * gm_cmd of it, gm_cmd_run() runs that and fills a struct gm_cmd_result,
+ * and text is made only at the edges that print it (gm_cmd_format() for
+ * replay, gm_err_format() for the filesystem's allocations/error).
+ */
 enum gm_cmd_type { GM_CMD_ALLOC, GM_CMD_FREE, GM_CMD_STAT };
 
 struct gm_cmd {
@@ -366,6 +526,19 @@ struct gm_cmd {
 	unsigned node;
 };
 
+/* What running one command did. Release with gm_cmd_result_release(). */
+struct gm_cmd_result {
+	enum gm_cmd_type type;
+	struct gm_error err;		/* err.err == 0: success */
+	char name[GM_NAME_MAX + 1];	/* the allocation's name, "" if none parsed */
+	uint64_t id;			/* alloc, free: the allocation's id */
+	unsigned node;			/* alloc: its node */
+	unsigned nr_blocks;		/* alloc: its blocks, ascending, malloc'd */
+	struct gm_block *blocks;
+	unsigned nr_stats;		/* stat: one per node asked, malloc'd */
+	struct gm_node_stat *stats;
+};
+
 /*
  * gm_cmd_parse() - parse one line of the control grammar (design.md 5):
  *   alloc [name=NAME] node=N size=SIZE [align=SIZE] [from=buddy|cma]
@@ -374,21 +547,64 @@ struct gm_cmd {
  *   free NAME
  *   stat [node=N]
  * Checks syntax and layout rules only (not node existence). Returns 0 or
- * -EINVAL/-ERANGE with @e filled; cmd->name holds the name if one parsed.
+ * -EINVAL/-ERANGE/-EPERM (a name of the VM's namespace after alloc name=)
+ * with @e filled; cmd->name holds the name if one parsed.
  */
 int gm_cmd_parse(const char *line, struct gm_cmd *cmd, struct gm_error *e);
 
 /*
- * gm_cmd_exec() - parse and run one line against @mem, writing the result
- * line(s) (newline-terminated, the replay format below) into @out.
- *   ok NAME node=N blocks=0xGPA+0xLEN[,0xGPA+0xLEN...]
+ * gm_cmd_run() - run parsed command @cmd against @mem as the user; @res is
+ * filled in every case (reset first). Returns 0 or the negative errno that
+ * res->err holds.
+ */
+int gm_cmd_run(struct gm_mem *mem, const struct gm_cmd *cmd,
+	       struct gm_cmd_result *res);
+void gm_cmd_result_release(struct gm_cmd_result *res);
+
+/*
+ * gm_cmd_result_fail() - @res as the failure @e of command @cmd (whose
+ * name, if parsed, the result keeps): for a line that did not parse.
+ */
+void gm_cmd_result_fail(struct gm_cmd_result *res, const struct gm_cmd *cmd,
+			const struct gm_error *e);
+
+/*
+ * gm_cmd_format() - the result line(s) of @res, newline-terminated, the
+ * replay format:
+ *   ok NAME node=N blocks=0xGPA+0xLEN[,0xGPA+0xLEN...]   (adjacent merged)
  *   ok NAME freed
  *   err NAME ENAME message            (NAME is "-" if none parsed)
  *   node=N size=B avail=B cma_size=B cma_used=B ...   (stat, one per node)
- * Returns 0 on success or the negative errno of the failure. If @out is too
- * small the text is cut (still NUL-terminated).
+ * into @out (cut to @outlen, always NUL-terminated when @outlen > 0).
+ * Returns the length of the whole text (as snprintf does).
+ */
+size_t gm_cmd_format(const struct gm_cmd_result *res, char *out,
+		     size_t outlen);
+
+/*
+ * gm_cmd_exec() - gm_cmd_parse(), gm_cmd_run() and gm_cmd_format() of one
+ * line into @out: the text edge for replay and `kvmem run --alloc`.
+ * Returns 0 on success or the negative errno of the failure.
  */
 int gm_cmd_exec(struct gm_mem *mem, const char *line, char *out, size_t outlen);
+
+/*
+ * gm_err_format() - "err NAME ENAME message" (no newline) for failure @e of
+ * @name ("" or NULL prints "-"), into @out (snprintf semantics): the one
+ * spelling of a failure, for replay and allocations/error.
+ */
+size_t gm_err_format(char *out, size_t outlen, const char *name,
+		     const struct gm_error *e);
+
+/*
+ * gm_request_format() - @req in the words a spec write accepts, one line
+ * without newline: "node=0 size=0x1000000 [align=0x..] from=buddy
+ * mode=topdown [flags=contiguous,...]", then " owner=vm" for the VM's
+ * allocations (shown, not accepted). The flag words come from the table
+ * the parser reads. snprintf semantics.
+ */
+size_t gm_request_format(const struct gm_request *req, char *out,
+			 size_t outlen);
 
 /* gm_errno_name() - "EINVAL" for EINVAL, ... ("E?" if unknown). */
 const char *gm_errno_name(int err);

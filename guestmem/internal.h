@@ -19,7 +19,8 @@ struct gm_buddy;
 /* A growable list of blocks, ascending or in allocation order. */
 struct gm_blist {
 	struct gm_block *b;
-	unsigned nr, cap;
+	unsigned nr;
+	size_t cap;		/* gm_grow() */
 };
 
 void gm_blist_init(struct gm_blist *l);

@@ -118,15 +118,12 @@ int gm_mem_create(const struct gm_config *cfg, struct gm_mem **out,
 		return gm_error_set(e, ENOMEM, "out of memory");
 	mem->chunk = cfg->chunk_size;
 	mem->nr_nodes = cfg->nr_nodes;
-	mem->auto_next = 1;
 	ret = layout(mem, cfg, e);
 	if (ret) {
 		free(mem);
 		return ret;
 	}
-	mem->nr_hash = 64;
-	mem->hash = calloc(mem->nr_hash, sizeof(*mem->hash));
-	if (!mem->hash) {
+	if (gm_table_init(mem)) {
 		free(mem);
 		return gm_error_set(e, ENOMEM, "out of memory");
 	}
@@ -161,7 +158,6 @@ void gm_mem_destroy(struct gm_mem *mem)
 		pthread_mutex_destroy(&n->lock);
 	}
 	pthread_rwlock_destroy(&mem->table_lock);
-	free(mem->hash);
 	free(mem);
 }
 
@@ -232,7 +228,8 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 			ret = gm_cma_carve(mem, n, buddy[i], n->cfg.cma_size,
 					   &cma[i], &blocks[i], e);
 			if (ret == -ENOSPC)	/* the contract of gm_mem_retire() */
-				ret = e ? (e->err = ENOMEM, -ENOMEM) : -ENOMEM;
+				ret = gm_error_set(e, ENOMEM, "node %u: no room for its %llu-byte cma area",
+						   i, (unsigned long long)n->cfg.cma_size);
 		}
 		pthread_mutex_unlock(&n->lock);
 		if (ret)

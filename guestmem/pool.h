@@ -8,7 +8,9 @@
  * area. Lock order: table, then node. Two node locks are never held at once.
  * mem->retired and mem->backed change only under the table write lock and
  * the node locks in turn; early.c takes the table read lock before a node
- * lock, so the early phase never races with retire.
+ * lock, so the early phase never races with retire. Zeroing and punching
+ * (backing.c) run with no lock held, on blocks that a table entry in state
+ * ALLOCATING or FREEING owns.
  */
 #ifndef KVMEM_GUESTMEM_POOL_H
 #define KVMEM_GUESTMEM_POOL_H
@@ -30,7 +32,8 @@ struct gm_node {
 
 	/* early phase: labelled ranges, ascending, never overlapping */
 	struct gm_early_range *early;
-	unsigned nr_early, cap_early;
+	unsigned nr_early;
+	size_t cap_early;
 	uint64_t early_reserved;	/* chunk-rounded union, set at retire */
 
 	/* retired phase */
@@ -44,11 +47,25 @@ struct gm_node {
 	void *map;			/* cfg.size bytes, ranges at their offsets */
 };
 
-/* One live allocation; the table is a hash of these plus a creation list. */
+/*
+ * The life of a name in the table (mem->table_lock):
+ *   PENDING     reserved (mkdir), no memory; visible, listed as pending
+ *   ALLOCATING  memory being taken and zeroed; the name is held; visible
+ *               (as pending) only when it commits a reservation
+ *   LIVE        an allocation with its blocks
+ *   FREEING     its blocks being punched and given back; the name is held,
+ *               invisible; back to LIVE if the allocator refuses a block
+ */
+enum gm_alloc_state { GM_A_PENDING, GM_A_ALLOCATING, GM_A_LIVE, GM_A_FREEING };
+
+/* One name of the table: hashed by name and by id, and in id order. */
 struct gm_alloc {
 	struct gm_alloc_info info;
-	struct gm_alloc *hnext;		/* hash chain */
-	struct gm_alloc *prev, *next;	/* creation order */
+	enum gm_alloc_state state;
+	bool reserved;			/* made by gm_name_reserve() (PENDING first) */
+	struct gm_alloc *hnext;		/* name hash chain */
+	struct gm_alloc *inext;		/* id hash chain */
+	struct gm_alloc *prev, *next;	/* ascending id */
 	uint64_t cma_count;		/* pages, from=cma */
 };
 
@@ -62,15 +79,18 @@ struct gm_mem {
 	unsigned back_flags;
 	struct gm_node node[GM_MAX_NODES];
 
-	struct gm_alloc **hash;		/* nr_hash buckets, power of two */
+	struct gm_alloc **hash;		/* by name: nr_hash buckets, power of two */
+	struct gm_alloc **ihash;	/* by id: nr_hash buckets */
 	unsigned nr_hash;
-	unsigned long nr_allocs;
-	struct gm_alloc *first, *last;	/* creation order */
+	unsigned long nr_allocs;	/* entries in any state */
+	struct gm_alloc *first, *last;	/* ascending id */
+	uint64_t next_id;		/* ids start at 1, never reused */
 	unsigned long auto_next;	/* next auto name a<N> to try */
 };
 
 /* config.c */
-bool gm_name_valid(const char *name);
+bool gm_name_chars_valid(const char *name);	/* [A-Za-z0-9._-], 1..63, no leading '.' */
+int gm_check_name(const char *name, enum gm_owner owner, struct gm_error *e);
 uint64_t gm_pow2_divisor(uint64_t v);	/* largest power of two dividing v */
 bool gm_is_pow2(uint64_t v);
 unsigned gm_log2(uint64_t v);		/* floor */
@@ -97,6 +117,10 @@ void gm_cma_uncarve(struct gm_buddy *b, struct gm_cma *cma,
 		    struct gm_blist *blocks, bool dirty);
 
 /* alloc.c */
+int gm_table_init(struct gm_mem *mem);
 void gm_table_release(struct gm_mem *mem);
+/* gm_free_name() - gm_free() that also tells the freed allocation's id. */
+int gm_free_name(struct gm_mem *mem, const char *name, uint64_t *id,
+		 struct gm_error *e);
 
 #endif /* KVMEM_GUESTMEM_POOL_H */

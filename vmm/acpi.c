@@ -435,9 +435,5 @@ int vmm_acpi_build(void *buf, uint64_t gpa, size_t size,
 	*used = b.pos;
 	return 0;
 err:
-	if (e) {
-		e->err = -ret;
-		snprintf(e->msg, sizeof(e->msg), "ACPI tables: %s", why);
-	}
-	return ret;
+	return gm_error_set(e, ret, "ACPI tables: %s", why);
 }

@@ -5,9 +5,11 @@
  * and GDT they are entered with, the e820 map and the ACPI tables.
  *
  * Two phases, matching guestmem's: vmm_linux_place() / vmm_flat_place() run
- * in the early phase (every placement is a labelled early range); the caller
- * then retires the memory and allocates guest RAM as "ram0", "ram1", ...;
- * vmm_linux_finish() then describes that RAM to the guest (e820, ACPI).
+ * in the early phase (every placement is a typed, labelled early range);
+ * the caller then retires the memory and allocates guest RAM, one
+ * VM-owned allocation per node, keeping their ids in a struct
+ * vmm_guest_ram; vmm_linux_finish() then describes that RAM to the guest
+ * (e820, ACPI) from those ids, never by looking up a name.
  *
  * Locking: none of its own; guestmem's calls are thread-safe. A boot plan is
  * used by one thread.
@@ -24,15 +26,18 @@ struct vmm_entry {            /* BSP register state at entry, 64-bit long mode *
 	uint64_t rip, rsp, rsi, cr3, gdt_base; uint16_t gdt_limit; /* CS=0x10, DS..SS=0x18 */
 };
 struct vmm_linux_args { const char *kernel, *initrd, *cmdline; };
+/* The guest's RAM: the ids of its VM-owned allocations (any number per node). */
+struct vmm_guest_ram { unsigned nr; uint64_t id[GM_MAX_NODES]; };
 struct vmm_boot_plan;
 /* Early phase (before gm_mem_retire): place and load kernel, initrd, cmdline, zero page, page
  * tables, GDT, ACPI area; all labelled. Returns 0 or -errno with e filled (bad image: -ENOEXEC). */
 int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a, struct vmm_boot_plan **plan, struct gm_error *e);
 /* Early phase: identity page tables (low 4 GiB) + GDT for a flat binary entered at @entry. */
 int vmm_flat_place(struct gm_mem *mem, uint64_t entry, struct vmm_entry *out, struct gm_error *e);
-/* After retire and after the guest RAM allocations "ram0", "ram1", ... exist: write the e820
- * map into the zero page and the ACPI tables (RSDP/XSDT/MADT/SRAT/SLIT/FADT/DSDT with \_S5). */
-int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan, const struct vmm_topology *t, struct vmm_entry *out, struct gm_error *e);
+/* After retire and after the guest RAM allocations @ram exist: write the e820 map into the
+ * zero page and the ACPI tables (RSDP/XSDT/MADT/SRAT/SLIT/FADT/DSDT with \_S5). */
+int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan, const struct vmm_topology *t,
+		     const struct vmm_guest_ram *ram, struct vmm_entry *out, struct gm_error *e);
 void vmm_boot_plan_free(struct vmm_boot_plan *plan);
 /* (vmm_linux_place: every check - image, command line, initrd size - comes before the first
  * placement; a failure after that (no room for the kernel, a read error) takes back the early
@@ -61,8 +66,8 @@ struct vmm_boot_plan {
 };
 
 /*
- * vmm_early_place() - an early range of @size bytes labelled @label on node
- * 0: at @want if that is free (gm_early_reserve()), else wherever the
+ * vmm_early_place() - an early range of @size bytes of boot data the guest
+ * keeps (GM_EARLY_RAM), labelled @label, on node 0: at @want if that is free (gm_early_reserve()), else wherever the
  * early allocator finds room below 4 GiB aligned to @align. Returns 0 and
  * *@gpa, or the errno of gm_early_alloc() with @e filled.
  */
@@ -95,7 +100,8 @@ struct vmm_e820_entry {
 
 struct vmm_e820 {
 	struct vmm_e820_entry *e;
-	unsigned nr, cap;
+	unsigned nr;
+	size_t cap;		/* gm_grow() */
 };
 
 /* vmm_e820_add() - append an entry (size 0 is ignored). 0, -EINVAL on wrap, -ENOMEM. */
@@ -113,13 +119,14 @@ void vmm_e820_release(struct vmm_e820 *m);
 
 /*
  * vmm_e820_build() - the guest's memory map from @mem: the blocks of the
- * allocations "ram0", "ram1", ... as RAM, plus every early range typed by
- * its label ("legacy" reserved, "acpi" ACPI, anything else RAM: the kernel
- * must see its own image, initrd and boot data as RAM); only those on
- * @node, or all nodes if @node < 0. Sanitized. 0 or -errno with @e filled.
+ * guest-RAM allocations @ram (by id) as RAM, plus every early range by its
+ * type (GM_EARLY_RAM: the kernel must see its own image, initrd and boot
+ * data as RAM; GM_EARLY_RESERVED; GM_EARLY_ACPI); only those on @node, or
+ * all nodes if @node < 0. Sanitized. 0 or -errno with @e filled (-ENOENT:
+ * an id of @ram is no allocation).
  */
-int vmm_e820_build(struct gm_mem *mem, int node, struct vmm_e820 *m,
-		   struct gm_error *e);
+int vmm_e820_build(struct gm_mem *mem, const struct vmm_guest_ram *ram,
+		   int node, struct vmm_e820 *m, struct gm_error *e);
 
 /* acpi.c: one RAM range of one node, for SRAT. */
 struct vmm_acpi_mem {

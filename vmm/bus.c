@@ -60,16 +60,9 @@ int vmm_bus_register(struct vmm_bus *bus, uint64_t base, uint64_t len,
 		ret = -EEXIST;
 		goto out;
 	}
-	if (bus->nr == bus->cap) {
-		unsigned cap = bus->cap ? bus->cap * 2 : 8;
-		struct vmm_bus_region *r = realloc(bus->r, cap * sizeof(*r));
-
-		if (!r) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		bus->r = r;
-		bus->cap = cap;
+	if (gm_grow(&bus->r, &bus->cap, (size_t)bus->nr + 1, sizeof(*bus->r))) {
+		ret = -ENOMEM;
+		goto out;
 	}
 	memmove(&bus->r[i + 1], &bus->r[i], (bus->nr - i) * sizeof(*bus->r));
 	bus->r[i] = (struct vmm_bus_region){ base, len, fn, opaque };

@@ -194,7 +194,8 @@ static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
 	struct gm_error ignored;
 	int ret;
 
-	if (!gm_early_reserve(mem, h->pref_address, size, "kernel", &ignored)) {
+	if (!gm_early_reserve(mem, h->pref_address, size, GM_EARLY_RAM,
+			      "kernel", &ignored)) {
 		*gpa = h->pref_address;
 		return 0;
 	}
@@ -203,7 +204,7 @@ static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
 			    path, (unsigned long long)h->pref_address,
 			    (unsigned long long)(h->pref_address + size));
 	ret = gm_early_alloc(mem, 0, size, h->kernel_alignment, GM_WINDOW_LOW,
-			     "kernel", gpa, &ignored);
+			     GM_EARLY_RAM, "kernel", gpa, &ignored);
 	if (ret < 0)
 		return gm_error_set(e, -ret, "kernel %s: no room for %llu MiB (init_size) below 4 GiB in node 0",
 			    path, (unsigned long long)(size >> 20));
@@ -233,12 +234,13 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 			continue;
 		at = (top - size) & ~(VMM_PAGE - 1);
 		if (at >= r[i].start &&
-		    !gm_early_reserve(mem, at, top - at, "initrd", &ignored)) {
+		    !gm_early_reserve(mem, at, top - at, GM_EARLY_RAM, "initrd",
+				      &ignored)) {
 			*gpa = at;
 			return 0;
 		}
 	}
-	if (!gm_early_alloc(mem, 0, size, VMM_PAGE, GM_WINDOW_LOW, "initrd",
+	if (!gm_early_alloc(mem, 0, size, VMM_PAGE, GM_WINDOW_LOW, GM_EARLY_RAM, "initrd",
 			    gpa, &ignored)) {
 		if (*gpa + size <= limit)
 			return 0;
@@ -249,7 +251,7 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 	if (h->xloadflags & BP_XLF_ABOVE_4G)
 		for (unsigned node = 0; node < gm_mem_nr_nodes(mem); node++)
 			if (!gm_early_alloc(mem, node, size, VMM_PAGE,
-					    GM_WINDOW_HIGH, "initrd", gpa,
+					    GM_WINDOW_HIGH, GM_EARLY_RAM, "initrd", gpa,
 					    &ignored))
 				return 0;
 	return gm_error_set(e, ENOMEM, "initrd %s: %llu MiB do not fit in guest memory below 0x%llx",
@@ -342,10 +344,11 @@ static int place_low(struct gm_mem *mem, struct vmm_boot_plan *p,
 		return ret;
 	/* fixed by the PC architecture: no fallback */
 	ret = gm_early_reserve(mem, VMM_LEGACY_START,
-			       VMM_ACPI_START - VMM_LEGACY_START, "legacy", e);
+			       VMM_ACPI_START - VMM_LEGACY_START,
+			       GM_EARLY_RESERVED, "legacy", e);
 	if (!ret)
 		ret = gm_early_reserve(mem, VMM_ACPI_START, VMM_ACPI_SIZE,
-				       "acpi", e);
+				       GM_EARLY_ACPI, "acpi", e);
 	p->acpi = VMM_ACPI_START;
 	return ret;
 }
@@ -436,26 +439,26 @@ err:
 }
 
 /* The RAM of every node, for SRAT: what e820 says is RAM there. */
-static int srat_ranges(struct gm_mem *mem, struct vmm_acpi_mem **out,
-		       unsigned *nr, struct gm_error *e)
+static int srat_ranges(struct gm_mem *mem, const struct vmm_guest_ram *ram,
+		       struct vmm_acpi_mem **out, unsigned *nr,
+		       struct gm_error *e)
 {
-	struct vmm_acpi_mem *m = NULL, *tmp;
+	struct vmm_acpi_mem *m = NULL;
 	unsigned cnt = 0;
+	size_t cap = 0;
 	int ret = 0;
 
 	for (unsigned node = 0; node < gm_mem_nr_nodes(mem) && !ret; node++) {
 		struct vmm_e820 map = { 0 };
 
-		ret = vmm_e820_build(mem, (int)node, &map, e);
+		ret = vmm_e820_build(mem, ram, (int)node, &map, e);
 		for (unsigned i = 0; i < map.nr && !ret; i++) {
 			if (map.e[i].type != VMM_E820_RAM)
 				continue;
-			tmp = realloc(m, (cnt + 1) * sizeof(*m));
-			if (!tmp) {
+			if (gm_grow(&m, &cap, cnt + 1, sizeof(*m))) {
 				ret = gm_error_set(e, ENOMEM, "SRAT: out of memory");
 				break;
 			}
-			m = tmp;
 			m[cnt++] = (struct vmm_acpi_mem){ node, map.e[i].addr,
 							  map.e[i].size };
 		}
@@ -471,7 +474,8 @@ static int srat_ranges(struct gm_mem *mem, struct vmm_acpi_mem **out,
 }
 
 int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
-		     const struct vmm_topology *t, struct vmm_entry *out,
+		     const struct vmm_topology *t,
+		     const struct vmm_guest_ram *ram, struct vmm_entry *out,
 		     struct gm_error *e)
 {
 	struct vmm_e820 map = { 0 };
@@ -481,7 +485,7 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 	size_t used;
 	int ret;
 
-	if (!mem || !plan || !t || !out)
+	if (!mem || !plan || !t || !ram || !out)
 		return gm_error_set(e, EINVAL, "linux boot: bad arguments to finish");
 	zp = gm_mem_hva(mem, plan->zero_page, ZP_SIZE);
 	acpi = gm_mem_hva(mem, plan->acpi, VMM_ACPI_SIZE);
@@ -490,7 +494,7 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 	if (t->nr_nodes != gm_mem_nr_nodes(mem))
 		return gm_error_set(e, EINVAL, "linux boot: topology has %u nodes, memory %u",
 			    t->nr_nodes, gm_mem_nr_nodes(mem));
-	ret = vmm_e820_build(mem, -1, &map, e);
+	ret = vmm_e820_build(mem, ram, -1, &map, e);
 	if (ret < 0)
 		return ret;
 	if (map.nr > ZP_E820_MAX) {
@@ -498,7 +502,7 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 			   map.nr, ZP_E820_MAX);
 		goto out;
 	}
-	ret = srat_ranges(mem, &m, &nr_mem, e);
+	ret = srat_ranges(mem, ram, &m, &nr_mem, e);
 	if (ret < 0)
 		goto out;
 	/* tables first: the zero page only changes once they are in */

@@ -148,11 +148,8 @@ int vmm_console_open(struct vmm *vm, const char *spec,
 	int ret;
 
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		e->err = ENOMEM;
-		snprintf(e->msg, sizeof(e->msg), "out of memory");
-		return -ENOMEM;
-	}
+	if (!c)
+		return gm_error_set(e, ENOMEM, "out of memory");
 	c->vm = vm;
 	c->in_fd = -1;
 	c->stop_pipe[0] = c->stop_pipe[1] = -1;
@@ -162,10 +159,8 @@ int vmm_console_open(struct vmm *vm, const char *spec,
 	} else {
 		c->out_fd = open(spec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0) {
-			ret = -errno;
-			e->err = errno;
-			snprintf(e->msg, sizeof(e->msg), "--console %s: %s", spec,
-				 strerror(errno));
+			ret = gm_error_set(e, errno, "--console %s: %s", spec,
+					   strerror(errno));
 			free(c);
 			return ret;
 		}
@@ -194,8 +189,7 @@ int vmm_console_open(struct vmm *vm, const char *spec,
 	*out = c;
 	return 0;
 err:
-	e->err = -ret;
-	snprintf(e->msg, sizeof(e->msg), "console: %s", strerror(-ret));
+	gm_error_set(e, ret, "console: %s", strerror(-ret));
 	vmm_console_close(c);
 	return ret;
 }

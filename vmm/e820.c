@@ -3,10 +3,11 @@
  * e820.c - the guest's memory map ([ZP] e820_table, [ACPI] 15 "System
  * Address Map Interfaces").
  *
- * The map is built from what guestmem knows: the blocks of the guest-RAM
- * allocations "ram0", "ram1", ... (RAM), and the early ranges, typed by
- * label (the kernel's own image, its initrd and boot data are RAM it
- * reserves itself; "legacy" is reserved; "acpi" holds the ACPI tables).
+ * The map is built from handles the run keeps: the blocks of its guest-RAM
+ * allocations, by id (RAM), and the early ranges, by their type (the
+ * kernel's own image, its initrd and boot data are RAM it reserves itself;
+ * the legacy BIOS area is reserved; the ACPI tables are ACPI). No name is
+ * looked up: a user's allocation can never pose as guest RAM.
  * Memory left in a pool is not in the map: it is headroom for allocations
  * made at run time, invisible to the guest.
  *
@@ -22,7 +23,6 @@
 #include "boot.h"
 #include "layout.h"
 
-#define RAM_ALLOCS_MAX	256	/* "ram0" .. "ram255" */
 #define EARLY_MAX	256
 
 int vmm_e820_add(struct vmm_e820 *m, uint64_t addr, uint64_t size,
@@ -32,15 +32,8 @@ int vmm_e820_add(struct vmm_e820 *m, uint64_t addr, uint64_t size,
 		return -EINVAL;
 	if (!size)
 		return 0;
-	if (m->nr == m->cap) {
-		unsigned cap = m->cap ? 2 * m->cap : 32;
-		struct vmm_e820_entry *e = realloc(m->e, cap * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		m->e = e;
-		m->cap = cap;
-	}
+	if (gm_grow(&m->e, &m->cap, (size_t)m->nr + 1, sizeof(*m->e)))
+		return -ENOMEM;
 	m->e[m->nr++] = (struct vmm_e820_entry){ addr, size, type };
 	return 0;
 }
@@ -112,14 +105,17 @@ int vmm_e820_sanitize(struct vmm_e820 *m)
 	return 0;
 }
 
-/* The e820 type of an early range, from its label. */
-static uint32_t early_type(const char *label)
+/* The e820 type of an early range. */
+static uint32_t early_type(enum gm_early_type type)
 {
-	if (!strcmp(label, "legacy"))
+	switch (type) {
+	case GM_EARLY_RESERVED:
 		return VMM_E820_RESERVED;
-	if (!strcmp(label, "acpi"))
+	case GM_EARLY_ACPI:
 		return VMM_E820_ACPI;
-	return VMM_E820_RAM;
+	default:
+		return VMM_E820_RAM;
+	}
 }
 
 static int add_early(struct gm_mem *mem, unsigned node, struct vmm_e820 *m)
@@ -135,24 +131,21 @@ static int add_early(struct gm_mem *mem, unsigned node, struct vmm_e820 *m)
 		ret = -E2BIG;
 	for (int i = 0; i < n && i < EARLY_MAX && !ret; i++)
 		ret = vmm_e820_add(m, r[i].start, r[i].size,
-				   early_type(r[i].label));
+				   early_type(r[i].type));
 	if (n < 0)
 		ret = n;
 	free(r);
 	return ret;
 }
 
-static int add_ram(struct gm_mem *mem, int node, struct vmm_e820 *m)
+static int add_ram(struct gm_mem *mem, const struct vmm_guest_ram *ram,
+		   int node, struct vmm_e820 *m)
 {
-	for (unsigned i = 0; i < RAM_ALLOCS_MAX; i++) {
+	for (unsigned i = 0; ram && i < ram->nr && i < GM_MAX_NODES; i++) {
 		struct gm_alloc_info *info;
-		char name[16];
 		int ret;
 
-		snprintf(name, sizeof(name), "ram%u", i);
-		ret = gm_alloc_get(mem, name, &info);
-		if (ret == -ENOENT)
-			continue;
+		ret = gm_alloc_get_id(mem, ram->id[i], &info);
 		if (ret < 0)
 			return ret;
 		for (unsigned b = 0; b < info->nr_blocks && !ret; b++) {
@@ -170,8 +163,8 @@ static int add_ram(struct gm_mem *mem, int node, struct vmm_e820 *m)
 	return 0;
 }
 
-int vmm_e820_build(struct gm_mem *mem, int node, struct vmm_e820 *m,
-		   struct gm_error *e)
+int vmm_e820_build(struct gm_mem *mem, const struct vmm_guest_ram *ram,
+		   int node, struct vmm_e820 *m, struct gm_error *e)
 {
 	struct vmm_e820 map = { 0 };
 	unsigned nr_nodes;
@@ -186,7 +179,7 @@ int vmm_e820_build(struct gm_mem *mem, int node, struct vmm_e820 *m,
 		if (node < 0 || (unsigned)node == n)
 			ret = add_early(mem, n, &map);
 	if (!ret)
-		ret = add_ram(mem, node, &map);
+		ret = add_ram(mem, ram, node, &map);
 	if (!ret)
 		ret = vmm_e820_sanitize(&map);
 	if (ret < 0)
@@ -196,10 +189,5 @@ int vmm_e820_build(struct gm_mem *mem, int node, struct vmm_e820 *m,
 	return 0;
 err:
 	vmm_e820_release(&map);
-	if (e) {
-		e->err = -ret;
-		snprintf(e->msg, sizeof(e->msg), "e820 map: %s",
-			 strerror(-ret));
-	}
-	return ret;
+	return gm_error_set(e, ret, "e820 map: %s", strerror(-ret));
 }

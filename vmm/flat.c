@@ -28,25 +28,24 @@
 
 #define FLAT_ALIGN	0x1000ULL
 
-static int fail(struct gm_error *e, int err, const char *fmt, const char *a)
-{
-	e->err = err;
-	snprintf(e->msg, sizeof(e->msg), fmt, a, strerror(err));
-	return -err;
-}
-
-int vmm_flat_parse(const char *spec, char **path, uint64_t *addr)
+int vmm_flat_parse(const char *spec, char **path, uint64_t *addr,
+		   struct gm_error *e)
 {
 	const char *at = spec ? strrchr(spec, '@') : NULL;
 	uint64_t a;
+	int ret;
 
 	if (!at || at == spec || !at[1])
-		return -EINVAL;
-	if (gm_parse_size(at + 1, &a))
-		return -EINVAL;
+		return gm_error_set(e, EINVAL, "--flat %s: expected FILE@ADDR",
+				    spec ? spec : "");
+	ret = gm_parse_size(at + 1, &a);
+	if (ret)
+		return gm_error_set(e, ret, "--flat %s: ADDR '%s' %s", spec, at + 1,
+				    ret == -ERANGE ? "overflows 64 bits" :
+				    "is not a number (digits or 0x hex, optional K M G T)");
 	*path = strndup(spec, at - spec);
 	if (!*path)
-		return -ENOMEM;
+		return gm_error_set(e, ENOMEM, "out of memory");
 	*addr = a;
 	return 0;
 }
@@ -61,38 +60,31 @@ int vmm_flat_load(struct gm_mem *mem, const char *path, uint64_t addr,
 	void *hva;
 	int fd, ret;
 
-	if (addr % FLAT_ALIGN || addr >= GM_4G) {
-		e->err = EINVAL;
-		snprintf(e->msg, sizeof(e->msg),
-			 "--flat %s@0x%llx: address must be 4 KiB aligned and below 4 GiB",
-			 path, (unsigned long long)addr);
-		return -EINVAL;
-	}
+	if (addr % FLAT_ALIGN || addr >= GM_4G)
+		return gm_error_set(e, EINVAL, "--flat %s@0x%llx: address must be 4 KiB aligned and below 4 GiB",
+				    path, (unsigned long long)addr);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(e, errno, "--flat %s: %s", path);
+		return gm_error_set(e, errno, "--flat %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !st.st_size) {
 		close(fd);
-		e->err = EINVAL;
-		snprintf(e->msg, sizeof(e->msg), "--flat %s: not a non-empty file", path);
-		return -EINVAL;
+		return gm_error_set(e, EINVAL, "--flat %s: not a non-empty file", path);
 	}
 	size = ((uint64_t)st.st_size + FLAT_ALIGN - 1) & ~(FLAT_ALIGN - 1);
 	hva = gm_mem_hva(mem, addr, size);
 	if (!hva || addr + size > GM_MMIO_HOLE_START) {
 		close(fd);
-		e->err = EINVAL;
-		snprintf(e->msg, sizeof(e->msg),
-			 "--flat %s@0x%llx: %llu bytes do not fit in guest memory there",
-			 path, (unsigned long long)addr, (unsigned long long)size);
-		return -EINVAL;
+		return gm_error_set(e, EINVAL, "--flat %s@0x%llx: %llu bytes do not fit in guest memory there",
+				    path, (unsigned long long)addr,
+				    (unsigned long long)size);
 	}
 	/* Read first: a failed read leaves no early range behind. */
 	n = pread(fd, hva, st.st_size, 0);
+	ret = n < 0 ? errno : EIO;
 	close(fd);
 	if (n != st.st_size)
-		return fail(e, n < 0 ? errno : EIO, "--flat %s: read: %s", path);
-	ret = gm_early_reserve(mem, addr, size, "flat", e);
+		return gm_error_set(e, ret, "--flat %s: read: %s", path, strerror(ret));
+	ret = gm_early_reserve(mem, addr, size, GM_EARLY_RAM, "flat", e);
 	if (ret)
 		return ret;
 	ret = vmm_flat_place(mem, addr, &entry, e);

@@ -15,16 +15,6 @@
 #include "boot.h"
 #include "layout.h"
 
-static int fail(struct gm_error *e, int err, const char *what, const char *label)
-{
-	if (e) {
-		e->err = err;
-		snprintf(e->msg, sizeof(e->msg), "%s \"%s\": %s", what, label,
-			 strerror(err));
-	}
-	return -err;
-}
-
 int vmm_early_place(struct gm_mem *mem, uint64_t want, uint64_t size,
 		    uint64_t align, const char *label, uint64_t *gpa,
 		    struct gm_error *e)
@@ -33,16 +23,18 @@ int vmm_early_place(struct gm_mem *mem, uint64_t want, uint64_t size,
 	int ret;
 
 	if (!mem || !size || !label || !gpa)
-		return fail(e, EINVAL, "cannot place", label ? label : "?");
+		return gm_error_set(e, EINVAL, "cannot place \"%s\": bad arguments",
+				    label ? label : "?");
 	if (!(want & (align - 1)) &&
-	    !gm_early_reserve(mem, want, size, label, &ignored)) {
+	    !gm_early_reserve(mem, want, size, GM_EARLY_RAM, label, &ignored)) {
 		*gpa = want;
 		return 0;
 	}
-	ret = gm_early_alloc(mem, 0, size, align, GM_WINDOW_LOW, label, gpa,
+	ret = gm_early_alloc(mem, 0, size, align, GM_WINDOW_LOW, GM_EARLY_RAM, label, gpa,
 			     &ignored);
 	if (ret < 0)
-		return fail(e, -ret, "no room below 4 GiB in node 0 for", label);
+		return gm_error_set(e, ret, "no room below 4 GiB in node 0 for \"%s\": %s",
+				    label, strerror(-ret));
 	return 0;
 }
 
@@ -53,7 +45,7 @@ static void *placed_hva(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 	void *p = gm_mem_hva(mem, gpa, size);
 
 	if (!p)
-		fail(e, EIO, "guest memory not backed for", label);
+		gm_error_set(e, EIO, "guest memory not backed for \"%s\"", label);
 	return p;
 }
 
@@ -85,7 +77,7 @@ int vmm_pgtable_place(struct gm_mem *mem, struct vmm_entry *out,
 	int ret;
 
 	if (!mem || !out)
-		return fail(e, EINVAL, "bad arguments for", "pgtable");
+		return gm_error_set(e, EINVAL, "bad arguments for \"pgtable\"");
 	ret = vmm_early_place(mem, VMM_GDT_ADDR, VMM_PAGE, VMM_PAGE, "gdt",
 			      &gdt, e);
 	if (ret < 0)
@@ -125,8 +117,7 @@ int vmm_flat_place(struct gm_mem *mem, uint64_t entry, struct vmm_entry *out,
 	int ret;
 
 	if (!mem || !out || entry >= GM_4G)
-		return fail(e, EINVAL, "flat entry must be below 4 GiB for",
-			    "pgtable");
+		return gm_error_set(e, EINVAL, "flat entry must be below 4 GiB for \"pgtable\"");
 	ret = vmm_pgtable_place(mem, &en, e);
 	if (ret < 0)
 		return ret;

@@ -60,7 +60,8 @@ struct vmm_bus_region {
 struct vmm_bus {
 	pthread_rwlock_t lock;
 	struct vmm_bus_region *r;
-	unsigned nr, cap;
+	unsigned nr;
+	size_t cap;		/* gm_grow() */
 };
 
 /* vmm_bus_init() - an empty bus. 0 or -ENOMEM. */
@@ -228,7 +229,10 @@ int vmm_cpuid_topology(struct kvm_cpuid2 *c, unsigned cap, unsigned id,
  * vmm_vcpus_start() - create @vm's vCPUs (CPUID, FPU, LAPIC LINT0 ExtINT /
  * LINT1 NMI), put the BSP at @entry (64-bit long mode, CS 0x10, data 0x18)
  * and start one thread per vCPU; APs wait for INIT/SIPI in the kernel.
- * Returns 0 or -errno with @e filled; on error no thread is left running.
+ * Returns 0 or -errno with @e filled; on error no thread is left running
+ * and the VM is not stopped: its state, exit status and wait fd are as they
+ * were (KVM keeps vCPU ids once created, so a retry of a start that got as
+ * far as KVM_CREATE_VCPU fails with -EEXIST).
  */
 int vmm_vcpus_start(struct vmm *vm, const struct vmm_entry *entry,
 		    struct gm_error *e);
@@ -240,9 +244,11 @@ void vmm_vcpus_join(struct vmm *vm);
 
 /*
  * vmm_flat_parse() - split "FILE@ADDR" (ADDR as gm_parse_size accepts) into
- * @path (a malloc'd copy, caller frees) and @addr. -EINVAL if malformed.
+ * @path (a malloc'd copy, caller frees) and @addr. -EINVAL if malformed,
+ * -ERANGE if ADDR overflows, -ENOMEM; @e says which ("--flat SPEC: ...").
  */
-int vmm_flat_parse(const char *spec, char **path, uint64_t *addr);
+int vmm_flat_parse(const char *spec, char **path, uint64_t *addr,
+		   struct gm_error *e);
 
 /*
  * vmm_flat_load() - early phase: reserve [@addr, @addr + size) labelled

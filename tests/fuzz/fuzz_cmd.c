@@ -126,14 +126,23 @@ static void snap_take(struct gm_mem *mem, struct snap *s)
 					&s->nr_orders[n]) == 0, "free_area %u", n);
 		CHECK(gm_node_cma_bitmap(mem, n, &s->bitmap[n]) == 0, "bitmap %u", n);
 	}
-	CHECK(gm_alloc_names(mem, &s->names) == 0, "names");
-	while (s->names[s->nr])
-		s->nr++;
-	s->info = calloc(s->nr + 1, sizeof(*s->info));
-	CHECK(s->info != NULL, "calloc");
-	for (unsigned i = 0; i < s->nr; i++)
-		CHECK(gm_alloc_get(mem, s->names[i], &s->info[i]) == 0,
-		      "get %s", s->names[i]);
+	{
+		struct gm_alloc_entry *v;
+		unsigned nr;
+
+		CHECK(gm_alloc_list(mem, &v, &nr) == 0, "list");
+		s->nr = nr;
+		s->names = calloc(nr + 1, sizeof(*s->names));
+		s->info = calloc(nr + 1, sizeof(*s->info));
+		CHECK(s->names && s->info, "calloc");
+		for (unsigned i = 0; i < nr; i++) {
+			s->names[i] = strdup(v[i].name);
+			CHECK(s->names[i] != NULL, "strdup");
+			CHECK(gm_alloc_get_id(mem, v[i].id, &s->info[i]) == 0,
+			      "get %s", s->names[i]);
+		}
+		free(v);
+	}
 }
 
 static void snap_free(struct snap *s)
@@ -143,7 +152,9 @@ static void snap_free(struct snap *s)
 	for (unsigned i = 0; i < s->nr; i++)
 		gm_alloc_info_free(s->info[i]);
 	free(s->info);
-	gm_names_free(s->names);
+	for (unsigned i = 0; i < s->nr; i++)
+		free(s->names[i]);
+	free(s->names);
 	memset(s, 0, sizeof(*s));
 }
 

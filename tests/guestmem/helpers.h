@@ -48,15 +48,22 @@ static inline struct gm_alloc_info *alloc_info(struct gm_mem *mem,
 					       const struct gm_request *req,
 					       int *ret)
 {
-	char name[GM_NAME_MAX + 1];
 	struct gm_alloc_info *info = NULL;
 	struct gm_error e;
 
-	*ret = gm_alloc(mem, req, name, &e);
+	*ret = gm_alloc(mem, req, &info, &e);
 	if (*ret)
 		return NULL;
-	ck_assert_int_eq(gm_alloc_get(mem, name, &info), 0);
+	ck_assert_ptr_nonnull(info);
 	return info;
+}
+
+/* The id of allocation @name, 0 (no allocation has it) if none. */
+static inline uint64_t idof(struct gm_mem *mem, const char *name)
+{
+	struct gm_alloc_entry ent;
+
+	return gm_alloc_lookup(mem, name, &ent) ? 0 : ent.id;
 }
 
 static inline struct gm_request mkreq(const char *name, unsigned node,

@@ -45,9 +45,16 @@ static int do_alloc(struct gm_mem *mem, const char *name, unsigned node,
 		    uint64_t size, char *out)
 {
 	struct gm_request r = mkreq(name, node, size, 0, GM_MODE_SIMPLE, 0);
+	struct gm_alloc_info *info;
 	struct gm_error e;
+	int ret = gm_alloc(mem, &r, &info, &e);
 
-	return gm_alloc(mem, &r, out, &e);
+	if (!ret) {
+		if (out)
+			snprintf(out, GM_NAME_MAX + 1, "%s", info->req.name);
+		gm_alloc_info_free(info);
+	}
+	return ret;
 }
 
 /* a1, a2, ... skipping names taken; the counter never goes back. */
@@ -55,7 +62,8 @@ START_TEST(test_auto_names)
 {
 	struct gm_mem *mem = mkmem("0:16M", 0, NULL, true);
 	char n[GM_NAME_MAX + 1];
-	char **names;
+	struct gm_alloc_entry *v;
+	unsigned nr;
 
 	ck_assert_int_eq(do_alloc(mem, NULL, 0, 4096, n), 0);
 	ck_assert_str_eq(n, "a1");
@@ -69,14 +77,16 @@ START_TEST(test_auto_names)
 	ck_assert_int_eq(do_alloc(mem, NULL, 0, 32 * MIB, n), -ENOSPC);
 	ck_assert_int_eq(do_alloc(mem, NULL, 0, 4096, n), 0);
 	ck_assert_str_eq(n, "a5");
-	ck_assert_int_eq(gm_alloc_names(mem, &names), 0);
-	ck_assert_str_eq(names[0], "a1");
-	ck_assert_str_eq(names[1], "a3");
-	ck_assert_str_eq(names[2], "a2");
-	ck_assert_str_eq(names[3], "a4");
-	ck_assert_str_eq(names[4], "a5");
-	ck_assert_ptr_null(names[5]);
-	gm_names_free(names);
+	ck_assert_int_eq(gm_alloc_list(mem, &v, &nr), 0);
+	ck_assert_uint_eq(nr, 5);
+	ck_assert_str_eq(v[0].name, "a1");
+	ck_assert_str_eq(v[1].name, "a3");
+	ck_assert_str_eq(v[2].name, "a2");
+	ck_assert_str_eq(v[3].name, "a4");
+	ck_assert_str_eq(v[4].name, "a5");
+	for (unsigned i = 1; i < nr; i++)	/* ids ascend, never reused */
+		ck_assert_uint_gt(v[i].id, v[i - 1].id);
+	free(v);
 	gm_mem_destroy(mem);
 }
 END_TEST
@@ -391,7 +401,7 @@ START_TEST(test_dirty_tracking_unbacked)
 	ck_assert_int_eq(ret, 0);
 	ck_assert(i->blocks[0].dirty);			/* caller must zero it */
 	gm_alloc_info_free(i);
-	ck_assert_int_eq(gm_alloc_rw(mem, "x", &ret, 4, 0, false), -EIO);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "x"), &ret, 4, 0, false), -EIO);
 	gm_mem_destroy(mem);
 }
 END_TEST
@@ -431,10 +441,10 @@ START_TEST(test_zero_on_allocate_backed)
 		a = alloc_info(mem, &r, &ret);
 		ck_assert_int_eq(ret, 0);
 		memset(buf, 0xa5, sizes[k]);
-		ck_assert_int_eq(gm_alloc_rw(mem, "x", buf, sizes[k], 0, true),
+		ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "x"), buf, sizes[k], 0, true),
 				 (ssize_t)sizes[k]);
 		memset(buf, 0, sizes[k]);
-		ck_assert_int_eq(gm_alloc_rw(mem, "x", buf, sizes[k], 0, false),
+		ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "x"), buf, sizes[k], 0, false),
 				 (ssize_t)sizes[k]);
 		ck_assert_uint_eq(buf[0], 0xa5);
 		ck_assert_uint_eq(buf[sizes[k] - 1], 0xa5);
@@ -450,7 +460,7 @@ START_TEST(test_zero_on_allocate_backed)
 		ck_assert_int_eq(ret, 0);
 		ck_assert_uint_eq(b->blocks[0].gpa, a->blocks[0].gpa);
 		ck_assert(!b->blocks[0].dirty);
-		ck_assert_int_eq(gm_alloc_rw(mem, "x", buf, sizes[k], 0, false),
+		ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "x"), buf, sizes[k], 0, false),
 				 (ssize_t)sizes[k]);
 		ck_assert(!memcmp(buf, zero, sizes[k]));
 		ck_assert_int_eq(gm_free(mem, "x", &e), 0);
@@ -475,12 +485,12 @@ START_TEST(test_data_access)
 	ck_assert_ptr_null(gm_mem_hva(mem, 0, 4096));
 	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
 	ck_assert_int_eq(gm_alloc(mem, &r, NULL, &e), 0);
-	ck_assert_int_eq(gm_alloc_rw(mem, "d", buf, 16, 8192, true), -EFBIG);
-	ck_assert_int_eq(gm_alloc_rw(mem, "d", buf, 16, 9000, false), 0);
-	ck_assert_int_eq(gm_alloc_rw(mem, "d", buf, 16, 8192 - 4, true), 4);
-	ck_assert_int_eq(gm_alloc_rw(mem, "nope", buf, 16, 0, false), -ENOENT);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "d"), buf, 16, 8192, true), -EFBIG);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "d"), buf, 16, 9000, false), 0);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "d"), buf, 16, 8192 - 4, true), 4);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "nope"), buf, 16, 0, false), -ENOENT);
 	memset(buf, 0, sizeof(buf));
-	ck_assert_int_eq(gm_alloc_rw(mem, "d", buf, 16, 8192 - 6, false), 6);
+	ck_assert_int_eq(gm_alloc_rw(mem, idof(mem, "d"), buf, 16, 8192 - 6, false), 6);
 	ck_assert(!memcmp(buf, "\0\0abcd", 6));
 
 	ck_assert_ptr_nonnull(gm_mem_hva(mem, GM_MMIO_HOLE_START - 4096, 4096));

@@ -128,21 +128,21 @@ START_TEST(test_early_alloc)
 	struct gm_error e;
 	uint64_t a, b, c, d;
 
-	ck_assert_int_eq(gm_early_reserve(mem, 16 * MIB, 8 * MIB, "kernel", &e), 0);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 0x1000, 0x1000, GM_WINDOW_LOW,
+	ck_assert_int_eq(gm_early_reserve(mem, 16 * MIB, 8 * MIB, GM_EARLY_RAM, "kernel", &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 0x1000, 0x1000, GM_WINDOW_LOW, GM_EARLY_RAM,
 					"zero page", &a, &e), 0);
 	ck_assert_uint_eq(a, 0);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 100, 16, GM_WINDOW_LOW, "cmdline",
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 100, 16, GM_WINDOW_LOW, GM_EARLY_RAM, "cmdline",
 					&b, &e), 0);
 	ck_assert_uint_eq(b, 0x1000);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 2 * MIB, 2 * MIB, GM_WINDOW_LOW,
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 2 * MIB, 2 * MIB, GM_WINDOW_LOW, GM_EARLY_RAM,
 					"initrd", &c, &e), 0);
 	ck_assert_uint_eq(c, 2 * MIB);
 	/* 15 MiB does not fit under the kernel at 16M: goes above it */
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 15 * MIB, 4096, GM_WINDOW_LOW,
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 15 * MIB, 4096, GM_WINDOW_LOW, GM_EARLY_RAM,
 					"big", &d, &e), 0);
 	ck_assert_uint_eq(d, 24 * MIB);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_HIGH,
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_HIGH, GM_EARLY_RAM,
 					"high", &a, &e), 0);
 	ck_assert_uint_eq(a, 4 * GIB);
 	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 6);
@@ -152,18 +152,18 @@ START_TEST(test_early_alloc)
 	ck_assert_str_eq(r[3].label, "kernel");
 	ck_assert_str_eq(r[5].label, "high");
 	/* node 1 lies wholly above 4 GiB: its low window is empty */
-	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_LOW, "x",
+	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "x",
 					&a, &e), -ENOMEM);
-	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_HIGH, "x",
+	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_HIGH, GM_EARLY_RAM, "x",
 					&a, &e), 0);
 	ck_assert_uint_eq(a, 5 * GIB);
 	/* bad arguments change nothing */
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 0, 4096, GM_WINDOW_LOW, "x", &a, &e), -EINVAL);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 3, GM_WINDOW_LOW, "x", &a, &e), -EINVAL);
-	ck_assert_int_eq(gm_early_alloc(mem, 2, 4096, 4096, GM_WINDOW_LOW, "x", &a, &e), -EINVAL);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "", &a, &e), -EINVAL);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "a\nb", &a, &e), -EINVAL);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4 * GIB, 4096, GM_WINDOW_LOW, "x", &a, &e), -ENOMEM);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 0, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "x", &a, &e), -EINVAL);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 3, GM_WINDOW_LOW, GM_EARLY_RAM, "x", &a, &e), -EINVAL);
+	ck_assert_int_eq(gm_early_alloc(mem, 2, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "x", &a, &e), -EINVAL);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "", &a, &e), -EINVAL);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "a\nb", &a, &e), -EINVAL);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4 * GIB, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "x", &a, &e), -ENOMEM);
 	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 6);
 	gm_mem_destroy(mem);
 }
@@ -174,18 +174,18 @@ START_TEST(test_early_reserve_errors)
 	struct gm_mem *mem = mkmem("0:4G", 0, NULL, false);
 	struct gm_error e;
 
-	ck_assert_int_eq(gm_early_reserve(mem, MIB, MIB, "a", &e), 0);
-	ck_assert_int_eq(gm_early_reserve(mem, MIB + 4096, 4096, "b", &e), -EEXIST);
-	ck_assert_int_eq(gm_early_reserve(mem, MIB - 4096, 8192, "b", &e), -EEXIST);
-	ck_assert_int_eq(gm_early_reserve(mem, 2 * MIB, 4096, "b", &e), 0);	/* touching is fine */
-	ck_assert_int_eq(gm_early_reserve(mem, GM_MMIO_HOLE_START, 4096, "h", &e), -EINVAL);
-	ck_assert_int_eq(gm_early_reserve(mem, GM_MMIO_HOLE_START - 4096, 8192, "h", &e), -EINVAL);
-	ck_assert_int_eq(gm_early_reserve(mem, 5 * GIB, 4096, "h", &e), -EINVAL);
-	ck_assert_int_eq(gm_early_reserve(mem, 0, 0, "z", &e), -EINVAL);
+	ck_assert_int_eq(gm_early_reserve(mem, MIB, MIB, GM_EARLY_RAM, "a", &e), 0);
+	ck_assert_int_eq(gm_early_reserve(mem, MIB + 4096, 4096, GM_EARLY_RAM, "b", &e), -EEXIST);
+	ck_assert_int_eq(gm_early_reserve(mem, MIB - 4096, 8192, GM_EARLY_RAM, "b", &e), -EEXIST);
+	ck_assert_int_eq(gm_early_reserve(mem, 2 * MIB, 4096, GM_EARLY_RAM, "b", &e), 0);	/* touching is fine */
+	ck_assert_int_eq(gm_early_reserve(mem, GM_MMIO_HOLE_START, 4096, GM_EARLY_RAM, "h", &e), -EINVAL);
+	ck_assert_int_eq(gm_early_reserve(mem, GM_MMIO_HOLE_START - 4096, 8192, GM_EARLY_RAM, "h", &e), -EINVAL);
+	ck_assert_int_eq(gm_early_reserve(mem, 5 * GIB, 4096, GM_EARLY_RAM, "h", &e), -EINVAL);
+	ck_assert_int_eq(gm_early_reserve(mem, 0, 0, GM_EARLY_RAM, "z", &e), -EINVAL);
 	ck_assert_int_eq(gm_early_ranges(mem, 0, NULL, 0), 2);
 	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
-	ck_assert_int_eq(gm_early_reserve(mem, 8 * MIB, 4096, "late", &e), -EBUSY);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "late",
+	ck_assert_int_eq(gm_early_reserve(mem, 8 * MIB, 4096, GM_EARLY_RAM, "late", &e), -EBUSY);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "late",
 					&(uint64_t){ 0 }, &e), -EBUSY);
 	ck_assert_int_eq(gm_mem_retire(mem, &e), -EBUSY);
 	gm_mem_destroy(mem);
@@ -209,8 +209,8 @@ START_TEST(test_retire_hands_rest_once)
 	uint64_t a;
 	int ret;
 
-	ck_assert_int_eq(gm_early_reserve(mem, 0x7000, 0x100, "odd", &e), 0);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, MIB, MIB, GM_WINDOW_LOW, "m", &a, &e), 0);
+	ck_assert_int_eq(gm_early_reserve(mem, 0x7000, 0x100, GM_EARLY_RAM, "odd", &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, MIB, MIB, GM_WINDOW_LOW, GM_EARLY_RAM, "m", &a, &e), 0);
 	ck_assert_uint_eq(a, MIB);
 	req = mkreq("early", 0, 4096, 0, GM_MODE_SIMPLE, 0);
 	ck_assert_int_eq(gm_alloc(mem, &req, NULL, &e), -EBUSY);
@@ -254,7 +254,7 @@ START_TEST(test_retire_failure_changes_nothing)
 	struct gm_mem *mem = mkmem("0:16M", 0, "0:12M", false);
 	struct gm_error e;
 
-	ck_assert_int_eq(gm_early_reserve(mem, 4 * MIB, 8 * MIB, "k", &e), 0);
+	ck_assert_int_eq(gm_early_reserve(mem, 4 * MIB, 8 * MIB, GM_EARLY_RAM, "k", &e), 0);
 	ck_assert_int_eq(gm_mem_retire(mem, &e), -ENOMEM);
 	ck_assert_int_eq(e.err, ENOMEM);
 	ck_assert(!gm_mem_retired(mem));
@@ -281,18 +281,18 @@ START_TEST(test_early_rollback)
 	struct gm_error e;
 	uint64_t mark, a, a2;
 
-	ck_assert_int_eq(gm_early_reserve(mem, MIB, MIB, "k", &e), 0);
+	ck_assert_int_eq(gm_early_reserve(mem, MIB, MIB, GM_EARLY_RAM, "k", &e), 0);
 	mark = gm_early_mark(mem);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "a", &a, &e), 0);
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 8192, 4096, GM_WINDOW_LOW, "b", &a2, &e), 0);
-	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_HIGH, "c", &a2, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "a", &a, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 8192, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "b", &a2, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 1, 4096, 4096, GM_WINDOW_HIGH, GM_EARLY_RAM, "c", &a2, &e), 0);
 	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 3);
 	ck_assert_int_eq(gm_early_rollback(mem, mark), 0);
 	ck_assert_int_eq(gm_early_ranges(mem, 0, r, 8), 1);
 	ck_assert_str_eq(r[0].label, "k");
 	ck_assert_int_eq(gm_early_ranges(mem, 1, r, 8), 0);
 	/* the space is free again: the same first fit lands at the same place */
-	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, "a", &a2, &e), 0);
+	ck_assert_int_eq(gm_early_alloc(mem, 0, 4096, 4096, GM_WINDOW_LOW, GM_EARLY_RAM, "a", &a2, &e), 0);
 	ck_assert_uint_eq(a2, a);
 	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
 	ck_assert_int_eq(gm_early_rollback(mem, mark), -EBUSY);

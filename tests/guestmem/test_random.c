@@ -310,6 +310,7 @@ static void step(struct model *m)
 	struct gm_request r;
 	struct gm_error e;
 	char name[GM_NAME_MAX + 1];
+	struct gm_alloc_info *info;
 	uint64_t r_align, rsize;
 	int ret;
 
@@ -334,7 +335,7 @@ static void step(struct model *m)
 	random_request(m, &r);
 	r_align = r.align > m->chunk ? r.align : m->chunk;
 	rsize = (r.size + r_align - 1) & ~(r_align - 1);
-	ret = gm_alloc(m->mem, &r, name, &e);
+	ret = gm_alloc(m->mem, &r, &info, &e);
 	if (ret == -ENOSPC) {
 		REQ_MSG(!had_room(m, &r, rsize), "ENOSPC with room: %s", e.msg);
 		m->nospc++;
@@ -345,8 +346,8 @@ static void step(struct model *m)
 	{
 		struct live *l = &m->live[m->nlive++];
 
-		memcpy(l->name, name, sizeof(l->name));
-		REQ_U(gm_alloc_get(m->mem, name, &l->info), ==, 0);
+		memcpy(l->name, info->req.name, sizeof(l->name));
+		l->info = info;
 		check_blocks(m, &r, l->info, rsize);
 	}
 }

@@ -97,18 +97,19 @@ static void *reader(void *arg)
 
 	while (!atomic_load(&stop)) {
 		struct gm_node_stat st;
-		char **names;
+		struct gm_alloc_entry *v;
+		unsigned nr;
 
 		for (unsigned n = 0; n < 2; n++)
 			ck_assert_int_eq(gm_node_stat(mem, n, &st), 0);
-		ck_assert_int_eq(gm_alloc_names(mem, &names), 0);
-		if (names[0]) {
+		ck_assert_int_eq(gm_alloc_list(mem, &v, &nr), 0);
+		if (nr) {
 			struct gm_alloc_info *i;
 
-			if (!gm_alloc_get(mem, names[0], &i))
+			if (!gm_alloc_get_id(mem, v[0].id, &i))
 				gm_alloc_info_free(i);
 		}
-		gm_names_free(names);
+		free(v);
 		(*reads)++;
 	}
 	return NULL;
@@ -133,7 +134,8 @@ START_TEST(test_concurrent)
 	uint64_t avail0[2], live_buddy[2] = { 0 }, live_cma = 0;
 	struct ext *ex = NULL;
 	size_t nex = 0, cap = 0;
-	char **names;
+	struct gm_alloc_entry *v;
+	unsigned nr;
 	struct gm_error e;
 
 	mem = mkmem("0:64M,1:32M", 0, "0:8M", true);
@@ -157,16 +159,13 @@ START_TEST(test_concurrent)
 	ck_assert_uint_gt(reads, 0);
 
 	/* invariants over what is live now */
-	ck_assert_int_eq(gm_alloc_names(mem, &names), 0);
-	for (char **p = names; *p; p++) {
+	ck_assert_int_eq(gm_alloc_list(mem, &v, &nr), 0);
+	for (unsigned k = 0; k < nr; k++) {
 		struct gm_alloc_info *i;
 
-		ck_assert_int_eq(gm_alloc_get(mem, *p, &i), 0);
+		ck_assert_int_eq(gm_alloc_get_id(mem, v[k].id, &i), 0);
 		for (unsigned j = 0; j < i->nr_blocks; j++) {
-			if (nex == cap) {
-				cap = cap ? 2 * cap : 256;
-				ex = realloc(ex, cap * sizeof(*ex));
-			}
+			ck_assert_int_eq(gm_grow(&ex, &cap, nex + 1, sizeof(*ex)), 0);
 			ex[nex++] = (struct ext){ i->blocks[j].gpa,
 						  i->blocks[j].gpa + i->blocks[j].size };
 			if (i->req.from == GM_FROM_CMA)
@@ -183,9 +182,9 @@ START_TEST(test_concurrent)
 	ck_assert_uint_eq(nstat(mem, 0).avail, avail0[0] - live_buddy[0]);
 	ck_assert_uint_eq(nstat(mem, 1).avail, avail0[1] - live_buddy[1]);
 	ck_assert_uint_eq(nstat(mem, 0).cma_used, live_cma);
-	for (char **p = names; *p; p++)
-		ck_assert_int_eq(gm_free(mem, *p, &e), 0);
-	gm_names_free(names);
+	for (unsigned k = 0; k < nr; k++)
+		ck_assert_int_eq(gm_free(mem, v[k].name, &e), 0);
+	free(v);
 	free(ex);
 	ck_assert_uint_eq(nstat(mem, 0).avail, avail0[0]);
 	ck_assert_uint_eq(nstat(mem, 1).avail, avail0[1]);
@@ -231,7 +230,7 @@ static void *backed_work(void *arg)
 			for (int end = 0; end < 2; end++) {
 				uint64_t off = end ? live[k].size - sizeof(buf) : 0;
 
-				if (gm_alloc_rw(mem, live[k].name, buf, sizeof(buf), off,
+				if (gm_alloc_rw(mem, idof(mem, live[k].name), buf, sizeof(buf), off,
 						false) != sizeof(buf))
 					w->bad++;
 				for (size_t i = 0; i < sizeof(buf); i++)
@@ -257,12 +256,12 @@ static void *backed_work(void *arg)
 		for (int end = 0; end < 2; end++) {
 			uint64_t off = end ? r.size - sizeof(buf) : 0;
 
-			if (gm_alloc_rw(mem, r.name, buf, sizeof(buf), off, false) != sizeof(buf))
+			if (gm_alloc_rw(mem, idof(mem, r.name), buf, sizeof(buf), off, false) != sizeof(buf))
 				w->bad++;
 			for (size_t i = 0; i < sizeof(buf); i++)
 				w->bad += buf[i] != 0;
 			memset(buf, live[nlive].tag, sizeof(buf));
-			if (gm_alloc_rw(mem, r.name, buf, sizeof(buf), off, true) != sizeof(buf))
+			if (gm_alloc_rw(mem, idof(mem, r.name), buf, sizeof(buf), off, true) != sizeof(buf))
 				w->bad++;
 		}
 		nlive++;

@@ -2,7 +2,9 @@
 /*
  * test_acpi.c - vmm/e820.c and vmm/acpi.c: the map and tables a Linux guest
  * gets, after a whole boot flow on a backed 2-node gm_mem (256 MiB each)
- * with a synthetic bzImage: place, retire, allocate "ram0"/"ram1", finish.
+ * with a synthetic bzImage: place, retire, allocate the VM-owned
+ * "vm.ram0"/"vm.ram1" (kept by id), finish. The map comes from those ids:
+ * a user's allocation, whatever its name, never shows as guest RAM.
  */
 #include <check.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 static struct gm_mem *mem;
 static struct vmm_boot_plan *plan;
 static struct vmm_entry entry;
+static struct vmm_guest_ram ram;	/* the ids of the guest-RAM allocations */
 static char image[] = "/tmp/kvmem-test-acpi-XXXXXX";
 
 static uint8_t image_relocatable = 1;
@@ -58,24 +61,30 @@ static void make_image(void)
 	close(fd);
 }
 
-static void alloc_ram(unsigned node, const char *name)
+/* Guest RAM of @node (@size bytes, all of the buddy if 0), owned by the VM. */
+static void alloc_ram(unsigned node, uint64_t size)
 {
+	struct gm_alloc_info *info;
 	struct gm_node_stat st;
 	struct gm_request req;
 	struct gm_error e = { 0 };
 
 	ck_assert_int_eq(gm_node_stat(mem, node, &st), 0);
 	gm_request_init(&req);
-	snprintf(req.name, sizeof(req.name), "%s", name);
+	req.owner = GM_OWNER_VM;
+	snprintf(req.name, sizeof(req.name), "vm.ram%u", node);
+	snprintf(req.purpose, sizeof(req.purpose), "guest RAM, node %u", node);
 	req.node = node;
-	req.size = st.avail;
+	req.size = size ? size : st.avail;
 	req.flags = GM_F_NOCLEAR;
-	ck_assert_msg(gm_alloc(mem, &req, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_alloc(mem, &req, &info, &e) == 0, "%s", e.msg);
+	ram.id[ram.nr++] = info->id;
+	gm_alloc_info_free(info);
 }
 
 /*
  * Boot flow over @numa with an optional @initrd: place, retire, give every
- * pool to the guest ("ramN"), finish; vCPU i on node i * nodes / cpus.
+ * pool to the guest ("vm.ramN"), finish; vCPU i on node i * nodes / cpus.
  */
 static void boot(const char *numa, unsigned cpus, const char *initrd)
 {
@@ -96,13 +105,10 @@ static void boot(const char *numa, unsigned cpus, const char *initrd)
 	a.kernel = image;
 	ck_assert_msg(vmm_linux_place(mem, &a, &plan, &e) == 0, "%s", e.msg);
 	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
-	for (unsigned n = 0; n < cfg.nr_nodes; n++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "ram%u", n);
-		alloc_ram(n, name);
-	}
-	ck_assert_msg(vmm_linux_finish(mem, plan, &t, &entry, &e) == 0, "%s",
+	ram.nr = 0;
+	for (unsigned n = 0; n < cfg.nr_nodes; n++)
+		alloc_ram(n, 0);
+	ck_assert_msg(vmm_linux_finish(mem, plan, &t, &ram, &entry, &e) == 0, "%s",
 		      e.msg);
 }
 
@@ -403,8 +409,9 @@ START_TEST(test_initrd_above_4g)
 END_TEST
 
 /*
- * Expect: guest RAM in 140 separate 4 KiB pieces ("ram0".."ram139", a page
- * apart in node 1) needs more than the zero page's 128 e820 entries:
+ * Expect: guest RAM in 140 separate 4 KiB pieces (node 1's RAM allocation
+ * fills the holes between 140 one-page user allocations, which are not
+ * RAM) needs more than the zero page's 128 e820 entries:
  * vmm_linux_finish() fails with -E2BIG and leaves the zero page's map empty.
  */
 START_TEST(test_e820_too_many)
@@ -428,16 +435,34 @@ START_TEST(test_e820_too_many)
 		struct gm_request req;
 
 		gm_request_init(&req);
-		snprintf(req.name, sizeof(req.name), "ram%u", i);
+		snprintf(req.name, sizeof(req.name), "spacer%u", i);
 		req.node = 1;
 		req.size = VMM_PAGE;
 		req.mode = GM_MODE_RANGE;
-		req.range_start = r1.start + 2 * VMM_PAGE * i;
+		req.range_start = r1.start + 2 * VMM_PAGE * i + VMM_PAGE;
 		req.range_end = req.range_start + VMM_PAGE;
-		req.flags = GM_F_NOCLEAR;
 		ck_assert_msg(gm_alloc(mem, &req, NULL, &e) == 0, "%s", e.msg);
 	}
-	ck_assert_int_eq(vmm_linux_finish(mem, plan, &t, &entry, &e), -E2BIG);
+	ram.nr = 0;
+	alloc_ram(0, 0);
+	{
+		struct gm_alloc_info *info;
+		struct gm_request req;
+
+		gm_request_init(&req);
+		req.owner = GM_OWNER_VM;
+		snprintf(req.name, sizeof(req.name), "vm.ram1");
+		req.node = 1;
+		req.size = 140 * VMM_PAGE;
+		req.mode = GM_MODE_RANGE;
+		req.range_start = r1.start;
+		req.range_end = r1.start + 280 * VMM_PAGE;
+		ck_assert_msg(gm_alloc(mem, &req, &info, &e) == 0, "%s", e.msg);
+		ck_assert_uint_eq(info->nr_blocks, 140);
+		ram.id[ram.nr++] = info->id;
+		gm_alloc_info_free(info);
+	}
+	ck_assert_int_eq(vmm_linux_finish(mem, plan, &t, &ram, &entry, &e), -E2BIG);
 	ck_assert_ptr_nonnull(strstr(e.msg, "e820"));
 	ck_assert_uint_eq(gpa(plan->zero_page, ZP_SIZE)[ZP_E820_ENTRIES], 0);
 }
