@@ -48,17 +48,37 @@ serve() {
 	exit 1
 }
 
-# stop [SIG]: stop kvmem serve, wait for it (bounded).
+# stop [SIG]: signal kvmem serve and wait for it, 5 s at most. SERVE_STATUS
+# is then its exit status, or "alive" if it did not exit (it is killed).
 stop() {
+	local st
 	[ -n "$SERVE_PID" ] || return 0
+	SERVE_STATUS=
 	kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null
 	for _ in $(seq 100); do
 		kill -0 "$SERVE_PID" 2>/dev/null || break
 		sleep 0.05
 	done
+	if kill -0 "$SERVE_PID" 2>/dev/null; then
+		SERVE_STATUS=alive
+		kill -KILL "$SERVE_PID" 2>/dev/null
+	fi
 	wait "$SERVE_PID" 2>/dev/null
-	SERVE_STATUS=$?
+	st=$?
+	[ "$SERVE_STATUS" = alive ] || SERVE_STATUS=$st
 	SERVE_PID=
+}
+
+# one_line DESC FILE REGEX: FILE (a command's stderr) is exactly one line,
+# matching the extended REGEX.
+one_line() {
+	local n
+	n=$(wc -l < "$2")
+	if [ "$n" -eq 1 ] && [ "$(wc -c < "$2")" -gt 1 ] && grep -Eq -- "$3" "$2"; then
+		ok "$1"
+	else
+		not_ok "$1"; echo "#   $n lines (want 1 matching /$3/):"; sed 's/^/#   /' "$2" | head -5
+	fi
 }
 
 # is_mounted DIR
