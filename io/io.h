@@ -19,6 +19,7 @@
 #define KIO_DEPTH	8		/* reads in flight */
 
 #define KIO_F_PREAD	0x1		/* skip io_uring, use the pread() fallback */
+#define KIO_F_URING	0x2		/* io_uring only: its setup error, no fallback */
 
 /*
  * kio_file_size() - size in bytes of the regular file @path into *@size.
@@ -31,8 +32,10 @@ int kio_file_size(const char *path, uint64_t *size);
  * kio_load_file() - read @path from byte @off into @dst, at most @max
  * bytes, stopping at end of file. @dst is the caller's (e.g. guest memory
  * from gm_mem_hva()); bytes past what was read are left untouched.
- * @flags: KIO_F_*. Returns the number of bytes read (0 if @off is at or past
- * the end), or -errno from open/read (-EINVAL for a NULL argument).
+ * @flags: KIO_F_* (0: io_uring, pread() if no ring can be set up; not both
+ * PREAD and URING). Returns the number of bytes read (0 if @off is at or
+ * past the end), or -errno from open/read (-EINVAL for a NULL argument or
+ * bad flags; with KIO_F_URING, the ring setup's errno, e.g. -ENOSYS).
  */
 ssize_t kio_load_file(const char *path, void *dst, size_t max, uint64_t off,
 		      unsigned flags);

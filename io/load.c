@@ -202,7 +202,8 @@ ssize_t kio_load_file(const char *path, void *dst, size_t max, uint64_t off,
 	ssize_t ret;
 	int fd;
 
-	if (!path || (!dst && max))
+	if (!path || (!dst && max) || (flags & ~(KIO_F_PREAD | KIO_F_URING)) ||
+	    (flags & KIO_F_PREAD && flags & KIO_F_URING))
 		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -222,7 +223,7 @@ ssize_t kio_load_file(const char *path, void *dst, size_t max, uint64_t off,
 		goto out;
 	}
 	ret = load_uring(fd, dst, max, off, &fallback);
-	if (fallback)
+	if (fallback && !(flags & KIO_F_URING))
 		ret = load_pread(fd, dst, max, off);
 out:
 	close(fd);

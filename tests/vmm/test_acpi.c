@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "bzimage-synth.h"
 #include "layout.h"
 #include "../check-run.h"
 
@@ -25,40 +26,19 @@ static char image[] = "/tmp/kvmem-test-acpi-XXXXXX";
 
 static uint8_t image_relocatable = 1;
 
-/* A minimal valid bzImage: protocol 2.15, 64-bit, 64 KiB of code. */
+/* A minimal valid bzImage (bzimage-synth.h), 64 KiB of code, in @image. */
 static void make_image(void)
 {
-	static uint8_t d[5 * 512 + 65536];
-	uint32_t syssize = 65536 / 16, align = 0x200000, max = 0x7fffffff;
-	uint32_t init = 0x400000, cls = 2047;
-	uint64_t pref = 0x1000000;
-	uint16_t u16;
+	size_t len;
+	uint8_t *d = synth_bzimage(65536, image_relocatable, &len);
 	int fd;
 
-	memset(d, 0x90, sizeof(d));
-	memset(d, 0, 5 * 512);
-	d[BP_SETUP_SECTS] = 4;
-	memcpy(d + BP_SYSSIZE, &syssize, 4);
-	u16 = BP_BOOT_FLAG_MAGIC;
-	memcpy(d + BP_BOOT_FLAG, &u16, 2);
-	d[BP_JUMP] = 0xeb;
-	d[BP_JUMP + 1] = 0x6a;			/* header ends at 0x26c */
-	memcpy(d + BP_HEADER, "HdrS", 4);
-	u16 = 0x020f;
-	memcpy(d + BP_VERSION, &u16, 2);
-	d[BP_LOADFLAGS] = BP_LOADED_HIGH;
-	memcpy(d + BP_INITRD_ADDR_MAX, &max, 4);
-	memcpy(d + BP_KERNEL_ALIGNMENT, &align, 4);
-	d[BP_RELOCATABLE] = image_relocatable;
-	u16 = BP_XLF_KERNEL_64 | BP_XLF_ABOVE_4G;
-	memcpy(d + BP_XLOADFLAGS, &u16, 2);
-	memcpy(d + BP_CMDLINE_SIZE, &cls, 4);
-	memcpy(d + BP_PREF_ADDRESS, &pref, 8);
-	memcpy(d + BP_INIT_SIZE, &init, 4);
+	ck_assert_ptr_nonnull(d);
 	fd = mkstemp(image);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, d, sizeof(d)), (ssize_t)sizeof(d));
+	ck_assert_int_eq(write(fd, d, len), (ssize_t)len);
 	close(fd);
+	free(d);
 }
 
 /* Guest RAM of @node (@size bytes, all of the buddy if 0), owned by the VM. */
