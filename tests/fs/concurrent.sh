@@ -28,15 +28,17 @@ writer() {
 }
 
 reader() {
-	local bad=0
+	local bad=0 reads=0
 	while [ ! -e "$TMP/stop-readers" ]; do
 		grep -Eq '^Node [01], zone   Normal( +[0-9]+)+ $' "$M/nodes/node$1/buddyinfo" ||
 			bad=$((bad + 1))
 		cat "$M/nodes/node$1/buddy/avail" "$M/nodes/node$1/cma/used" >/dev/null ||
 			bad=$((bad + 1))
 		ls "$A" >/dev/null || bad=$((bad + 1))
+		reads=$((reads + 1))
 	done
 	echo "$bad" > "$TMP/bad.$1"
+	echo "$reads" > "$TMP/reads.$1"
 }
 
 reader 0 & r0=$!
@@ -57,6 +59,9 @@ done
 eq "$WRITERS writers x $PAIRS alloc/free pairs: no failed write" "$total" 0
 head -3 "$TMP/writers.log" 2>/dev/null | sed 's/^/# /'
 eq "readers saw well-formed files throughout" "$(cat "$TMP/bad.0" "$TMP/bad.1" | awk "{ s += \$1 } END { print s + 0 }")" 0
+# (a reader that never got to read would pass the line above)
+check "both readers read while the writers ran" \
+	test "$(cat "$TMP/reads.0" 2>/dev/null || echo 0)" -gt 0 -a "$(cat "$TMP/reads.1" 2>/dev/null || echo 0)" -gt 0
 eq "nothing left allocated" "$(ls "$A" | tr '\n' ' ')" "ctl error "
 eq "every pool file as before (avail, buddyinfo, free_area, cma, meminfo)" "$(snapshot)" "$before"
 for n in 0 1; do

@@ -15,12 +15,18 @@ if [ $rc -ne 0 ] || ! grep -q "kvmem replay \[--numa" /tmp/kvmem-replay-help.$$;
 fi
 rm -f /tmp/kvmem-replay-help.$$
 
+# bad WORD ARGS...: exit 2, nothing on stdout, one stderr line naming WORD
 bad() {
+	word=$1
+	shift
 	cases=$((cases + 1))
 	out=$(echo "stat" | timeout 10 "$K" replay "$@" 2> /tmp/kvmem-replay-err.$$)
 	rc=$?
 	lines=$(wc -l < /tmp/kvmem-replay-err.$$)
-	if [ $rc -ne 2 ] || [ -n "$out" ] || [ "$lines" -ne 1 ]; then
+	# the line names kvmem replay and the option (or word) at fault
+	if [ $rc -ne 2 ] || [ -n "$out" ] || [ "$lines" -ne 1 ] ||
+	   ! grep -qF -- "$word" /tmp/kvmem-replay-err.$$ ||
+	   ! grep -q '^kvmem replay: ' /tmp/kvmem-replay-err.$$; then
 		echo "FAIL: replay $*: exit $rc, stdout '$out', $lines stderr lines"
 		fail=1
 	else
@@ -29,22 +35,22 @@ bad() {
 	rm -f /tmp/kvmem-replay-err.$$
 }
 
-bad --numa
-bad --numa 0:1G,0:1G
-bad --numa 1:1G
-bad --numa 0:0
-bad --numa 0:1Gx
-bad --numa 0:5000
-bad --chunk 3K
-bad --chunk 2G
-bad --chunk x
-bad --cma 0:2G
-bad --cma 1:4M
-bad --cma 0:6K
-bad --numa 0:4M --chunk 1M --cma 0:512K
-bad --bogus
-bad -x
-bad trace.txt
+bad "--numa: needs a value" --numa
+bad "node 0 given twice" --numa 0:1G,0:1G
+bad "node 1 given but node 0 missing" --numa 1:1G
+bad "node 0 size" --numa 0:0
+bad "0:1Gx" --numa 0:1Gx
+bad "node 0 size" --numa 0:5000
+bad "--chunk 3K" --chunk 3K
+bad "--chunk 2G" --chunk 2G
+bad "--chunk x" --chunk x
+bad "--cma: node 0" --cma 0:2G
+bad "--cma: no node 1" --cma 1:4M
+bad "--cma: node 0" --cma 0:6K
+bad "node 0" --numa 0:4M --chunk 1M --cma 0:512K
+bad "'--bogus'" --bogus
+bad "'-x'" -x
+bad "'trace.txt'" trace.txt
 
 cases=$((cases + 1))
 out=$(printf 'alloc node=0 size=8M\nalloc node=0 size=1\n' | "$K" replay --numa 0:8M)
