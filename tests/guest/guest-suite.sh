@@ -14,9 +14,14 @@
 #            each EXPECTED_LINE (a whole line) and exits 0
 #   bad-*    each bad input fails with one line on stderr and leaves no
 #            mount, file or process behind
+#   vcpu-start  (KVMEM_VCPU_START, tests/vmm/vcpu-start.c) a failed
+#            vmm_vcpus_start() leaves the VM running, not stopped
 #   bind     a node bound to host node 1 has its touched pages there;
 #            its --mount serves nodes/online while the guest runs and is
-#            gone afterwards
+#            gone afterwards; rmdir of the guest's RAM and `free vm.ram0`
+#            under the running guest fail with EBUSY naming the owner, its
+#            spec says owner=vm, a user's "ram0" leaves vm/e820 alone, and
+#            the guest runs on to a clean poweroff
 # The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
 # overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -159,8 +164,35 @@ if [[ -e $work/bind.rc ]]; then
 		grep -qx "online=0" "$work/bind.fs"
 	check "bind: the --mount is gone after the run" \
 		not grep -q "still mounted" "$work/bind.fs"
+	# The guest's RAM is the VM's: the shell cannot take it away.
+	check "bind: rmdir of guest RAM under the running guest fails" \
+		grep -qx "rmdir=1" "$work/bind.fs"
+	check "bind: ... with EBUSY" \
+		grep -q "vm.ram0.*Device or resource busy" "$work/bind.owned-err"
+	check "bind: allocations/error names the owner" \
+		grep -qx "error=err vm.ram0 EBUSY owned by the vm (guest RAM, node 0)" "$work/bind.fs"
+	check "bind: free vm.ram0 through ctl fails" grep -qx "free=1" "$work/bind.fs"
+	check "bind: guest RAM is still allocated after both" \
+		grep -qx "ram=still there" "$work/bind.fs"
+	check "bind: its spec says owner=vm" grep -q "^spec=node=0 .* owner=vm$" "$work/bind.fs"
+	check "bind: a user allocation named ram0 is made and leaves vm/e820 as it was" \
+		test "$(grep -c '^useralloc=0$\|^e820=unchanged$' "$work/bind.fs")" = 2
+	check "bind: the guest kept running to its end after all that" \
+		grep -aq '^KVMEM-GUEST done' <(tr -d '\r' <"$work/bind.out")
+	[[ -s $work/bind.owned-err ]] && diag <"$work/bind.owned-err"
 else
 	notok "bind: not run (the outer VM has no host node 1)"
+fi
+
+# ------------------------------------------------------------ vCPU start
+if [[ -n ${KVMEM_VCPU_START:-} ]]; then
+	if [[ -e $work/vcpu-start.rc ]]; then
+		check "vcpu-start: a failed vCPU start leaves the VM as it was ($(grep -c '^ok' "$work/vcpu-start.out") checks)" \
+			test "$(cat "$work/vcpu-start.rc")" = 0
+		grep -v '^ok' "$work/vcpu-start.out" | diag
+	else
+		notok "vcpu-start: not run"
+	fi
 fi
 
 echo "1..$n"

@@ -37,6 +37,24 @@ run() {
 	elapsed "$t" >"$work/$name.time"
 }
 
+# owned_ram MNT: under a running guest, try to take its RAM away through
+# the mount and report what happened, one KEY=VALUE line each.
+owned_ram() {
+	local a=$1/allocations line e820 e820b
+	rmdir "$a/vm.ram0"
+	echo "rmdir=$?"
+	IFS= read -r line <"$a/error" && echo "error=$line"
+	echo 'free vm.ram0' >"$a/ctl"
+	echo "free=$?"
+	IFS= read -r line <"$a/vm.ram0/spec" && echo "spec=$line"
+	IFS= read -r -d '' e820 <"$1/vm/e820"
+	echo 'alloc name=ram0 node=0 size=1M' >"$a/ctl"
+	echo "useralloc=$?"
+	IFS= read -r -d '' e820b <"$1/vm/e820"
+	[[ $e820 == "$e820b" && -n $e820 ]] && echo "e820=unchanged"
+	[[ -d $a/vm.ram0 ]] && echo "ram=still there"
+}
+
 # What a run may leave behind: mounts, files in /tmp /run /dev/shm
 # /var/tmp (our scratch and work directories excepted), kvmem processes.
 snapshot() {
@@ -113,20 +131,25 @@ for f in "$work"/bad-*.rc; do
 done >"$work/bad.list"
 
 # 5. Host binding: one node bound to host node 1; when the guest's init
-#    has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps
-#    and read nodes/online through its --mount (FUSE in the nested VM),
-#    then record whether the mount is gone after the run.
-#    Only bash builtins in the loop: under TCG a fork per poll would steal
-#    the one outer CPU from the guest.
+#    has reported (it then holds 4 s), snapshot kvmem's /proc/PID/numa_maps
+#    and read nodes/online through its --mount (FUSE in the nested VM).
+#    The guest's RAM is the VM's own: under the running guest, rmdir of
+#    allocations/vm.ram0 and `free vm.ram0` must fail (EBUSY; the error
+#    file says whose it is), its spec says owner=vm, and a user allocation
+#    named ram0 (in the 8M of headroom) leaves vm/e820 as it was; the guest
+#    then runs on to its end ("KVMEM-GUEST done", poweroff). Then record
+#    whether the mount is gone after the run.
+#    Only bash builtins in the loop (rmdir aside): under TCG a fork per
+#    poll would steal the one outer CPU from the guest.
 if [[ -d /sys/devices/system/node/node1 ]]; then
 	t=${EPOCHREALTIME/[.,]/}
 	mnt=$scratch/mnt-bind
 	mkdir -p "$mnt"
 	: >"$work/bind.out" >"$work/bind.numa_maps" >"$work/bind.fs"
 	exec {fd}< <(exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2" \
-		--cpus 1 --numa 0:256M@1 --console stdio --mount "$mnt" \
-		</dev/null 2>"$work/bind.err")
+		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=4" \
+		--cpus 1 --numa 0:256M@1 --headroom 0:8M --console stdio \
+		--mount "$mnt" </dev/null 2>"$work/bind.err")
 	pid=$!
 	while :; do
 		IFS= read -r -t "$tmo" -u "$fd" line
@@ -138,6 +161,7 @@ if [[ -d /sys/devices/system/node/node1 ]]; then
 			printf '%s' "$maps" >"$work/bind.numa_maps"
 			IFS= read -r online <"$mnt/nodes/online" &&
 				echo "online=$online" >"$work/bind.fs"
+			owned_ram "$mnt" >>"$work/bind.fs" 2>>"$work/bind.owned-err"
 		fi
 	done
 	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
@@ -148,6 +172,16 @@ if [[ -d /sys/devices/system/node/node1 ]]; then
 	IFS= read -r -d '' mounts </proc/mounts
 	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/bind.fs"
 	elapsed "$t" >"$work/bind.time"
+fi
+
+# 6. A failed vCPU start leaves the VM not stopped (tests/vmm/vcpu-start,
+#    TAP), when the suite was given it.
+if [[ -n ${KVMEM_VCPU_START:-} ]]; then
+	t=${EPOCHREALTIME/[.,]/}
+	rc=0
+	timeout -k 5 60 "$KVMEM_VCPU_START" >"$work/vcpu-start.out" 2>&1 || rc=$?
+	echo "$rc" >"$work/vcpu-start.rc"
+	elapsed "$t" >"$work/vcpu-start.time"
 fi
 
 elapsed "$start" >"$work/all-cases.time"
