@@ -548,6 +548,7 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 		else
 			gm_error_set(e, ret, "%s allocator refused the request",
 			       req->from == GM_FROM_CMA ? "cma" : "buddy");
+		gm_blist_release(&l);	/* a failed try may have grown it */
 		unclaim(mem, a, &saved, auto_k);
 		return ret;
 	}
