@@ -2,10 +2,10 @@
 /*
  * alloc.c - named, owned allocations over the node allocators.
  *
- * The table (mem->table_lock) holds every name guestmem knows: pending
- * reservations, allocations being made, live allocations and allocations
- * being freed (pool.h, enum gm_alloc_state). It is hashed by name and by
- * id and kept in id order. An allocation crosses the locks in three short
+ * The table of names (names.c, mem->table_lock) holds every name guestmem
+ * knows: pending reservations, allocations being made, live allocations
+ * and allocations being freed (pool.h, enum gm_alloc_state). An
+ * allocation crosses the locks in three short
  * steps: claim the name (table write lock), take the blocks (node lock),
  * then zero them with no lock held and publish (table write lock). A free
  * mirrors it: mark the entry FREEING (table), punch the blocks (no lock),
@@ -25,7 +25,6 @@
 
 #define ALL_FLAGS	(GM_F_CONTIGUOUS | GM_F_CLEAR | GM_F_TRIM_DISABLE | \
 			 GM_F_NOCLEAR | GM_F_FALLBACK)
-#define NR_HASH_MIN	64
 
 void gm_request_init(struct gm_request *req)
 {
@@ -33,177 +32,6 @@ void gm_request_init(struct gm_request *req)
 	req->owner = GM_OWNER_USER;
 	req->from = GM_FROM_BUDDY;
 	req->mode = GM_MODE_SIMPLE;
-}
-
-static const char *owner_word(enum gm_owner o)
-{
-	return o == GM_OWNER_VM ? "vm" : "user";
-}
-
-/* ---- the table (caller holds mem->table_lock) ---------------------------- */
-
-static unsigned hash_name(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static unsigned hash_id(uint64_t id)
-{
-	return (unsigned)((id * 0x9E3779B97F4A7C15ULL) >> 32);
-}
-
-static struct gm_alloc *lookup_name(const struct gm_mem *mem, const char *name)
-{
-	struct gm_alloc *a = mem->hash[hash_name(name) & (mem->nr_hash - 1)];
-
-	for (; a; a = a->hnext)
-		if (!strcmp(a->info.req.name, name))
-			return a;
-	return NULL;
-}
-
-static struct gm_alloc *lookup_id(const struct gm_mem *mem, uint64_t id)
-{
-	struct gm_alloc *a = mem->ihash[hash_id(id) & (mem->nr_hash - 1)];
-
-	for (; a; a = a->inext)
-		if (a->info.id == id)
-			return a;
-	return NULL;
-}
-
-/* What lookups and listings see; a new name being allocated is hidden. */
-static bool visible(const struct gm_alloc *a)
-{
-	return a->state == GM_A_PENDING || a->state == GM_A_LIVE ||
-	       (a->state == GM_A_ALLOCATING && a->reserved);
-}
-
-int gm_table_init(struct gm_mem *mem)
-{
-	mem->nr_hash = NR_HASH_MIN;
-	mem->hash = calloc(mem->nr_hash, sizeof(*mem->hash));
-	mem->ihash = calloc(mem->nr_hash, sizeof(*mem->ihash));
-	mem->next_id = 1;
-	mem->auto_next = 1;
-	if (!mem->hash || !mem->ihash) {
-		free(mem->hash);
-		free(mem->ihash);
-		mem->hash = mem->ihash = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Double the buckets when chains grow; on ENOMEM keep the old ones. */
-static void maybe_grow(struct gm_mem *mem)
-{
-	unsigned nr = mem->nr_hash * 2;
-	struct gm_alloc **h, **ih;
-
-	if (mem->nr_allocs < 2UL * mem->nr_hash || nr > (1u << 26))
-		return;
-	h = calloc(nr, sizeof(*h));
-	ih = calloc(nr, sizeof(*ih));
-	if (!h || !ih) {
-		free(h);
-		free(ih);
-		return;
-	}
-	for (struct gm_alloc *a = mem->first; a; a = a->next) {
-		unsigned k = hash_name(a->info.req.name) & (nr - 1);
-		unsigned j = hash_id(a->info.id) & (nr - 1);
-
-		a->hnext = h[k];
-		h[k] = a;
-		a->inext = ih[j];
-		ih[j] = a;
-	}
-	free(mem->hash);
-	free(mem->ihash);
-	mem->hash = h;
-	mem->ihash = ih;
-	mem->nr_hash = nr;
-}
-
-/* Insert @a (its id the newest) at the end of the id order. */
-static void table_insert(struct gm_mem *mem, struct gm_alloc *a)
-{
-	unsigned k = hash_name(a->info.req.name) & (mem->nr_hash - 1);
-	unsigned j = hash_id(a->info.id) & (mem->nr_hash - 1);
-
-	a->hnext = mem->hash[k];
-	mem->hash[k] = a;
-	a->inext = mem->ihash[j];
-	mem->ihash[j] = a;
-	a->prev = mem->last;
-	a->next = NULL;
-	if (mem->last)
-		mem->last->next = a;
-	else
-		mem->first = a;
-	mem->last = a;
-	mem->nr_allocs++;
-	maybe_grow(mem);
-}
-
-static void table_remove(struct gm_mem *mem, struct gm_alloc *a)
-{
-	struct gm_alloc **pp = &mem->hash[hash_name(a->info.req.name) &
-					  (mem->nr_hash - 1)];
-
-	while (*pp != a)
-		pp = &(*pp)->hnext;
-	*pp = a->hnext;
-	pp = &mem->ihash[hash_id(a->info.id) & (mem->nr_hash - 1)];
-	while (*pp != a)
-		pp = &(*pp)->inext;
-	*pp = a->inext;
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		mem->first = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		mem->last = a->prev;
-	mem->nr_allocs--;
-}
-
-static void entry_free(struct gm_alloc *a)
-{
-	free(a->info.blocks);
-	free(a);
-}
-
-void gm_table_release(struct gm_mem *mem)
-{
-	struct gm_alloc *a = mem->first, *next;
-
-	for (; a; a = next) {
-		next = a->next;
-		entry_free(a);
-	}
-	mem->first = mem->last = NULL;
-	mem->nr_allocs = 0;
-	free(mem->hash);
-	free(mem->ihash);
-	mem->hash = mem->ihash = NULL;
-}
-
-/* "owned by the vm (guest RAM, node 1)": why a path of @who may not touch @a. */
-static int refuse_owner(const struct gm_alloc *a, struct gm_error *e)
-{
-	const struct gm_request *r = &a->info.req;
-
-	if (r->purpose[0])
-		return gm_error_set(e, EBUSY, "owned by the %s (%s)",
-				    owner_word(r->owner), r->purpose);
-	return gm_error_set(e, EBUSY, "owned by the %s", owner_word(r->owner));
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -229,8 +57,7 @@ static int check_request(const struct gm_mem *mem, const struct gm_request *req,
 		if (ret)
 			return ret;
 	} else if (!req->reserved_id && req->owner != GM_OWNER_USER) {
-		return gm_error_set(e, EINVAL, "the %s names its allocations",
-				    owner_word(req->owner));
+		return gm_error_set(e, EINVAL, "the vm names its allocations");
 	}
 	if (!req->size)
 		return gm_error_set(e, EINVAL, "size must be non-zero");
@@ -290,7 +117,7 @@ static unsigned long auto_name(const struct gm_mem *mem, char *name)
 
 	for (;; k++) {
 		snprintf(name, GM_NAME_MAX + 1, "a%lu", k);
-		if (!lookup_name(mem, name))
+		if (!gm_table_lookup_name(mem, name))
 			return k;
 	}
 }
@@ -373,58 +200,7 @@ static int give_back(struct gm_node *n, enum gm_from from,
 	return ret;
 }
 
-static struct gm_alloc_info *info_dup(const struct gm_alloc_info *src)
-{
-	struct gm_alloc_info *i = malloc(sizeof(*i));
-
-	if (!i)
-		return NULL;
-	*i = *src;
-	i->blocks = malloc((src->nr_blocks ? src->nr_blocks : 1) * sizeof(*i->blocks));
-	if (!i->blocks) {
-		free(i);
-		return NULL;
-	}
-	memcpy(i->blocks, src->blocks, src->nr_blocks * sizeof(*i->blocks));
-	return i;
-}
-
 /* ---- reserve, allocate, free ---------------------------------------------- */
-
-/*
- * gm_name_reserve() - see guestmem.h.
- */
-int gm_name_reserve(struct gm_mem *mem, const char *name, uint64_t *id,
-		    struct gm_error *e)
-{
-	struct gm_alloc *a;
-	int ret;
-
-	if (!mem || !name || !id)
-		return gm_error_set(e, EINVAL, "reserve: bad arguments");
-	ret = gm_check_name(name, GM_OWNER_USER, e);
-	if (ret)
-		return ret;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return gm_error_set(e, ENOMEM, "out of memory");
-	gm_request_init(&a->info.req);
-	snprintf(a->info.req.name, sizeof(a->info.req.name), "%s", name);
-	a->info.pending = true;
-	a->state = GM_A_PENDING;
-	a->reserved = true;
-	pthread_rwlock_wrlock(&mem->table_lock);
-	if (lookup_name(mem, name)) {
-		pthread_rwlock_unlock(&mem->table_lock);
-		free(a);
-		return gm_error_set(e, EEXIST, "name taken");
-	}
-	a->info.id = mem->next_id++;
-	table_insert(mem, a);
-	*id = a->info.id;
-	pthread_rwlock_unlock(&mem->table_lock);
-	return 0;
-}
 
 /*
  * Step 1 of gm_alloc(): claim the name of @req for @fresh, or the pending
@@ -441,12 +217,12 @@ static int claim(struct gm_mem *mem, const struct gm_request *req,
 	if (!mem->retired)
 		return gm_error_set(e, EBUSY, "memory not retired from the early phase yet");
 	if (req->reserved_id) {
-		a = lookup_id(mem, req->reserved_id);
+		a = gm_table_lookup_id(mem, req->reserved_id);
 		if (!a || !a->reserved || a->state == GM_A_FREEING)
 			return gm_error_set(e, ENOENT, "no reservation %llu",
 					    (unsigned long long)req->reserved_id);
 		if (a->info.req.owner != req->owner)
-			return refuse_owner(a, e);
+			return gm_refuse_owner(a, e);
 		if (a->state != GM_A_PENDING)
 			return gm_error_set(e, EBUSY, a->state == GM_A_LIVE ?
 					    "already allocated" : "being allocated");
@@ -462,7 +238,7 @@ static int claim(struct gm_mem *mem, const struct gm_request *req,
 		*claimed = a;
 		return 0;
 	}
-	if (req->name[0] && lookup_name(mem, req->name))
+	if (req->name[0] && gm_table_lookup_name(mem, req->name))
 		return gm_error_set(e, EEXIST, "name taken");
 	a = fresh;
 	a->info.req = *req;
@@ -473,7 +249,7 @@ static int claim(struct gm_mem *mem, const struct gm_request *req,
 	a->info.id = mem->next_id++;
 	a->info.pending = true;
 	a->state = GM_A_ALLOCATING;
-	table_insert(mem, a);
+	gm_table_insert(mem, a);
 	*claimed = a;
 	return 0;
 }
@@ -487,7 +263,7 @@ static void unclaim(struct gm_mem *mem, struct gm_alloc *a,
 		a->info.req = *saved;
 		a->state = GM_A_PENDING;
 	} else {
-		table_remove(mem, a);
+		gm_table_remove(mem, a);
 		if (auto_k && mem->auto_next > auto_k)	/* the number is not used up */
 			mem->auto_next = auto_k;
 		free(a);
@@ -567,7 +343,7 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 	snap.size = held;
 	snap.blocks = l.b;
 	snap.nr_blocks = l.nr;
-	if (out && !(copy = info_dup(&snap))) {
+	if (out && !(copy = gm_info_dup(&snap))) {
 		pthread_mutex_lock(&n->lock);
 		give_back(n, req->from, l.b, l.nr, rsize / mem->chunk, false);
 		pthread_mutex_unlock(&n->lock);
@@ -602,7 +378,7 @@ static int free_entry(struct gm_mem *mem, struct gm_alloc *a,
 	int ret;
 
 	if (a->info.req.owner != who)
-		ret = refuse_owner(a, e);
+		ret = gm_refuse_owner(a, e);
 	else if (a->state == GM_A_PENDING && drop_pending)
 		ret = 1;
 	else if (a->state == GM_A_PENDING)
@@ -615,8 +391,8 @@ static int free_entry(struct gm_mem *mem, struct gm_alloc *a,
 		ret = 0;
 	if (ret) {
 		if (ret > 0) {
-			table_remove(mem, a);
-			entry_free(a);
+			gm_table_remove(mem, a);
+			gm_table_entry_free(a);
 			ret = 0;
 		}
 		pthread_rwlock_unlock(&mem->table_lock);
@@ -644,9 +420,9 @@ static int free_entry(struct gm_mem *mem, struct gm_alloc *a,
 		return gm_error_set(e, EIO, "allocator refused a block (%s); the allocation is kept",
 				    gm_errno_name(ret));
 	}
-	table_remove(mem, a);
+	gm_table_remove(mem, a);
 	pthread_rwlock_unlock(&mem->table_lock);
-	entry_free(a);
+	gm_table_entry_free(a);
 	return 0;
 }
 
@@ -661,7 +437,7 @@ int gm_free_name(struct gm_mem *mem, const char *name, uint64_t *id,
 	if (!mem || !name || !name[0])
 		return gm_error_set(e, EINVAL, "free: no name");
 	pthread_rwlock_wrlock(&mem->table_lock);
-	a = lookup_name(mem, name);
+	a = gm_table_lookup_name(mem, name);
 	if (!a || (a->state == GM_A_ALLOCATING && !a->reserved) ||
 	    a->state == GM_A_FREEING) {
 		pthread_rwlock_unlock(&mem->table_lock);
@@ -691,132 +467,13 @@ int gm_free_id(struct gm_mem *mem, uint64_t id, enum gm_owner who,
 	if (!mem)
 		return gm_error_set(e, EINVAL, "free: no memory");
 	pthread_rwlock_wrlock(&mem->table_lock);
-	a = lookup_id(mem, id);
+	a = gm_table_lookup_id(mem, id);
 	if (!a || (a->state == GM_A_ALLOCATING && !a->reserved)) {
 		pthread_rwlock_unlock(&mem->table_lock);
 		return gm_error_set(e, ENOENT, "no allocation %llu",
 				    (unsigned long long)id);
 	}
 	return free_entry(mem, a, who, true, e);
-}
-
-/* ---- lookups, listings, bytes ------------------------------------------------ */
-
-static int get(struct gm_mem *mem, const char *name, uint64_t id,
-	       struct gm_alloc_info **out)
-{
-	struct gm_alloc *a;
-	int ret = 0;
-
-	if (!mem || !out)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&mem->table_lock);
-	a = name ? lookup_name(mem, name) : lookup_id(mem, id);
-	if (!a || !visible(a))
-		ret = -ENOENT;
-	else if (!(*out = info_dup(&a->info)))
-		ret = -ENOMEM;
-	pthread_rwlock_unlock(&mem->table_lock);
-	return ret;
-}
-
-int gm_alloc_get(struct gm_mem *mem, const char *name,
-		 struct gm_alloc_info **out)
-{
-	return name ? get(mem, name, 0, out) : -EINVAL;
-}
-
-int gm_alloc_get_id(struct gm_mem *mem, uint64_t id,
-		    struct gm_alloc_info **out)
-{
-	return get(mem, NULL, id, out);
-}
-
-void gm_alloc_info_free(struct gm_alloc_info *info)
-{
-	if (!info)
-		return;
-	free(info->blocks);
-	free(info);
-}
-
-static void entry_of(const struct gm_alloc *a, struct gm_alloc_entry *out)
-{
-	out->id = a->info.id;
-	memcpy(out->name, a->info.req.name, sizeof(out->name));
-	out->owner = a->info.req.owner;
-	out->pending = a->state != GM_A_LIVE;
-	out->size = a->state == GM_A_LIVE ? a->info.size : 0;
-}
-
-static int lookup(struct gm_mem *mem, const char *name, uint64_t id,
-		  struct gm_alloc_entry *out)
-{
-	struct gm_alloc *a;
-	int ret = -ENOENT;
-
-	if (!mem || !out)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&mem->table_lock);
-	a = name ? lookup_name(mem, name) : lookup_id(mem, id);
-	if (a && visible(a)) {
-		entry_of(a, out);
-		ret = 0;
-	}
-	pthread_rwlock_unlock(&mem->table_lock);
-	return ret;
-}
-
-int gm_alloc_lookup(struct gm_mem *mem, const char *name,
-		    struct gm_alloc_entry *out)
-{
-	return name ? lookup(mem, name, 0, out) : -EINVAL;
-}
-
-int gm_alloc_lookup_id(struct gm_mem *mem, uint64_t id,
-		       struct gm_alloc_entry *out)
-{
-	return lookup(mem, NULL, id, out);
-}
-
-int gm_alloc_check_owner(struct gm_mem *mem, uint64_t id, enum gm_owner who,
-			 struct gm_error *e)
-{
-	struct gm_alloc *a;
-	int ret = 0;
-
-	if (!mem)
-		return gm_error_set(e, EINVAL, "no memory");
-	pthread_rwlock_rdlock(&mem->table_lock);
-	a = lookup_id(mem, id);
-	if (!a || !visible(a))
-		ret = gm_error_set(e, ENOENT, "no allocation %llu",
-				   (unsigned long long)id);
-	else if (a->info.req.owner != who)
-		ret = refuse_owner(a, e);
-	pthread_rwlock_unlock(&mem->table_lock);
-	return ret;
-}
-
-int gm_alloc_list(struct gm_mem *mem, struct gm_alloc_entry **out,
-		  unsigned *nr)
-{
-	struct gm_alloc_entry *v;
-	unsigned i = 0;
-
-	if (!mem || !out || !nr)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&mem->table_lock);
-	v = malloc((mem->nr_allocs ? mem->nr_allocs : 1) * sizeof(*v));
-	for (struct gm_alloc *a = mem->first; v && a; a = a->next)
-		if (visible(a))
-			entry_of(a, &v[i++]);
-	pthread_rwlock_unlock(&mem->table_lock);
-	if (!v)
-		return -ENOMEM;
-	*out = v;
-	*nr = i;
-	return 0;
 }
 
 /*
@@ -833,8 +490,8 @@ ssize_t gm_alloc_rw(struct gm_mem *mem, uint64_t id, void *buf, size_t len,
 	if (!mem || (!buf && len))
 		return -EINVAL;
 	pthread_rwlock_rdlock(&mem->table_lock);
-	a = lookup_id(mem, id);
-	if (!a || !visible(a)) {
+	a = gm_table_lookup_id(mem, id);
+	if (!a || !gm_table_visible(a)) {
 		ret = -ENOENT;
 		goto out;
 	}

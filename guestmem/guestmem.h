@@ -391,9 +391,9 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
  * gm_free() - the user's free of allocation @name (`free NAME`): every block
  * goes back. Blocks return dirty, except when backed: their host pages are
  * released (punched) and they return clean. -EINVAL empty name, -ENOENT no
- * such allocation (also a pending reservation: rmdir drops those), -EBUSY
- * owned by the VM ("owned by the vm (PURPOSE)") or being allocated or freed,
- * -EIO allocator mismatch (a bug: the allocation is kept, with its blocks,
+ * such allocation (also a pending reservation: rmdir drops those; and one
+ * another call is freeing), -EBUSY owned by the VM ("owned by the vm
+ * (PURPOSE)") or a reservation being committed, -EIO allocator mismatch (a bug: the allocation is kept, with its blocks,
  * though backed bytes may already read as zero). No state change on error.
  * Locking: as gm_alloc(); the punching holds neither lock, and the name stays
  * taken until the blocks are back.
@@ -403,9 +403,9 @@ int gm_free(struct gm_mem *mem, const char *name, struct gm_error *e);
 /*
  * gm_free_id() - free allocation @id, or drop the pending reservation @id,
  * on behalf of @who: the owner's own path (the VM's unplug, the
- * filesystem's rmdir as GM_OWNER_USER). -ENOENT no such id (or already
- * freed), -EBUSY owned by another owner (the message names it) or being
- * allocated or freed, -EIO as gm_free(). No state change on error.
+ * filesystem's rmdir as GM_OWNER_USER). -ENOENT no such id (freed, or being
+ * freed by another call), -EBUSY owned by another owner (the message names
+ * it) or being allocated, -EIO as gm_free(). No state change on error.
  */
 int gm_free_id(struct gm_mem *mem, uint64_t id, enum gm_owner who,
 	       struct gm_error *e);

@@ -116,9 +116,20 @@ int gm_cma_carve(const struct gm_mem *mem, const struct gm_node *n,
 void gm_cma_uncarve(struct gm_buddy *b, struct gm_cma *cma,
 		    struct gm_blist *blocks, bool dirty);
 
-/* alloc.c */
+/* names.c: the table of names; the caller holds mem->table_lock */
 int gm_table_init(struct gm_mem *mem);
 void gm_table_release(struct gm_mem *mem);
+struct gm_alloc *gm_table_lookup_name(const struct gm_mem *mem, const char *name);
+struct gm_alloc *gm_table_lookup_id(const struct gm_mem *mem, uint64_t id);
+bool gm_table_visible(const struct gm_alloc *a);	/* to lookups and listings */
+void gm_table_insert(struct gm_mem *mem, struct gm_alloc *a);	/* its id the newest */
+void gm_table_remove(struct gm_mem *mem, struct gm_alloc *a);
+void gm_table_entry_free(struct gm_alloc *a);
+/* gm_refuse_owner() - -EBUSY, "owned by the vm (PURPOSE)": @a is not yours. */
+int gm_refuse_owner(const struct gm_alloc *a, struct gm_error *e);
+struct gm_alloc_info *gm_info_dup(const struct gm_alloc_info *src);
+
+/* alloc.c */
 /* gm_free_name() - gm_free() that also tells the freed allocation's id. */
 int gm_free_name(struct gm_mem *mem, const char *name, uint64_t *id,
 		 struct gm_error *e);
