@@ -25,6 +25,9 @@ check "the guest sees node 1" '^KVMEM-GUEST node 1 online MemTotal=[0-9]+$'
 check "the guest reads its initrd" '^KVMEM-GUEST token demo-initrd-file$'
 check "vm/state reads running" '^running$'
 check "the 16M topdown block lands in node 1" '^0x1[0-9a-f]{8} 0x1000000 order=12$'
+check "the guest's RAM is the VM's (spec)" '^node=1 .* owner=vm$'
+check "rmdir of the guest's RAM is refused" "^rmdir: failed to remove '.*vm.ram1': Device or resource busy$"
+check "... and the error file says whose it is" '^err vm.ram1 EBUSY owned by the vm \(guest RAM, node 1\)$'
 check "the guest powered off" '^KVMEM-GUEST done$'
 check "kvmem exited 0" '^demo: kvmem exited with status 0$'
 n=$((n + 1))
