@@ -5,7 +5,7 @@
  * The run is a list of init/exit pairs (kvmtool's util-init, with undo):
  *
  *   mem       gm_mem_create()                      gm_mem_destroy()
- *   back      gm_mem_back()  memfd, MAP_NORESERVE, hugepages, mbind
+ *   back      gm_mem_back()  anonymous, MAP_NORESERVE, huge pages, mbind
  *   place     vmm_linux_place() or the --flat load   vmm_boot_plan_free()
  *   retire    gm_mem_retire()  early ranges reserved, CMA areas carved
  *   ram       "ramN" per node: the node's buddy minus --headroom, noclear
@@ -144,7 +144,7 @@ static int step_retire(struct run *r, struct gm_error *e)
 /*
  * Guest RAM: per node, everything the buddy has minus the headroom, lowest
  * addresses first (so the headroom is the top of the node), not cleared
- * (fresh memfd pages are zero).
+ * (fresh pool pages are zero).
  */
 static int step_ram(struct run *r, struct gm_error *e)
 {
