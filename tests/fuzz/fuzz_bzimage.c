@@ -209,7 +209,7 @@ static void put_kernel(const uint8_t *d, size_t len)
 static void run_case(struct gm_mem **mem, const uint8_t *d, size_t len,
 		     bool two, bool initrd, const char *cmdline)
 {
-	struct vmm_linux_args a = { .kernel = kpath, .cmdline = cmdline,
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .kernel = kpath, .cmdline = cmdline,
 				    .initrd = initrd ? ipath : NULL };
 	struct vmm_boot_plan *plan = NULL;
 	struct gm_error e = { 0 };
