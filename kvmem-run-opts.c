@@ -18,12 +18,15 @@
 /* ---- options ------------------------------------------------------------ */
 
 static const char usage_text[] =
-"usage: kvmem run (--kernel bzImage [--initrd FILE] [--cmdline STR] | --flat FILE@ADDR)\n"
+"usage: kvmem run (--kernel FILE [--initrd FILE] [--cmdline STR] [--boot HOW] | --flat FILE@ADDR)\n"
 "                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
 "\n"
-"  --kernel FILE      Linux bzImage (x86 64-bit boot protocol)\n"
+"  --kernel FILE      Linux bzImage, or an ELF vmlinux with a PVH entry note\n"
+"  --boot HOW         auto (default): direct when the kernel allows it;\n"
+"                     direct: decompress a bzImage on the host / PVH vmlinux;\n"
+"                     bzimage: the kernel decompresses itself\n"
 "  --initrd FILE      initramfs loaded below the kernel's initrd_addr_max\n"
 "  --cmdline STR      kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
 "  --flat FILE@ADDR   raw 64-bit binary entered at ADDR (see vmm/flat.c)\n"
@@ -40,7 +43,7 @@ static const char usage_text[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP };
+       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP, OPT_BOOT };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -58,6 +61,7 @@ static const struct option long_opts[] = {
 	{ "headroom", required_argument, NULL, OPT_HEADROOM },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -137,6 +141,21 @@ void run_printable_msg(struct gm_error *e)
 static int parse_opts(int argc, char **argv, struct run_opts *o,
 		      struct gm_error *e);
 
+static int parse_boot(const char *s, enum vmm_boot *out, struct gm_error *e)
+{
+	static const char *const names[] = {
+		[VMM_BOOT_AUTO] = "auto", [VMM_BOOT_DIRECT] = "direct",
+		[VMM_BOOT_BZIMAGE] = "bzimage",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum vmm_boot)i;
+			return 0;
+		}
+	return gm_error_set(e, EINVAL, "--boot %s: expected auto, direct or bzimage", s);
+}
+
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e)
 {
@@ -151,6 +170,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		      struct gm_error *e)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
+	bool boot = false;
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -195,6 +215,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			o->alloc[o->nr_alloc++] = optarg;
 			break;
 		case OPT_HEADROOM: headroom = optarg; break;
+		case OPT_BOOT:
+			ret = parse_boot(optarg, &o->boot, e);
+			if (ret)
+				return ret;
+			boot = true;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;
@@ -210,8 +236,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			       argv[optind]);
 	if (!o->kernel == !o->flat_path)
 		return gm_error_set(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
-	if (o->flat_path && (o->initrd || o->cmdline))
-		return gm_error_set(e, EINVAL, "--initrd and --cmdline need --kernel, not --flat");
+	if (o->flat_path && (o->initrd || o->cmdline || boot))
+		return gm_error_set(e, EINVAL, "--initrd, --cmdline and --boot need --kernel, not --flat");
 	if (numa && mem)
 		return gm_error_set(e, EINVAL, "give --numa or --mem, not both");
 	if (mem) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot.h"
 #include "guestmem.h"
 
 #define RUN_MAX_ALLOCS		64
@@ -17,6 +18,7 @@
 
 struct run_opts {
 	const char *kernel, *initrd, *cmdline;	/* point into argv */
+	enum vmm_boot boot;			/* --boot, default auto */
 	char *flat_path;			/* --flat FILE@ADDR, malloc'd */
 	uint64_t flat_addr;
 	unsigned nr_cpus;
