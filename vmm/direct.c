@@ -87,6 +87,7 @@ int vmm_direct_open(const char *path, uint64_t payload_off,
 		    struct vmm_direct *d, struct gm_error *e)
 {
 	uint8_t head[PAYLOAD_MAGIC_READ], size_le[LNX_PAYLOAD_SIZE_BYTES];
+	char what[PATH_MAX + 8];
 	uint64_t declared;
 	struct stat st;
 	uint8_t *in;
@@ -95,6 +96,7 @@ int vmm_direct_open(const char *path, uint64_t payload_off,
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->label, sizeof(d->label), "%s (decompressed payload)", path);
+	snprintf(what, sizeof(what), "kernel %s", path);
 	if (payload_len < sizeof(head))
 		return gm_error_set(e, ENOEXEC, "kernel %s: payload of %llu bytes is too short",
 			    path, (unsigned long long)payload_len);
@@ -108,7 +110,7 @@ int vmm_direct_open(const char *path, uint64_t payload_off,
 	if (n != (ssize_t)sizeof(size_le))
 		return gm_error_set(e, n < 0 ? (int)-n : EIO, "kernel %s: reading its payload: %s",
 			    path, n < 0 ? strerror((int)-n) : "short read");
-	ret = vmm_payload_probe(head, sizeof(head), path, &d->format, e);
+	ret = vmm_payload_probe(head, sizeof(head), what, &d->format, e);
 	if (ret < 0)
 		return ret;
 	declared = (uint64_t)size_le[0] | (uint64_t)size_le[1] << 8 |
@@ -126,7 +128,7 @@ int vmm_direct_open(const char *path, uint64_t payload_off,
 		return gm_error_set(e, n < 0 ? (int)-n : EIO, "kernel %s: reading its payload: %s",
 			    path, n < 0 ? strerror((int)-n) : "short read");
 	}
-	ret = vmm_decompress(in, payload_len, max, path, &d->payload, e);
+	ret = vmm_decompress(in, payload_len, max, what, &d->payload, e);
 	free(in);
 	if (ret < 0)
 		return ret;
