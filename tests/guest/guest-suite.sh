@@ -9,14 +9,20 @@
 # on the host, on what came back:
 #   linux    2 CPUs, nodes 0 and 1 with MemTotal >= 95 % of QEMU's for
 #            the same kernel, initramfs and layout, the command line as
-#            given, the initrd's token, a clean poweroff with status 0
+#            given, the initrd's token, a clean poweroff with status 0;
+#            booted directly (--boot auto: the stock bzImage's payload
+#            decompressed on the host, no in-guest decompression)
+#   bzimage  the same bzImage through its own decompressor (--boot bzimage)
+#   vmlinux  the ELF inside it (extract-vmlinux) through the PVH entry:
+#            as linux, 2 CPUs and 2 nodes
 #   flat     the flat example guest (--flat FLAT_BIN@ADDR --mem 16M) prints
 #            each EXPECTED_LINE (a whole line) and exits 0
 #   bad-*    each bad input fails with one line on stderr and leaves no
 #            mount, file or process behind
 #   bind     a node bound to host node 1 has its touched pages there;
 #            its --mount serves nodes/online while the guest runs and is
-#            gone afterwards
+#            gone afterwards; with KASLR, the guest's _text is the virtual
+#            base kvmem chose (read from the cache this time)
 # The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
 # overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -59,11 +65,12 @@ token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 # has one; giving it keeps /proc/cmdline exactly as given.
 cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
 "$here/mkinitramfs" "$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
+"$here/extract-vmlinux" "$kernel" "$work/vmlinux" || { echo "Bail out! extract-vmlinux failed"; exit 1; }
 
 t0=$SECONDS
 KVMEM_NESTED_RW=$work:$(dirname "$kvmem"):$(dirname "${flat%@*}") "$withkvm" --host-numa 2 --mem 2048M --timeout 1500 \
 	"$here/kvmem-cases.sh" "$kvmem" "$work" "$kernel" "$work/initramfs.cpio" \
-	"$cmdline" "$flat" >"$work/harness.out" 2>"$work/harness.err"
+	"$cmdline" "$flat" "$work/vmlinux" >"$work/harness.out" 2>"$work/harness.err"
 hrc=$?
 echo "# outer run: status $hrc, $((SECONDS - t0)) s"
 if ((hrc != 0)); then
@@ -96,18 +103,47 @@ check "linux: the initrd's file (token)" \
 	test "$(line linux token)" = "KVMEM-GUEST token $token"
 check "linux: exactly nodes 0 and 1 online" \
 	test "$(grep -ac '^KVMEM-GUEST node' "$work/linux.out")" = 2
+check "linux: --boot auto booted the bzImage directly, decompressed on the host" \
+	grep -aq '^kvmem run: boot direct (xz payload, decompressed)' "$work/linux.err"
+grep -a '^kvmem run: ' "$work/linux.err" | diag
+
+# ------------------------------------------- the same kernel, other paths
+for c in bzimage vmlinux; do
+	if [[ $(cat "$work/$c.rc") != 0 ]]; then
+		echo "# kvmem run ($c) stderr:"
+		diag <"$work/$c.err"
+		tail -n 20 "$work/$c.out" | diag
+	fi
+	check "$c: exit status 0 after the guest powers off" test "$(cat "$work/$c.rc")" = 0
+	check "$c: the guest's init ran and finished" grep -aq '^KVMEM-GUEST done' "$work/$c.out"
+	check "$c: the command line as given" \
+		test "$(line $c cmdline)" = "KVMEM-GUEST cmdline $cmdline"
+	check "$c: the initrd's file (token)" \
+		test "$(line $c token)" = "KVMEM-GUEST token $token"
+	grep -a '^kvmem run: ' "$work/$c.err" | diag
+done
+check "bzimage: the kernel decompressed itself (--boot bzimage)" \
+	grep -aq '^kvmem run: boot bzimage' "$work/bzimage.err"
+check "vmlinux: booted through the PVH entry, 32-bit" \
+	grep -aq '^kvmem run: boot direct (PVH entry).* 32-bit' "$work/vmlinux.err"
+check "vmlinux: 2 CPUs online" \
+	test "$(line vmlinux cpus)" = "KVMEM-GUEST cpus online=0-1 count=2"
+check "vmlinux: exactly nodes 0 and 1 online" \
+	test "$(grep -ac '^KVMEM-GUEST node' "$work/vmlinux.out")" = 2
 
 # The reference MemTotal: QEMU q35, same kernel, initramfs and layout.
 check "qemu reference: booted the same guest" \
 	test "$(line qemu token)" = "KVMEM-GUEST token $token"
-for node in 0 1; do
-	ref=$(memtotal qemu $node) got=$(memtotal linux $node)
-	echo "# node $node MemTotal: kvmem ${got:-none} kB, QEMU ${ref:-none} kB"
-	if [[ -n $ref && -n $got ]] && ((got * 100 >= ref * 95)); then
-		ok "linux: node $node MemTotal $got kB >= 95 % of QEMU's $ref kB"
-	else
-		notok "linux: node $node MemTotal ${got:-none} kB >= 95 % of QEMU's ${ref:-none} kB"
-	fi
+for c in linux vmlinux; do
+	for node in 0 1; do
+		ref=$(memtotal qemu $node) got=$(memtotal $c $node)
+		echo "# $c node $node MemTotal: kvmem ${got:-none} kB, QEMU ${ref:-none} kB"
+		if [[ -n $ref && -n $got ]] && ((got * 100 >= ref * 95)); then
+			ok "$c: node $node MemTotal $got kB >= 95 % of QEMU's $ref kB"
+		else
+			notok "$c: node $node MemTotal ${got:-none} kB >= 95 % of QEMU's ${ref:-none} kB"
+		fi
+	done
 done
 
 # -------------------------------------------------------- the flat guest
@@ -159,6 +195,16 @@ if [[ -e $work/bind.rc ]]; then
 		grep -qx "online=0" "$work/bind.fs"
 	check "bind: the --mount is gone after the run" \
 		not grep -q "still mounted" "$work/bind.fs"
+	# KASLR on the direct path: the guest's _text = kvmem's virtual base
+	base=$(sed -n 's/^kvmem run: boot direct (xz payload, cached).*KASLR.*virtual base 0x\([0-9a-f]*\).*/\1/p' "$work/bind.err")
+	text=$(line bind text | sed -n 's/^KVMEM-GUEST text \([0-9a-f]*\)$/\1/p')
+	echo "# bind: kvmem's virtual base ${base:-none}, the guest's _text ${text:-none}"
+	if [[ -n $base && $base == "$text" ]]; then
+		ok "bind: KASLR on the direct path, from the cache: the guest runs at kvmem's virtual base 0x$base"
+	else
+		notok "bind: KASLR on the direct path: kvmem's base ${base:-none}, the guest's _text ${text:-none}"
+		diag <"$work/bind.err"
+	fi
 else
 	notok "bind: not run (the outer VM has no host node 1)"
 fi

@@ -3,7 +3,7 @@
 # where /dev/kvm exists (inside the nested harness), recording what
 # happened; guest-suite.sh asserts on the results from the host side.
 #
-# Usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]
+# Usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR [VMLINUX]]
 #
 # For each case NAME it writes WORK/NAME.{out,err,rc,time} (stdout,
 # stderr, exit status, seconds) and, for bad-input cases, WORK/NAME.left
@@ -13,10 +13,13 @@
 # It asserts nothing and always exits 0 unless its arguments are wrong.
 set -uo pipefail
 
-(($# >= 5)) || { echo "usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]" >&2; exit 2; }
-kvmem=$1 work=$2 kernel=$3 initrd=$4 cmdline=$5 flat=${6:-}
+(($# >= 5)) || { echo "usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR [VMLINUX]]" >&2; exit 2; }
+kvmem=$1 work=$2 kernel=$3 initrd=$4 cmdline=$5 flat=${6:-} vmlinux=${7:-}
 tmo=${KVMEM_GUEST_TIMEOUT:-300}
 scratch=$(mktemp -d /tmp/kvmem-cases.XXXXXX)
+# decompressed kernels: an empty cache, so the first direct boot
+# decompresses and the later ones read it back
+export KVMEM_KERNEL_CACHE=$scratch/kcache
 shopt -s nullglob dotglob globstar
 
 # Under TCG every fork+exec costs a lot of the one outer CPU: the helpers
@@ -27,12 +30,14 @@ elapsed() { # elapsed START_US -> seconds with 2 decimals
 	printf '%d.%02d\n' $((d / 1000000)) $((d % 1000000 / 10000))
 }
 
-# run NAME ARGS...: kvmem ARGS with stdin closed, recorded under NAME
+# run NAME ARGS...: kvmem ARGS with stdin closed, recorded under NAME;
+# with trace=1 in the environment, kvmem says how it booted (stderr)
 run() {
 	local name=$1 t rc=0
 	shift
 	t=${EPOCHREALTIME/[.,]/}
-	timeout -k 5 "$tmo" "$kvmem" "$@" </dev/null >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	KVMEM_BOOT_TRACE=${trace:-} timeout -k 5 "$tmo" "$kvmem" "$@" </dev/null \
+		>"$work/$name.out" 2>"$work/$name.err" || rc=$?
 	echo "$rc" >"$work/$name.rc"
 	elapsed "$t" >"$work/$name.time"
 }
@@ -69,9 +74,17 @@ bad() {
 	((${#left[@]})) && echo "not empty: $mnt" >>"$work/$name.left"
 }
 
-# 1. A Linux guest: 2 vCPUs, 2 nodes of 256 MiB.
-run linux run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
+# 1. A Linux guest: 2 vCPUs, 2 nodes of 256 MiB (--boot auto: the
+#    bzImage decompressed on the host, the cache empty), the same through
+#    the kernel's own decompressor, and the vmlinux through PVH.
+trace=1 run linux run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
 	--cpus 2 --numa 0:256M,1:256M --console stdio
+trace=1 run bzimage run --kernel "$kernel" --boot bzimage --initrd "$initrd" \
+	--cmdline "$cmdline" --cpus 1 --numa 0:256M --console stdio
+if [[ -n $vmlinux ]]; then
+	trace=1 run vmlinux run --kernel "$vmlinux" --initrd "$initrd" --cmdline "$cmdline" \
+		--cpus 2 --numa 0:256M,1:256M --console stdio
+fi
 
 # 2. The reference: the same kernel, initramfs and layout under QEMU q35
 #    (microvm has no SRAT, so it cannot show two nodes).
@@ -107,13 +120,27 @@ bad bad-numa-comma run --kernel "$kernel" "${ok[@]}" --numa 0:64M,,1:64M
 bad bad-numa-at run --kernel "$kernel" "${ok[@]}" --numa 0:64M@
 bad bad-host-node run --kernel "$kernel" "${ok[@]}" --numa 0:64M@7
 bad bad-cpus-zero run --kernel "$kernel" --cmdline "console=ttyS0" --cpus 0 --numa 0:64M
+bad bad-boot-option run --kernel "$kernel" --boot sideways "${ok[@]}" --numa 0:64M
+# a payload damaged 4 KiB in: --boot direct must refuse it (it cannot
+# fall back), after the cache above holds the good kernel of another path
+sects=$(od -An -tu1 -j $((0x1f1)) -N 1 "$kernel" | tr -d ' ')
+poff=$(( (${sects:-4} + 1) * 512 + $(od -An -tu4 -j $((0x248)) -N 4 "$kernel" | tr -d ' ') ))
+cp "$kernel" "$scratch/corrupt-bzImage"
+head -c 64 /dev/urandom | dd of="$scratch/corrupt-bzImage" bs=1 seek=$((poff + 4096)) conv=notrunc status=none
+bad bad-payload run --kernel "$scratch/corrupt-bzImage" --boot direct "${ok[@]}" --numa 0:128M
+if [[ -n $vmlinux ]]; then
+	head -c 300000 "$vmlinux" >"$scratch/truncated-vmlinux"
+	bad bad-vmlinux-truncated run --kernel "$scratch/truncated-vmlinux" "${ok[@]}" --numa 0:128M
+	bad bad-vmlinux-bzimage run --kernel "$vmlinux" --boot bzimage "${ok[@]}" --numa 0:128M
+fi
 for f in "$work"/bad-*.rc; do
 	f=${f##*/}
 	echo "${f%.rc}"
 done >"$work/bad.list"
 
-# 5. Host binding: one node bound to host node 1; when the guest's init
-#    has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps
+# 5. Host binding: one node bound to host node 1 (and KASLR: no nokaslr;
+#    the guest says where its text runs, kvmem where it put it); when the
+#    guest's init has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps
 #    and read nodes/online through its --mount (FUSE in the nested VM),
 #    then record whether the mount is gone after the run.
 #    Only bash builtins in the loop: under TCG a fork per poll would steal
@@ -123,8 +150,8 @@ if [[ -d /sys/devices/system/node/node1 ]]; then
 	mnt=$scratch/mnt-bind
 	mkdir -p "$mnt"
 	: >"$work/bind.out" >"$work/bind.numa_maps" >"$work/bind.fs"
-	exec {fd}< <(exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2" \
+	exec {fd}< <(exec env KVMEM_BOOT_TRACE=1 "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.text=1 kvmem.hold=2" \
 		--cpus 1 --numa 0:256M@1 --console stdio --mount "$mnt" \
 		</dev/null 2>"$work/bind.err")
 	pid=$!
