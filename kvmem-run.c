@@ -390,7 +390,8 @@ static double now_ms(clockid_t clk)
  * KVMEM_BOOT_TRACE: how the kernel boots, and the setup time before the
  * guest's first instruction (@t[i] is when step i ended, @t0 the start).
  */
-static void trace_setup(const struct run *r, double t0, const double *t)
+static void trace_setup(const struct run *r, double t0, const double *t,
+			double wall)
 {
 	char line[1024];
 	size_t n;
@@ -400,7 +401,7 @@ static void trace_setup(const struct run *r, double t0, const double *t)
 		fprintf(stderr, "kvmem run: %s\n", line);
 	}
 	n = (size_t)snprintf(line, sizeof(line), "kvmem run: setup %.3f ms before the first guest instruction (at %.6f s since the epoch):",
-			     t[NR_STEPS - 1] - t0, now_ms(CLOCK_REALTIME) / 1e3);
+			     t[NR_STEPS - 1] - t0, wall / 1e3);
 	for (unsigned i = 0; i < NR_STEPS && n < sizeof(line); i++)
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.3f",
 				      steps[i].name, t[i] - (i ? t[i - 1] : t0));
@@ -443,7 +444,7 @@ int kvmem_cmd_run(int argc, char **argv)
 	char reason[256] = "";
 	struct gm_error e = { 0 };
 	sigset_t sigs, old;
-	double t0, t[NR_STEPS];
+	double t0, t[NR_STEPS], wall;
 	unsigned done;
 	int ret, sfd, sig, status = 1;
 
@@ -479,6 +480,7 @@ int kvmem_cmd_run(int argc, char **argv)
 			break;
 		t[done] = now_ms(CLOCK_MONOTONIC);
 	}
+	wall = now_ms(CLOCK_REALTIME);
 	if (done < NR_STEPS) {
 		unwind(&r, done);
 		run_printable_msg(&e);
@@ -487,7 +489,7 @@ int kvmem_cmd_run(int argc, char **argv)
 	}
 
 	if (getenv("KVMEM_BOOT_TRACE"))
-		trace_setup(&r, t0, t);
+		trace_setup(&r, t0, t, wall);
 	sig = wait_vm(&r, sfd);
 	if (sig) {
 		snprintf(reason, sizeof(reason), "stopped by %s", strsignal(sig));

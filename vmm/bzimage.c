@@ -466,9 +466,10 @@ static int want_direct(const struct vmm_linux_args *a,
 	if (!h->payload_len)
 		ret = gm_error_set(e, EOPNOTSUPP, "kernel %s: boot protocol %u.%02u names no payload (2.08+ needed to boot it directly)",
 			   a->kernel, h->version >> 8, h->version & 0xff);
-	else
+	else	/* the decompressed kernel fits init_size, and a kernel mapping */
 		ret = vmm_direct_open(a->kernel, h->payload_off, h->payload_len,
-				      h->init_size, a->cache_dir, d, e);
+				      h->init_size < LNX_KERNEL_MAX ? h->init_size : LNX_KERNEL_MAX,
+				      a->cache_dir, d, e);
 	if (ret == -EOPNOTSUPP && a->boot == VMM_BOOT_AUTO)
 		return 0;
 	if (ret < 0)
