@@ -140,26 +140,44 @@ static uint64_t next_bit(struct order_info *o, int kind, int l, uint64_t i,
 	}
 }
 
-/* gm_bmap_last_free() - see buddy-map.h: a descent, cleaning stale bits. */
+/*
+ * gm_bmap_last_free() - see buddy-map.h: a descent along the highest set
+ * bits. A stale bit met on the way is cleared and the descent goes on from
+ * the highest bit left in that word (or, if none, from the level above).
+ */
 uint64_t gm_bmap_last_free(struct order_info *o, int kind)
 {
+	int l = o->nsum - 1;
+	uint64_t i, w;
+
 	if (o->rstate[1] == R_FREE + kind)
 		return o->root[1];
-	while (o->top[kind]) {
-		int l = o->nsum - 1;
-		uint64_t i = 63 - __builtin_clzll(o->top[kind]), w;
-
-		for (;;) {	/* bit i of level l is set */
-			w = *lvl_word(o, kind, l - 1, i);
-			if (!w) {
-				sum_clean(o, kind, l, i);
-				break;	/* stale: cleaned, descend again */
-			}
+	if (!o->top[kind])
+		goto low;
+	i = 63 - __builtin_clzll(o->top[kind]);
+	for (;;) {	/* bit i of level l is set */
+		w = *lvl_word(o, kind, l - 1, i);
+		if (w) {
 			i = i << 6 | (63 - __builtin_clzll(w));
 			if (--l < 0)
 				return pair_block(o, i);
+			continue;
+		}
+		/* stale: clear it, and the bits above that stood only for it */
+		for (;;) {
+			uint64_t *up = &o->sum[kind][l][i >> 6];
+
+			*up &= ~bit(i);
+			if (*up) {
+				i = (i & ~63ULL) | (63 - __builtin_clzll(*up));
+				break;
+			}
+			if (++l == (int)o->nsum)
+				goto low;	/* no pair holds a free block */
+			i >>= 6;
 		}
 	}
+low:
 	if (o->rstate[0] == R_FREE + kind)
 		return o->root[0];
 	return NONE;
