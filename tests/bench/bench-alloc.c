@@ -29,7 +29,9 @@
  *  h1/h2  the kernel's KUnit fragmentation scenario (8 KiB with a 64 KiB
  *         minimum block: kvmem rounds each to one 64 KiB block, the kernel
  *         hands out an 8 KiB block at a 64 KiB offset)
+ *  walk   gm_buddy_walk_free() over d2's pool: ns per free block visited
  *  cma    16-page alloc+release in a 256 MiB CMA area (no anchor row)
+ * (walk and cma have no anchor row: compare-gpu-buddy leaves them out.)
  */
 #include <errno.h>
 #include <malloc.h>
@@ -651,6 +653,51 @@ static void run_h(void)
 	print_row("h2_kunit_reverse_ordered_free", nc, 4 * G, detail);
 }
 
+/* ---- walk: gm_buddy_walk_free() over 100k fragments (no anchor row) ---- */
+
+static int count_block(void *opaque, uint64_t gpa, unsigned order, bool clean)
+{
+	(void)gpa;
+	(void)order;
+	(void)clean;
+	++*(uint64_t *)opaque;
+	return 0;
+}
+
+/* d2's pool (4 GiB at order 0, every 10th page free); one op = one block. */
+static void run_walk(void)
+{
+	const uint64_t size = 4 * G, npages = size / K4;
+	const long n = scaled(50, 5);
+	struct gm_buddy *b = pool(size);
+	uint64_t visited = 0;
+	struct gm_blist l;
+	struct gm_block blk;
+	double v[MAX_REPS];
+	char detail[200];
+
+	gm_blist_init(&l);
+	for (uint64_t i = 0; i < npages; i++)
+		if (alloc_one(b, GM_MODE_SIMPLE, 0, 0, K4, K4, 0, &l, &blk))
+			die("walk fill", -ENOSPC);
+	for (uint64_t i = 0; i < npages; i += 10)
+		if (gm_buddy_free(b, i * K4, 0, false))
+			die("walk free", -EINVAL);
+	for (int r = 0; r < reps; r++) {
+		uint64_t t0 = now_ns();
+
+		visited = 0;
+		for (long i = 0; i < n; i++)
+			gm_buddy_walk_free(b, 0, size, count_block, &visited);
+		v[r] = (double)(now_ns() - t0) / visited;
+	}
+	snprintf(detail, sizeof(detail), "op=one free block visited by gm_buddy_walk_free over the whole span; %llu free fragments, %ld walks/rep",
+		 (unsigned long long)(visited / n), n);
+	print_row("walk_free_100k_frags", v, size, detail);
+	gm_blist_release(&l);
+	gm_buddy_destroy(b);
+}
+
 /* ---- cma: kvmem's contiguous-range allocator (no anchor row) ----------- */
 
 static void run_cma(void)
@@ -706,6 +753,7 @@ static const struct workload {
 	{ "g1_init_fini_1TiB", run_g1 },
 	{ "g2_init_fini_1TiB_minus_4KiB", run_g2 },
 	{ "h1_kunit_fragmented_allocation h2_kunit_reverse_ordered_free", run_h },
+	{ "walk_free_100k_frags", run_walk },
 	{ "cma_alloc16_release", run_cma },
 };
 
