@@ -25,7 +25,7 @@
 /* ---- block state -------------------------------------------------------- */
 
 /* Block @a of order @k (neither free nor used, no free buddy) becomes free. */
-static void mark_free(struct gm_buddy *b, unsigned k, uint64_t a, int kind)
+static hot_inline void mark_free(struct gm_buddy *b, unsigned k, uint64_t a, int kind)
 {
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -74,7 +74,7 @@ static bool block_free(const struct gm_buddy *b, unsigned k, uint64_t a,
 }
 
 /* Is valid block @a of order @k allocated as a whole? */
-static bool block_used(const struct gm_buddy *b, unsigned k, uint64_t a)
+static hot_inline bool block_used(const struct gm_buddy *b, unsigned k, uint64_t a)
 {
 	const struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -87,7 +87,7 @@ static bool block_used(const struct gm_buddy *b, unsigned k, uint64_t a)
 }
 
 /* Block @a of order @k (neither free nor used) is handed out / taken back. */
-static void set_used(struct gm_buddy *b, unsigned k, uint64_t a, bool used)
+static hot_inline void set_used(struct gm_buddy *b, unsigned k, uint64_t a, bool used)
 {
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -100,30 +100,33 @@ static void set_used(struct gm_buddy *b, unsigned k, uint64_t a, bool used)
 		o->grp[q >> 6].used[a & 1] &= ~bit(q);
 }
 
+/* The kind of the free block of pair @q of @o, or -1 if it has none. */
+static hot_inline int pair_free(const struct order_info *o, uint64_t q)
+{
+	const struct pgroup *g = &o->grp[q >> 6];
+
+	if (g->free[DIRTY] & bit(q))
+		return DIRTY;
+	return g->free[CLEAN] & bit(q) ? CLEAN : -1;
+}
+
 /*
  * Make block @a of order @k (neither free nor used) free, merging with free
  * buddies: clean + dirty merge as dirty. Does not touch avail.
  */
-static void put_free(struct gm_buddy *b, unsigned k, uint64_t a, int kind)
+static hot_inline void put_free(struct gm_buddy *b, unsigned k, uint64_t a,
+				int kind)
 {
 	for (;;) {
 		struct order_info *o = &b->ord[k];
-		uint64_t q = slot(o, a), m = bit(q);
-		struct pgroup *g;
+		uint64_t q = slot(o, a);
 		int bk;
 
-		if (q >= o->nslots) {
-			o->rstate[root_of(o, a)] = R_FREE + kind;
-			count_add(b, k, a, kind);
-			return;
-		}
-		g = &o->grp[q >> 6];
-		if (!((g->free[0] | g->free[1]) & m)) {
-			pair_mark(b, k, q, a, kind);
+		if (q >= o->nslots || (bk = pair_free(o, q)) < 0) {
+			mark_free(b, k, a, kind);
 			return;
 		}
 		/* the pair's free block is our buddy: merge */
-		bk = (g->free[DIRTY] & m) ? DIRTY : CLEAN;
 		pair_unmark(b, k, q, a ^ 1, bk);
 		kind |= bk;
 		a >>= 1;
@@ -393,8 +396,8 @@ unsigned gm_buddy_max_order(const struct gm_buddy *b)
 /* ---- allocation -------------------------------------------------------------- */
 
 /* Hand out block @a of order @k (taken, @kind) as the next entry of @out. */
-static void hand_out(struct gm_buddy *b, struct gm_blist *out, unsigned k,
-		     uint64_t a, int kind)
+static hot_inline void hand_out(struct gm_buddy *b, struct gm_blist *out,
+				unsigned k, uint64_t a, int kind)
 {
 	struct gm_block *blk = &out->b[out->nr++];
 
@@ -406,40 +409,12 @@ static void hand_out(struct gm_buddy *b, struct gm_blist *out, unsigned k,
 	b->avail -= blk->size;
 }
 
-/*
- * Take the target of @f, of order @k, and hand it out: hand_out() after
- * take(), with the common case (the free block is the target) in one
- * visit to its pair group.
- */
+/* Take the target of @f, of order @k, and hand it out as the next of @out. */
 static hot_inline void take_out(struct gm_buddy *b, const struct found *f,
-				     unsigned k, struct gm_blist *out)
+				unsigned k, struct gm_blist *out)
 {
-	struct order_info *o = &b->ord[k];
-	uint64_t a = f->a, q = slot(o, a);
-	struct gm_block *blk;
-
-	if (f->j != k) {
-		take(b, f->j, f->A, f->kind, k, a);
-		hand_out(b, out, k, a, f->kind);
-		return;
-	}
-	if (q < o->nslots) {
-		struct pgroup *g = &o->grp[q >> 6];
-		uint64_t m = bit(q);
-
-		g->free[f->kind] &= ~m;
-		g->side &= ~m;
-		g->used[a & 1] |= m;
-	} else {
-		o->rstate[root_of(o, a)] = R_USED;
-	}
-	count_del(b, k, a, f->kind);
-	blk = &out->b[out->nr++];
-	blk->gpa = a << (b->cshift + k);
-	blk->size = bsize(b, k);
-	blk->order = k;
-	blk->dirty = f->kind;
-	b->avail -= blk->size;
+	take(b, f->j, f->A, f->kind, k, f->a);
+	hand_out(b, out, k, f->a, f->kind);
 }
 
 /* Free the blocks appended to @out from index @nr0 on, and drop them. */
@@ -689,10 +664,7 @@ int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 		  bool cleared)
 {
-	int kind = cleared ? CLEAN : DIRTY;
-	struct order_info *o;
-	uint64_t s, a, q, m;
-	struct pgroup *g;
+	uint64_t s, a;
 
 	if (!b || order > b->max_order)
 		return -EINVAL;
@@ -700,32 +672,10 @@ int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 	if ((gpa & (s - 1)) || gpa - b->base > b->size - s)
 		return -EINVAL;
 	a = gpa >> (b->cshift + order);
-	o = &b->ord[order];
-	q = slot(o, a);
-	if (q >= o->nslots) {
-		int r = root_of(o, a);
-
-		if (o->rstate[r] != R_USED)
-			return -EINVAL;
-		o->rstate[r] = R_FREE + kind;
-		count_add(b, order, a, kind);
-	} else {
-		if (!b->map)
-			return -EINVAL;	/* no pair was ever split off */
-		g = &o->grp[q >> 6];
-		m = bit(q);
-		if (!(g->used[a & 1] & m))
-			return -EINVAL;
-		g->used[a & 1] &= ~m;
-		if (!((g->free[0] | g->free[1]) & m)) {
-			pair_mark(b, order, q, a, kind);
-		} else {
-			int bk = (g->free[DIRTY] & m) ? DIRTY : CLEAN;
-
-			pair_unmark(b, order, q, a ^ 1, bk);
-			put_free(b, order + 1, a >> 1, kind | bk);
-		}
-	}
+	if (!block_used(b, order, a))
+		return -EINVAL;
+	set_used(b, order, a, false);
+	put_free(b, order, a, cleared ? CLEAN : DIRTY);
 	b->avail += s;
 	if (b->avail == b->size && b->allocs >= RELEASE_AFTER && b->map)
 		gm_bmap_release(b);
