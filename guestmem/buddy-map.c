@@ -37,7 +37,8 @@ static size_t layout(struct gm_buddy *b, uint64_t *map)
 				if (n == 1)
 					o->sum[kind][l] = &o->top[kind];
 				else if (map)
-					o->sum[kind][l] = map + words + kind * n;
+					o->sum[kind][l] = map + words +
+							  kind * n;
 			}
 			if (n > 1)
 				words += 2 * n;
@@ -173,7 +174,7 @@ uint64_t gm_bmap_last_free(struct order_info *o, int kind)
 				break;
 			}
 			if (++l == (int)o->nsum)
-				goto low;	/* no pair holds a free block */
+				goto low;	/* no pair has a free one */
 			i >>= 6;
 		}
 	}
@@ -246,7 +247,8 @@ int gm_buddy_walk_free(const struct gm_buddy *b, uint64_t start, uint64_t end,
 		for (uint64_t m = b->nonempty[kind]; m; m &= m - 1) {
 			unsigned k = __builtin_ctzll(m), sh = b->cshift + k;
 
-			cur[kind][k] = gm_bmap_next_free(&ord[k], kind, start >> sh, false);
+			cur[kind][k] = gm_bmap_next_free(&ord[k], kind,
+							 start >> sh, false);
 			if (cur[kind][k] != NONE && cur[kind][k] << sh < end)
 				act[kind] |= 1ULL << k;
 		}

@@ -64,10 +64,10 @@
 #define hot_inline	inline __attribute__((always_inline))
 
 #define NONE		UINT64_MAX
-#define SPAN_LIMIT	(1ULL << 50)	/* 1 PiB: x86 guest-physical is 52 bits */
+#define SPAN_LIMIT	(1ULL << 50)	/* 1 PiB; guest-physical: 52 bits */
 #define SUM_LEVELS	6		/* 64^6 groups of 64 pairs */
-#define RELEASE_AFTER	65536		/* allocations between two map releases */
-#define HI_STALE	(1ULL << 63)	/* order_info.hi: only an upper bound */
+#define RELEASE_AFTER	65536		/* allocations between releases */
+#define HI_STALE	(1ULL << 63)	/* order_info.hi: a bound only */
 
 enum { CLEAN, DIRTY };			/* a free block's kind */
 enum { R_SPLIT, R_USED, R_FREE };	/* root states; R_FREE + kind */
@@ -75,31 +75,31 @@ enum { R_SPLIT, R_USED, R_FREE };	/* root states; R_FREE + kind */
 /* 64 pairs of one order: bit q of each word is pair q of the group. */
 struct pgroup {
 	uint64_t free[2];	/* the pair's free block is clean / dirty */
-	uint64_t side;		/* that free block is the upper (odd) one */
+	uint64_t side;		/* that free block is the upper one */
 	uint64_t used[2];	/* the lower / upper block is allocated */
 };
 
 /* One order: its pairs, summaries, roots and free-block bookkeeping. */
 struct order_info {
-	uint64_t lo, nslots;	/* pair q: parent block lo + q; 0 pairs at the top */
+	uint64_t lo, nslots;	/* pair q: parent lo + q; none at the top */
 	struct pgroup *grp;
-	unsigned nsum;			/* summary levels (the last is top[]) */
+	unsigned nsum;			/* summary levels (last: top) */
 	uint64_t *sum[2][SUM_LEVELS];	/* [kind][level] */
 	uint64_t top[2];
 	uint64_t first, last;	/* valid block indices */
 	uint64_t root[2];	/* the low / high root, NONE if absent */
 	uint8_t rstate[2];
 	uint64_t nfree[2];	/* free blocks, clean / dirty */
-	uint64_t hi[2];		/* >= every free block; the highest unless HI_STALE */
+	uint64_t hi[2];		/* >= all free blocks, = one unless HI_STALE */
 };
 
 /* The descriptor: all an allocator holds besides its map. */
 struct gm_buddy {
 	uint64_t avail;
-	uint64_t nonempty[2];	/* bit k: order k has a free block of that kind */
+	uint64_t nonempty[2];	/* bit k: order k has free blocks */
 	unsigned cshift, max_order;
 	uint64_t base, size, end, chunk;
-	uint64_t allocs;	/* allocations since the map was last released */
+	uint64_t allocs;	/* allocations since the last release */
 	void *map;		/* the pair groups and summaries, or NULL */
 	size_t map_len;
 	struct order_info ord[];	/* 0 .. max_order */

@@ -25,7 +25,8 @@
 /* ---- block state -------------------------------------------------------- */
 
 /* Block @a of order @k (neither free nor used, no free buddy) becomes free. */
-static hot_inline void mark_free(struct gm_buddy *b, unsigned k, uint64_t a, int kind)
+static hot_inline void mark_free(struct gm_buddy *b, unsigned k, uint64_t a,
+				 int kind)
 {
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -39,7 +40,8 @@ static hot_inline void mark_free(struct gm_buddy *b, unsigned k, uint64_t a, int
 }
 
 /* Free block @a of order @k and @kind stops being free (split or used). */
-static hot_inline void unmark_free(struct gm_buddy *b, unsigned k, uint64_t a, int kind)
+static hot_inline void unmark_free(struct gm_buddy *b, unsigned k,
+				   uint64_t a, int kind)
 {
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -74,7 +76,8 @@ static bool block_free(const struct gm_buddy *b, unsigned k, uint64_t a,
 }
 
 /* Is valid block @a of order @k allocated as a whole? */
-static hot_inline bool block_used(const struct gm_buddy *b, unsigned k, uint64_t a)
+static hot_inline bool block_used(const struct gm_buddy *b, unsigned k,
+				  uint64_t a)
 {
 	const struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -87,7 +90,8 @@ static hot_inline bool block_used(const struct gm_buddy *b, unsigned k, uint64_t
 }
 
 /* Block @a of order @k (neither free nor used) is handed out / taken back. */
-static hot_inline void set_used(struct gm_buddy *b, unsigned k, uint64_t a, bool used)
+static hot_inline void set_used(struct gm_buddy *b, unsigned k, uint64_t a,
+				bool used)
 {
 	struct order_info *o = &b->ord[k];
 	uint64_t q = slot(o, a);
@@ -140,8 +144,8 @@ static hot_inline void put_free(struct gm_buddy *b, unsigned k, uint64_t a,
  * target becomes free with the parent's kind. The target ends neither free
  * nor used.
  */
-static hot_inline void take(struct gm_buddy *b, unsigned j, uint64_t A, int kind,
-		 unsigned k, uint64_t a)
+static hot_inline void take(struct gm_buddy *b, unsigned j, uint64_t A,
+			    int kind, unsigned k, uint64_t a)
 {
 	unmark_free(b, j, A, kind);
 	while (j > k) {
@@ -153,7 +157,7 @@ static hot_inline void take(struct gm_buddy *b, unsigned j, uint64_t A, int kind
 	}
 }
 
-/* ---- searches ------------------------------------------------------------- */
+/* ---- searches ----------------------------------------------------------- */
 
 /* A free block found by a search, and the target block inside it. */
 struct found {
@@ -289,7 +293,7 @@ static bool take_exact(struct gm_buddy *b, unsigned k, uint64_t a, int *kind)
 	return false;
 }
 
-/* ---- creation --------------------------------------------------------------- */
+/* ---- creation ----------------------------------------------------------- */
 
 static unsigned ilog2(uint64_t v)
 {
@@ -393,7 +397,7 @@ unsigned gm_buddy_max_order(const struct gm_buddy *b)
 	return b->max_order;
 }
 
-/* ---- allocation -------------------------------------------------------------- */
+/* ---- allocation --------------------------------------------------------- */
 
 /* Hand out block @a of order @k (taken, @kind) as the next entry of @out. */
 static hot_inline void hand_out(struct gm_buddy *b, struct gm_blist *out,
@@ -490,9 +494,9 @@ static int take_range(struct gm_buddy *b, uint64_t start, uint64_t end,
 	return 0;
 }
 
-static __attribute__((noinline)) int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
-			uint64_t end, uint64_t want, unsigned flags,
-			struct gm_blist *out)
+static __attribute__((noinline)) int
+alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
+	     uint64_t end, uint64_t want, unsigned flags, struct gm_blist *out)
 {
 	unsigned k = ilog2(want) + ((want & (want - 1)) != 0) - b->cshift;
 	uint64_t gpa, p, s = bsize(b, k);
@@ -624,8 +628,8 @@ int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		   uint64_t end, uint64_t size, uint64_t min_block,
 		   unsigned flags, struct gm_blist *out)
 {
-	const unsigned known = GM_F_CONTIGUOUS | GM_F_CLEAR | GM_F_TRIM_DISABLE |
-			       GM_F_NOCLEAR | GM_F_FALLBACK;
+	const unsigned known = GM_F_CONTIGUOUS | GM_F_CLEAR |
+			       GM_F_TRIM_DISABLE | GM_F_NOCLEAR | GM_F_FALLBACK;
 	unsigned min_order;
 	struct found f;
 

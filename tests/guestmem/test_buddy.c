@@ -936,7 +936,7 @@ START_TEST(odd_spans)
 }
 END_TEST
 
-/* gm_blist: growth keeps contents; sort is by ascending gpa. *//* gm_blist: growth keeps contents; sort is by ascending gpa. */
+/* gm_blist: growth keeps contents; sort is by ascending gpa. */
 START_TEST(blist_basics)
 {
 	struct gm_blist l;
