@@ -20,7 +20,8 @@ static size_t page_size(void)
 
 /*
  * Lay the map out at @map (summaries first: small and hot; then the
- * groups), or with @map NULL only count its words and the summary levels.
+ * groups), or with @map NULL only count its words and the summary levels:
+ * until the map exists no pair has a free block, so no summary is read.
  */
 static size_t layout(struct gm_buddy *b, uint64_t *map)
 {
@@ -31,20 +32,19 @@ static size_t layout(struct gm_buddy *b, uint64_t *map)
 		uint64_t n = (o->nslots + 63) >> 6;
 		unsigned l = 0;
 
-		do {
+		for (;; l++) {
 			n = (n + 63) >> 6;
-			for (int kind = 0; kind < 2; kind++) {
-				if (n == 1)
-					o->sum[kind][l] = &o->top[kind];
-				else if (map)
-					o->sum[kind][l] = map + words +
-							  kind * n;
+			if (n == 1)
+				break;
+			if (map) {
+				o->sum[CLEAN][l] = map + words;
+				o->sum[DIRTY][l] = map + words + n;
 			}
-			if (n > 1)
-				words += 2 * n;
-			l++;
-		} while (n > 1);
-		o->nsum = l;
+			words += 2 * n;
+		}
+		o->sum[CLEAN][l] = &o->top[CLEAN];
+		o->sum[DIRTY][l] = &o->top[DIRTY];
+		o->nsum = l + 1;
 	}
 	for (unsigned k = 0; k < b->max_order; k++) {
 		struct order_info *o = &b->ord[k];

@@ -329,31 +329,27 @@ int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 		if ((end >> sh) > (base + (1ULL << sh) - 1) >> sh)
 			break;
 	}
-	b = calloc(1, sizeof(*b) + (top + 1) * sizeof(b->ord[0]));
+	/* malloc, not calloc: every field is set below, no memset needed */
+	b = malloc(sizeof(*b) + (top + 1) * sizeof(b->ord[0]));
 	if (!b)
 		return -ENOMEM;
-	b->base = base;
-	b->size = size;
-	b->end = end;
-	b->chunk = chunk;
-	b->cshift = cshift;
-	b->max_order = top;
-	b->avail = size;
+	*b = (struct gm_buddy){
+		.avail = size, .cshift = cshift, .max_order = top,
+		.base = base, .size = size, .end = end, .chunk = chunk,
+	};
 	for (unsigned k = 0; k <= top; k++) {
 		struct order_info *o = &b->ord[k];
 		unsigned sh = cshift + k;
 
-		o->first = (base + (1ULL << sh) - 1) >> sh;
-		o->last = (end >> sh) - 1;
-	}
-	for (unsigned k = 0; k <= top; k++) {
-		struct order_info *o = &b->ord[k];
-
-		if (k < top) {
-			o->lo = b->ord[k + 1].first;
-			o->nslots = b->ord[k + 1].last - o->lo + 1;
+		*o = (struct order_info){
+			.first = (base + (1ULL << sh) - 1) >> sh,
+			.last = (end >> sh) - 1,
+			.root = { NONE, NONE },
+		};
+		if (k < top) {	/* pairs: the valid blocks of order k + 1 */
+			o->lo = (base + (2ULL << sh) - 1) >> (sh + 1);
+			o->nslots = (end >> (sh + 1)) - o->lo;
 		}
-		o->root[0] = o->root[1] = NONE;
 		if (k == top || (o->first & 1))
 			o->root[0] = o->first;
 		if ((k == top || !(o->last & 1)) && o->last != o->root[0])
