@@ -329,7 +329,6 @@ int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 		if ((end >> sh) > (base + (1ULL << sh) - 1) >> sh)
 			break;
 	}
-	/* malloc, not calloc: every field is set below, no memset needed */
 	b = malloc(sizeof(*b) + (top + 1) * sizeof(b->ord[0]));
 	if (!b)
 		return -ENOMEM;
@@ -340,23 +339,34 @@ int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 	for (unsigned k = 0; k <= top; k++) {
 		struct order_info *o = &b->ord[k];
 		unsigned sh = cshift + k;
+		uint64_t first = (base + (1ULL << sh) - 1) >> sh;
+		uint64_t last = (end >> sh) - 1, lo = 0, nslots = 0;
+		uint64_t r0 = NONE, r1 = NONE;
 
-		*o = (struct order_info){
-			.first = (base + (1ULL << sh) - 1) >> sh,
-			.last = (end >> sh) - 1,
-			.root = { NONE, NONE },
-		};
 		if (k < top) {	/* pairs: the valid blocks of order k + 1 */
-			o->lo = (base + (2ULL << sh) - 1) >> (sh + 1);
-			o->nslots = (end >> (sh + 1)) - o->lo;
+			lo = (base + (2ULL << sh) - 1) >> (sh + 1);
+			nslots = (end >> (sh + 1)) - lo;
 		}
-		if (k == top || (o->first & 1))
-			o->root[0] = o->first;
-		if ((k == top || !(o->last & 1)) && o->last != o->root[0])
-			o->root[1] = o->last;
-		for (int r = 0; r < 2; r++)
-			if (o->root[r] != NONE)
-				mark_free(b, k, o->root[r], CLEAN);
+		if (k == top || (first & 1))
+			r0 = first;
+		if ((k == top || !(last & 1)) && last != r0)
+			r1 = last;
+		/* every field set here (the summaries' with the map) */
+		o->lo = lo;
+		o->nslots = nslots;
+		o->grp = NULL;
+		o->first = first;
+		o->last = last;
+		o->root[0] = r0;
+		o->root[1] = r1;
+		o->rstate[0] = o->rstate[1] = R_SPLIT;
+		o->top[CLEAN] = o->top[DIRTY] = 0;
+		o->nfree[CLEAN] = o->nfree[DIRTY] = 0;
+		o->hi[CLEAN] = o->hi[DIRTY] = 0;
+		if (r0 != NONE)
+			mark_free(b, k, r0, CLEAN);
+		if (r1 != NONE)
+			mark_free(b, k, r1, CLEAN);
 	}
 	b->map_len = gm_bmap_init(b);
 	*out = b;
