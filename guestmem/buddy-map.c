@@ -226,12 +226,13 @@ unsigned gm_buddy_free_area(const struct gm_buddy *b,
  * gm_buddy_walk_free() - see internal.h. A merge of one cursor per order
  * and kind (the next free block at or after the position), so the cost is
  * O(orders + log64 n) per free block visited, however many chunks lie
- * between them. Reads only; @fn must not change the allocator.
+ * between them. Reads only; @fn must not change the allocator. A NULL @b
+ * or @fn is -EINVAL; a range outside the span visits nothing.
  */
 int gm_buddy_walk_free(const struct gm_buddy *b, uint64_t start, uint64_t end,
 		       gm_buddy_walk_fn fn, void *opaque)
 {
-	/* next_free() with tidy false only reads: the const holds */
+	/* gm_bmap_next_free() with tidy false only reads: the const holds */
 	struct order_info *ord = (struct order_info *)b->ord;
 	uint64_t cur[2][GM_MAX_ORDER + 1], act[2] = { 0, 0 };
 
