@@ -217,7 +217,7 @@ static hot_inline void count_del(struct gm_buddy *b, unsigned k, uint64_t a,
 
 /* Pair slot @q of order @k: record its (only) free block, @a, of @kind. */
 static hot_inline void pair_mark(struct gm_buddy *b, unsigned k, uint64_t q,
-			     uint64_t a, int kind)
+				 uint64_t a, int kind)
 {
 	struct order_info *o = &b->ord[k];
 	struct pgroup *g = &o->grp[q >> 6];
@@ -230,8 +230,8 @@ static hot_inline void pair_mark(struct gm_buddy *b, unsigned k, uint64_t q,
 	count_add(b, k, a, kind);
 }
 
-static hot_inline void pair_unmark(struct gm_buddy *b, unsigned k, uint64_t q,
-			       uint64_t a, int kind)
+static hot_inline void pair_unmark(struct gm_buddy *b, unsigned k,
+				   uint64_t q, uint64_t a, int kind)
 {
 	struct order_info *o = &b->ord[k];
 	struct pgroup *g = &o->grp[q >> 6];

@@ -167,8 +167,8 @@ struct found {
 };
 
 /* SIMPLE: smallest order >= @k with a free block, its highest; upper half. */
-static hot_inline bool find_simple(struct gm_buddy *b, unsigned k, int kind,
-			struct found *f)
+static hot_inline bool find_simple(struct gm_buddy *b, unsigned k,
+				   int kind, struct found *f)
 {
 	uint64_t m = b->nonempty[kind] >> k;
 
@@ -248,8 +248,9 @@ static bool find_range(struct gm_buddy *b, unsigned k, int kind,
 }
 
 /* Search @mode for an order-@k target, @prefer kind first, then the other. */
-static hot_inline bool find(struct gm_buddy *b, enum gm_mode mode, unsigned k,
-		 int prefer, uint64_t start, uint64_t end, struct found *f)
+static hot_inline bool find(struct gm_buddy *b, enum gm_mode mode,
+			    unsigned k, int prefer, uint64_t start,
+			    uint64_t end, struct found *f)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		int kind = pass ? !prefer : prefer;
