@@ -13,6 +13,7 @@
 
 #include "../check-run.h"
 #include "buddy-check.h"
+#include "buddy-map.h"	/* RELEASE_AFTER */
 
 /*
  * A 1 TiB span with 4K chunks (2^28 chunks). Expect max order 28 and
@@ -266,7 +267,7 @@ START_TEST(map_release)
 
 	gm_blist_init(&l);
 	snap(b, &s0);
-	for (unsigned i = 0; i < 65536; i++) {
+	for (unsigned i = 0; i < RELEASE_AFTER; i++) {
 		l.nr = 0;
 		MUST_EQ(gm_buddy_alloc(b, GM_MODE_SIMPLE, 0, 0, K4, K4, 0, &l), 0);
 		MUST_EQ(l.b[0].gpa, 64 * M - K4);
@@ -294,7 +295,7 @@ END_TEST
  */
 START_TEST(metadata_budget)
 {
-	const uint64_t span = 256 * M;
+	const uint64_t span = 256 * M;	/* RELEASE_AFTER 4K blocks */
 	struct gm_buddy *b = mk(0, span, K4);
 	struct gm_blist l;
 
