@@ -15,6 +15,8 @@
 #define RUN_DEFAULT_MEM		(256ULL << 20)
 #define RUN_DEFAULT_CMDLINE	"console=ttyS0"
 
+struct run_domain;
+
 struct run_opts {
 	const char *kernel, *initrd, *cmdline;	/* point into argv */
 	char *flat_path;			/* --flat FILE@ADDR, malloc'd */
@@ -28,6 +30,7 @@ struct run_opts {
 	const char *name;
 	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
 	unsigned nr_alloc;
+	struct run_domain *domain;		/* --domain FILE, owned */
 };
 
 /*
@@ -48,5 +51,40 @@ void run_opts_release(struct run_opts *o);
  * rule (or drive the terminal).
  */
 void run_printable_msg(struct gm_error *e);
+
+/* The node kvmem puts vCPU @cpu on: blocks, vCPU i on node i * nodes / cpus. */
+static inline unsigned run_cpu_node(unsigned cpu, unsigned nr_cpus,
+				    unsigned nr_nodes)
+{
+	return (unsigned)((uint64_t)cpu * nr_nodes / nr_cpus);
+}
+
+/* ---- kvmem-domain.c: libvirt domain XML <-> `kvmem run` options ---------- */
+
+/* A domain XML as `kvmem run` arguments ("run" first, NULL-terminated). */
+struct run_domain {
+	int argc;
+	char **argv;			/* malloc'd strings */
+	char uuid[37];			/* the XML's <uuid>, "" if none */
+};
+
+/*
+ * run_domain_load() - read the libvirt domain XML @path (domain/: libvirt's
+ * validation, kvmem's mapping and host checks), check that its cells put
+ * their vCPUs where kvmem does (run_cpu_node()), and turn it into the
+ * canonical `kvmem run` arguments in *@out (free with run_domain_free()).
+ * Returns 0 or a negative errno with one line in @e naming the element.
+ */
+int run_domain_load(const char *path, struct run_domain **out,
+		    struct gm_error *e);
+void run_domain_free(struct run_domain *d);
+
+/*
+ * run_domain_xml() - the guest @o describes, named @name, as libvirt domain
+ * XML (vm/domain.xml): malloc'd in *@out. Relative paths are made absolute
+ * against the current directory. Thread-safe; reads @o only.
+ */
+int run_domain_xml(const struct run_opts *o, const char *name, char **out,
+		   struct gm_error *e);
 
 #endif /* KVMEM_RUN_H */
