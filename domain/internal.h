@@ -33,4 +33,11 @@ int dom_check_host(const struct dom_guest *g, struct gm_error *e);
 /* dom_printable() - true if @s holds no control byte (< 0x20, 0x7f). */
 bool dom_printable(const char *s);
 
+/*
+ * dom_one_line() - show the control bytes of @e's message as '?': messages
+ * quote the document's values, and must stay one printable line. Returns
+ * @ret.
+ */
+int dom_one_line(struct gm_error *e, int ret);
+
 #endif /* KVMEM_DOMAIN_INTERNAL_H */

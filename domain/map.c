@@ -40,6 +40,7 @@ struct walk {
 	bool has_topo;
 	char *page_nodeset;		/* <hugepages><page nodeset>, xmlFree */
 	bool serial;			/* one serial port seen */
+	uint64_t cma_seen, headroom_seen;	/* bit per node */
 };
 
 struct rule {
@@ -206,13 +207,17 @@ static int on_name(struct walk *w, xmlNode *n)
 static int on_uuid(struct walk *w, xmlNode *n)
 {
 	char *t;
+	int ret;
 
 	if (!user_wrote(w, n, NULL))
 		return 0;
 	t = text_of(n);
-	snprintf(w->g->uuid, sizeof(w->g->uuid), "%s", t);
+	ret = strlen(t) == DOM_UUID_LEN && strspn(t, "0123456789abcdefABCDEF-") == DOM_UUID_LEN ? 0 :
+	      gm_error_set(w->e, EINVAL, "<uuid>%.40s</uuid>: not a uuid", t);
+	if (!ret)
+		snprintf(w->g->uuid, sizeof(w->g->uuid), "%s", t);
 	xmlFree(t);
-	return 0;
+	return ret;
 }
 
 static int size_elem(struct walk *w, xmlNode *n, const char *what, uint64_t *out)
@@ -425,20 +430,41 @@ static int metadata_size(struct walk *w, xmlNode *n, const char *what,
 	return ret;
 }
 
+/* <kvmem:cma> or <kvmem:headroom>: one per node. */
+static int node_size(struct walk *w, xmlNode *n, const char *what, uint64_t *seen,
+		     unsigned *node, uint64_t *size)
+{
+	int ret = metadata_node(w, n, what, node);
+
+	if (!ret && (*seen >> *node & 1))
+		ret = gm_error_set(w->e, EINVAL, "<%s node='%u'>: given twice", what, *node);
+	if (!ret)
+		ret = metadata_size(w, n, what, size);
+	if (!ret)
+		*seen |= 1ULL << *node;
+	return ret;
+}
+
 static int on_cma(struct walk *w, xmlNode *n)
 {
 	unsigned node;
+	uint64_t size;
+	int ret = node_size(w, n, "kvmem:cma", &w->cma_seen, &node, &size);
 
-	return metadata_node(w, n, "kvmem:cma", &node) ?:
-	       metadata_size(w, n, "kvmem:cma", &w->g->node[node].cma);
+	if (!ret)
+		w->g->node[node].cma = size;
+	return ret;
 }
 
 static int on_headroom(struct walk *w, xmlNode *n)
 {
 	unsigned node;
+	uint64_t size;
+	int ret = node_size(w, n, "kvmem:headroom", &w->headroom_seen, &node, &size);
 
-	return metadata_node(w, n, "kvmem:headroom", &node) ?:
-	       metadata_size(w, n, "kvmem:headroom", &w->g->node[node].headroom);
+	if (!ret)
+		w->g->node[node].headroom = size;
+	return ret;
 }
 
 static int on_flat(struct walk *w, xmlNode *n)
@@ -446,7 +472,9 @@ static int on_flat(struct walk *w, xmlNode *n)
 	char *file = prop(n, "file"), *addr = prop(n, "address");
 	int ret = 0;
 
-	if (!file || !*file || !dom_printable(file))
+	if (w->g->flat)
+		ret = gm_error_set(w->e, EINVAL, "<kvmem:flat>: given twice");
+	else if (!file || !*file || !dom_printable(file))
 		ret = gm_error_set(w->e, EINVAL, "<kvmem:flat>: needs a printable file='...'");
 	else if (!addr || gm_parse_size(addr, &w->g->flat_addr))
 		ret = gm_error_set(w->e, EINVAL, "<kvmem:flat address='%.40s'>: a guest-physical address like 0x100000",
@@ -738,6 +766,11 @@ static int finish_boot(struct walk *w)
 {
 	struct dom_guest *g = w->g;
 
+	if (!g->name[0])
+		return gm_error_set(w->e, EINVAL, "<name>: missing");
+	if (!g->nr_cpus)
+		return gm_error_set(w->e, EINVAL, "<vcpu>: missing or 0");
+
 	if (!g->kernel && !g->flat)
 		return gm_error_set(w->e, EINVAL,
 				    "<os/kernel>: missing (kvmem boots a Linux bzImage named by <os><kernel>, or a flat binary named in kvmem's metadata)");
@@ -768,7 +801,7 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 	if (!ret)
 		ret = finish_boot(&w);
 	xmlFree(w.page_nodeset);
-	return ret;
+	return dom_one_line(e, ret);
 }
 
 /* ---- the guest ---------------------------------------------------------------- */

@@ -37,6 +37,15 @@ bool dom_printable(const char *s)
 	return true;
 }
 
+int dom_one_line(struct gm_error *e, int ret)
+{
+	if (ret)
+		for (char *p = e->msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	return ret;
+}
+
 /* libvirt prints every error on stderr unless a handler takes it. */
 static void quiet(void *opaque, virErrorPtr err)
 {
@@ -143,13 +152,14 @@ static int parse(const char *xml, size_t len, const char *label, xmlDoc **out,
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	err = xmlCtxtGetLastError(ctx);
 	if (!doc || (err && err->level >= XML_ERR_ERROR)) {
+		int line = err ? err->line : 0;
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "%s", err && err->message ? err->message : "not XML");
 		msg[strcspn(msg, "\n")] = '\0';
 		xmlFreeDoc(doc);
-		xmlFreeParserCtxt(ctx);
-		return gm_error_set(e, EINVAL, "line %d: %s", err ? err->line : 0, msg);
+		xmlFreeParserCtxt(ctx);	/* @err lives in @ctx */
+		return gm_error_set(e, EINVAL, "line %d: %s", line, msg);
 	}
 	xmlFreeParserCtxt(ctx);
 	*out = doc;
@@ -190,7 +200,7 @@ out:
 	xmlFreeDoc(norm);
 	if (ret)
 		dom_guest_release(g);
-	return ret;
+	return dom_one_line(e, ret);
 }
 
 int dom_read(const char *path, struct dom_guest *g, struct gm_error *e)
