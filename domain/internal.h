@@ -11,6 +11,45 @@
 
 #include "domain.h"
 
+/* ---- walk.c: a document against a table of rules ------------------------- */
+
+struct mapping;		/* the handlers' state (map.c); opaque to the walk */
+
+struct dom_rule {
+	const char *path;	/* below the root, "a/b"; "" is the root itself;
+				 * "kvmem:x" an element in DOM_XMLNS */
+	const char *attrs;	/* the attributes read: "a b=x|y" (b only x or y) */
+	const char *text;	/* NULL none, "" any, "x|y" only those */
+	int (*fn)(struct mapping *m, xmlNode *n);	/* NULL: nothing to read */
+	const char *why;	/* what kvmem does instead, for refused values */
+	const char *no;		/* refused outright: why */
+};
+
+struct dom_walk {
+	const struct dom_rule *rules;
+	size_t nr_rules;
+	xmlDoc *orig;		/* the document as the user wrote it */
+	struct mapping *m;	/* handed to the handlers */
+	struct gm_error *e;
+};
+
+/*
+ * dom_walk() - check @root's tree against @w's rules and run each
+ * element's handler (parents before children, in document order). Returns
+ * 0, -EINVAL with @e naming the element or attribute, or a handler's error.
+ * Elements in a namespace other than DOM_XMLNS are refused.
+ */
+int dom_walk(const struct dom_walk *w, xmlNode *root);
+
+/*
+ * dom_user_wrote() - did the document @orig hold @n (the element at the same
+ * place: same names and index among same-named siblings) and, if @attr,
+ * that attribute on it?
+ */
+bool dom_user_wrote(xmlDoc *orig, xmlNode *n, const char *attr);
+
+/* ---- map.c, host.c, read.c ---------------------------------------------------- */
+
 /*
  * dom_map() - map libvirt's normalized document @norm into @g (init'ed by
  * the caller) through the element table, then check what spans elements
