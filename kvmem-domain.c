@@ -40,10 +40,11 @@ static void node_cpus(unsigned node, unsigned cpus, unsigned nodes, int *first,
 		}
 }
 
+/* "A", "A-B", or "" for no vCPUs: libvirt's cpus='...' of a cell. */
 static const char *range(int first, int last, char buf[24])
 {
 	if (first < 0)
-		snprintf(buf, 24, "none");
+		buf[0] = '\0';
 	else if (first == last)
 		snprintf(buf, 24, "%d", first);
 	else
@@ -65,10 +66,11 @@ static int check_placement(const struct dom_guest *g, struct gm_error *e)
 		node_cpus(n, g->nr_cpus, g->nr_nodes, &first, &last);
 		if (first == nd->cpu_first && last == nd->cpu_last)
 			continue;
+		range(first, last, want);
 		return gm_error_set(e, EINVAL,
-				    "<cpu/numa/cell id='%u' cpus='%s'>: kvmem puts vCPUs %s on node %u (vCPU i on node i*%u/%u)",
+				    "<cpu/numa/cell id='%u' cpus='%s'>: kvmem puts %s%s on node %u (vCPU i on node i*%u/%u)",
 				    n, range(nd->cpu_first, nd->cpu_last, got),
-				    range(first, last, want), n, g->nr_nodes, g->nr_cpus);
+				    want[0] ? "vCPUs " : "no vCPU", want, n, g->nr_nodes, g->nr_cpus);
 	}
 	return 0;
 }
@@ -97,22 +99,24 @@ static int add(struct run_domain *d, const char *fmt, ...)
 	return 0;
 }
 
-/* "0:512M@1,1:512M": @what of each node (size, cma, headroom), "" if none. */
+enum node_value { NODE_SIZE, NODE_CMA, NODE_HEADROOM };
+
+/* @opt "0:512M@1,1:512M": @what of each node that has it; nothing if none. */
 static int add_nodes(struct run_domain *d, const struct dom_guest *g,
-		     const char *opt, int what)
+		     const char *opt, enum node_value what)
 {
 	char list[1024] = "", size[GM_SIZE_STR_MAX];
 	size_t len = 0;
 
 	for (unsigned n = 0; n < g->nr_nodes; n++) {
 		const struct dom_node *nd = &g->node[n];
-		uint64_t v = what == 0 ? nd->size : what == 1 ? nd->cma : nd->headroom;
+		uint64_t v = what == NODE_SIZE ? nd->size : what == NODE_CMA ? nd->cma : nd->headroom;
 
 		if (!v)
 			continue;
 		len += snprintf(list + len, sizeof(list) - len, "%s%u:%s", len ? "," : "", n,
 				gm_format_size(v, size));
-		if (what == 0 && nd->host_node >= 0 && len < sizeof(list))
+		if (what == NODE_SIZE && nd->host_node >= 0 && len < sizeof(list))
 			len += snprintf(list + len, sizeof(list) - len, "@%d", nd->host_node);
 		if (len >= sizeof(list))
 			return -E2BIG;
@@ -136,11 +140,11 @@ static int build_args(struct run_domain *d, const struct dom_guest *g)
 	if (!ret)
 		ret = add(d, "--cpus") ?: add(d, "%u", g->nr_cpus);
 	if (!ret)
-		ret = add_nodes(d, g, "--numa", 0);
+		ret = add_nodes(d, g, "--numa", NODE_SIZE);
 	if (!ret)
-		ret = add_nodes(d, g, "--cma", 1);
+		ret = add_nodes(d, g, "--cma", NODE_CMA);
 	if (!ret)
-		ret = add_nodes(d, g, "--headroom", 2);
+		ret = add_nodes(d, g, "--headroom", NODE_HEADROOM);
 	if (!ret && g->hugepages)
 		ret = add(d, "--hugepages");
 	if (!ret && g->console)

@@ -38,8 +38,11 @@ struct run_opts {
  * @o. Returns 0, 1 when --help was asked (usage printed to stdout), or a
  * negative errno with a one-line message in @e (nothing printed). Fills
  * defaults: 1 vCPU, --mem 256M when neither --numa nor --mem is given, the
- * cmdline "console=ttyS0", console stdio. Release with run_opts_release(),
- * also after an error.
+ * cmdline "console=ttyS0", console stdio. --domain FILE reads the domain
+ * (run_domain_load(), libvirt in process) and parses its arguments, then
+ * the command line's (which may not describe the guest too); o->domain
+ * then owns the strings o points to. Release with run_opts_release(), also
+ * after an error.
  */
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e);

@@ -37,7 +37,7 @@ struct mapping {
 	unsigned topo[4];		/* sockets dies cores threads */
 	bool has_topo;
 	char *page_nodeset;		/* <hugepages><page nodeset>, xmlFree */
-	bool serial;			/* one serial port seen */
+	bool serial, serial_file;	/* one serial port seen; of type file */
 	uint64_t cma_seen, headroom_seen;	/* bit per node */
 };
 
@@ -48,7 +48,7 @@ static char *prop(xmlNode *n, const char *name)
 	return (char *)xmlGetProp(n, (const xmlChar *)name);
 }
 
-/* The element's own text (its text children), malloc'd, never NULL. */
+/* A leaf element's text, xmlMalloc'd, never NULL. */
 static char *text_of(xmlNode *n)
 {
 	char *t = (char *)xmlNodeGetContent(n);
@@ -321,6 +321,7 @@ static int on_serial(struct mapping *m, xmlNode *n)
 	else if (type && !strcmp(type, "stdio") && !(m->g->console = strdup("stdio")))
 		ret = gm_error_set(m->e, ENOMEM, "out of memory");
 	m->serial = true;
+	m->serial_file = type && !strcmp(type, "file");
 	xmlFree(type);
 	return ret;
 }
@@ -333,7 +334,11 @@ static int on_serial_source(struct mapping *m, xmlNode *n)
 
 	if (!path || !*path || !dom_printable(path))
 		ret = gm_error_set(m->e, EINVAL, "<devices/serial/source>: needs a printable path");
-	else if (!m->g->console && !(m->g->console = strdup(path)))
+	else if (!strcmp(path, "stdio"))	/* kvmem's word for the terminal */
+		ret = gm_error_set(m->e, EINVAL, "<devices/serial/source path='stdio'>: write ./stdio for a file of that name");
+	else if (!m->serial_file || m->g->console)
+		ret = gm_error_set(m->e, EINVAL, "<devices/serial/source>: only one, and only for type='file'");
+	else if (!(m->g->console = strdup(path)))
 		ret = gm_error_set(m->e, ENOMEM, "out of memory");
 	xmlFree(path);
 	return ret;
@@ -500,12 +505,11 @@ static int finish_nodes(struct mapping *m)
 		g->nr_nodes = m->nr_cells;
 		g->cells = true;
 	}
-	for (unsigned i = 0; i < g->nr_nodes; i++) {
-		if (!m->nr_cells)
-			break;
+	for (unsigned i = 0; i < g->nr_nodes && m->nr_cells; i++) {
 		if (!m->cell_seen[i])	/* libvirt numbers cells 0..n-1 */
 			return gm_error_set(m->e, EINVAL, "<cpu/numa/cell id='%u'>: missing", i);
-		sum += g->node[i].size;
+		if (__builtin_add_overflow(sum, g->node[i].size, &sum))
+			return gm_error_set(m->e, EINVAL, "<cpu/numa>: the cells add up to more than 2^64 bytes");
 	}
 	if (m->nr_cells && sum != m->memory)
 		return gm_error_set(m->e, EINVAL,
@@ -529,10 +533,14 @@ static int finish_nodes(struct mapping *m)
 		}
 		nd->host_node = m->memnode[i] >= 0 ? m->memnode[i] : m->all_host;
 	}
-	for (unsigned i = g->nr_nodes; i < GM_MAX_NODES; i++)
+	for (unsigned i = g->nr_nodes; i < GM_MAX_NODES; i++) {
 		if (g->node[i].cma || g->node[i].headroom)
 			return gm_error_set(m->e, EINVAL, "<kvmem:%s node='%u'>: the guest has no node %u",
 					    g->node[i].cma ? "cma" : "headroom", i, i);
+		if (m->memnode[i] >= 0)
+			return gm_error_set(m->e, EINVAL, "<numatune/memnode cellid='%u'>: the guest has no cell %u",
+					    i, i);
+	}
 	return 0;
 }
 
@@ -558,7 +566,7 @@ static int finish_cpu(struct mapping *m)
 	return 0;
 }
 
-static int finish_boot(struct mapping *m)
+static int finish_guest(struct mapping *m)
 {
 	struct dom_guest *g = m->g;
 
@@ -566,7 +574,8 @@ static int finish_boot(struct mapping *m)
 		return gm_error_set(m->e, EINVAL, "<name>: missing");
 	if (!g->nr_cpus)
 		return gm_error_set(m->e, EINVAL, "<vcpu>: missing or 0");
-
+	if (m->serial_file && !g->console)
+		return gm_error_set(m->e, EINVAL, "<devices/serial type='file'>: no <source path>");
 	if (!g->kernel && !g->flat)
 		return gm_error_set(m->e, EINVAL,
 				    "<os/kernel>: missing (kvmem boots a Linux bzImage named by <os><kernel>, or a flat binary named in kvmem's metadata)");
@@ -599,7 +608,7 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 	if (!ret)
 		ret = finish_cpu(&m);
 	if (!ret)
-		ret = finish_boot(&m);
+		ret = finish_guest(&m);
 	xmlFree(m.page_nodeset);
 	return dom_one_line(e, ret);
 }

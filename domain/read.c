@@ -105,6 +105,12 @@ static void empty_driver(virConnectPtr c)
 	free(doms);
 }
 
+/*
+ * The test driver's default state is shared by every connection of the
+ * process: one definition at a time.
+ */
+static pthread_mutex_t driver_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* libvirt's normalized form of @xml (malloc'd in *@out). */
 static int normalize(const char *xml, char **out, struct gm_error *e)
 {
@@ -113,9 +119,12 @@ static int normalize(const char *xml, char **out, struct gm_error *e)
 	int ret = 0;
 
 	pthread_once(&quiet_once, set_quiet);
+	pthread_mutex_lock(&driver_lock);
 	c = virConnectOpen("test:///default");
-	if (!c)
-		return libvirt_err(e, "test:///default");
+	if (!c) {
+		ret = libvirt_err(e, "test:///default");
+		goto out_unlock;
+	}
 	empty_driver(c);
 	d = virDomainDefineXMLFlags(c, xml, VIR_DOMAIN_DEFINE_VALIDATE);
 	if (!d) {
@@ -129,13 +138,15 @@ static int normalize(const char *xml, char **out, struct gm_error *e)
 	virDomainFree(d);
 out_close:
 	virConnectClose(c);
+out_unlock:
+	pthread_mutex_unlock(&driver_lock);
 	return ret;
 }
 
 /*
  * Parse @len bytes with libxml2: no network, no entity substitution, no
  * messages on stderr (the first error comes back as one line with its line
- * number).
+ * number), no DOCTYPE.
  */
 static int parse(const char *xml, size_t len, const char *label, xmlDoc **out,
 		 struct gm_error *e)
@@ -162,6 +173,11 @@ static int parse(const char *xml, size_t len, const char *label, xmlDoc **out,
 		return gm_error_set(e, EINVAL, "line %d: %s", line, msg);
 	}
 	xmlFreeParserCtxt(ctx);
+	if (doc->intSubset || doc->extSubset) {
+		/* no domain needs one, and entities could blow up in libvirt */
+		xmlFreeDoc(doc);
+		return gm_error_set(e, EINVAL, "a <!DOCTYPE>: a domain XML takes none");
+	}
 	*out = doc;
 	return 0;
 }
@@ -211,7 +227,7 @@ int dom_read(const char *path, struct dom_guest *g, struct gm_error *e)
 	int fd, ret;
 
 	dom_guest_init(g);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);	/* a FIFO must not block */
 	if (fd < 0)
 		return gm_error_set(e, errno, "%s", strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > DOM_FILE_MAX) {
