@@ -76,7 +76,9 @@ struct run_domain {
  * validation, kvmem's mapping and host checks), check that its cells put
  * their vCPUs where kvmem does (run_cpu_node()), and turn it into the
  * canonical `kvmem run` arguments in *@out (free with run_domain_free()).
- * Returns 0 or a negative errno with one line in @e naming the element.
+ * The reading happens in a child process (fork, a pipe): libvirt never
+ * enters the caller's. Returns 0 or a negative errno with one line in @e
+ * naming the element.
  */
 int run_domain_load(const char *path, struct run_domain **out,
 		    struct gm_error *e);

@@ -19,6 +19,10 @@
  * Options of kvmem with no libvirt element (CMA areas, headroom, flat
  * guests) live in <metadata> under kvmem's namespace DOM_XMLNS.
  *
+ * libvirt and libxml2 are opened on first use (lib.c), not linked: a
+ * process that never reads a domain never maps them; dom_format() needs
+ * neither.
+ *
  * No state is kept between calls; every function is thread-safe. Errors
  * are negative errno with a one-line message in the struct gm_error.
  */

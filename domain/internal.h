@@ -7,9 +7,78 @@
 #ifndef KVMEM_DOMAIN_INTERNAL_H
 #define KVMEM_DOMAIN_INTERNAL_H
 
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "domain.h"
+
+/* ---- lib.c: libvirt and libxml2, opened on first use --------------------- */
+
+struct dom_lib {
+	__typeof__(xmlNewParserCtxt) *xmlNewParserCtxt;
+	__typeof__(xmlCtxtReadMemory) *xmlCtxtReadMemory;
+	__typeof__(xmlCtxtGetLastError) *xmlCtxtGetLastError;
+	__typeof__(xmlFreeParserCtxt) *xmlFreeParserCtxt;
+	__typeof__(xmlFreeDoc) *xmlFreeDoc;
+	__typeof__(xmlDocGetRootElement) *xmlDocGetRootElement;
+	__typeof__(xmlGetProp) *xmlGetProp;
+	__typeof__(xmlHasProp) *xmlHasProp;
+	__typeof__(xmlNodeGetContent) *xmlNodeGetContent;
+	__typeof__(xmlStrdup) *xmlStrdup;
+	__typeof__(xmlStrcat) *xmlStrcat;
+	__typeof__(xmlStrEqual) *xmlStrEqual;
+	xmlFreeFunc *xmlFree;			/* a variable in libxml2 */
+	__typeof__(virConnectOpen) *virConnectOpen;
+	__typeof__(virConnectClose) *virConnectClose;
+	__typeof__(virConnectListAllDomains) *virConnectListAllDomains;
+	__typeof__(virDomainIsActive) *virDomainIsActive;
+	__typeof__(virDomainDestroy) *virDomainDestroy;
+	__typeof__(virDomainUndefine) *virDomainUndefine;
+	__typeof__(virDomainFree) *virDomainFree;
+	__typeof__(virDomainDefineXMLFlags) *virDomainDefineXMLFlags;
+	__typeof__(virDomainGetXMLDesc) *virDomainGetXMLDesc;
+	__typeof__(virGetLastError) *virGetLastError;
+	__typeof__(virSetErrorFunc) *virSetErrorFunc;
+};
+
+extern struct dom_lib dom_lib;
+
+/*
+ * dom_lib_load() - open libxml2 and libvirt and fill dom_lib, once per
+ * process (thread-safe). 0, or -ENOTSUP naming the library or symbol
+ * missing. Every entry point of domain/ that parses calls it first.
+ */
+int dom_lib_load(struct gm_error *e);
+
+/* The rest of domain/ calls the libraries by their own names, through dom_lib. */
+#ifndef DOM_LIB_IMPL
+#define xmlNewParserCtxt	(*dom_lib.xmlNewParserCtxt)
+#define xmlCtxtReadMemory	(*dom_lib.xmlCtxtReadMemory)
+#define xmlCtxtGetLastError	(*dom_lib.xmlCtxtGetLastError)
+#define xmlFreeParserCtxt	(*dom_lib.xmlFreeParserCtxt)
+#define xmlFreeDoc		(*dom_lib.xmlFreeDoc)
+#define xmlDocGetRootElement	(*dom_lib.xmlDocGetRootElement)
+#define xmlGetProp		(*dom_lib.xmlGetProp)
+#define xmlHasProp		(*dom_lib.xmlHasProp)
+#define xmlNodeGetContent	(*dom_lib.xmlNodeGetContent)
+#define xmlStrdup		(*dom_lib.xmlStrdup)
+#define xmlStrcat		(*dom_lib.xmlStrcat)
+#define xmlStrEqual		(*dom_lib.xmlStrEqual)
+#define xmlFree			(*dom_lib.xmlFree)
+#define virConnectOpen		(*dom_lib.virConnectOpen)
+#define virConnectClose		(*dom_lib.virConnectClose)
+#define virConnectListAllDomains (*dom_lib.virConnectListAllDomains)
+#define virDomainIsActive	(*dom_lib.virDomainIsActive)
+#define virDomainDestroy	(*dom_lib.virDomainDestroy)
+#define virDomainUndefine	(*dom_lib.virDomainUndefine)
+#define virDomainFree		(*dom_lib.virDomainFree)
+#define virDomainDefineXMLFlags	(*dom_lib.virDomainDefineXMLFlags)
+#define virDomainGetXMLDesc	(*dom_lib.virDomainGetXMLDesc)
+#define virGetLastError		(*dom_lib.virGetLastError)
+#define virSetErrorFunc		(*dom_lib.virSetErrorFunc)
+#endif
 
 /* ---- walk.c: a document against a table of rules ------------------------- */
 

@@ -595,9 +595,13 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 		.rules = rules, .nr_rules = sizeof(rules) / sizeof(rules[0]),
 		.orig = orig, .m = &m, .e = e,
 	};
-	xmlNode *root = xmlDocGetRootElement(norm);
+	xmlNode *root;
 	int ret;
 
+	ret = dom_lib_load(e);
+	if (ret)
+		return ret;
+	root = xmlDocGetRootElement(norm);
 	for (unsigned i = 0; i < GM_MAX_NODES; i++)
 		m.memnode[i] = -1;
 	if (!root || strcmp((const char *)root->name, "domain") || root->ns)

@@ -15,9 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-#include <libxml/parser.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +187,9 @@ int dom_read_mem(const char *xml, size_t len, const char *label,
 	int ret;
 
 	dom_guest_init(g);
+	ret = dom_lib_load(e);
+	if (ret)
+		return ret;
 	if (memchr(xml, '\0', len))
 		return gm_error_set(e, EINVAL, "a NUL byte in the document");
 	ret = parse(xml, len, label, &orig, e);

@@ -246,6 +246,9 @@ int main(void)
 	unsigned long nr_ok = 0, nr_err = 0, nr_virt = 0;
 	xmlDoc *bare = xmlReadMemory("<domain/>", 9, "bare", NULL, 0);
 
+	struct gm_error le;
+
+	CHECK(!dom_lib_load(&le), "%s", le.msg);
 	xmlSetGenericErrorFunc(NULL, quiet);
 	cur_seed = fz_seed("fuzz_domain", 20261212);
 	fz_state = cur_seed;
