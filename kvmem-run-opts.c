@@ -22,7 +22,10 @@ static const char usage_text[] =
 "                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
+"       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
+"  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
+"                     FILE.xml prints the equivalent options)\n"
 "  --kernel FILE      Linux bzImage, or an ELF vmlinux with a PVH entry note\n"
 "  --boot HOW         auto (default): direct when the kernel allows it;\n"
 "                     direct: decompress a bzImage on the host / PVH vmlinux;\n"
@@ -43,7 +46,7 @@ static const char usage_text[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP, OPT_BOOT };
+       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -60,6 +63,7 @@ static const struct option long_opts[] = {
 	{ "alloc", required_argument, NULL, OPT_ALLOC },
 	{ "headroom", required_argument, NULL, OPT_HEADROOM },
 	{ "name", required_argument, NULL, OPT_NAME },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ NULL, 0, NULL, 0 },
@@ -139,7 +143,7 @@ void run_printable_msg(struct gm_error *e)
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e);
+		      struct gm_error *e, bool from_domain);
 
 static int parse_boot(const char *s, enum vmm_boot *out, struct gm_error *e)
 {
@@ -159,18 +163,61 @@ static int parse_boot(const char *s, enum vmm_boot *out, struct gm_error *e)
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e)
 {
-	int ret = parse_opts(argc, argv, o, e);
+	int ret = parse_opts(argc, argv, o, e, false);
 
 	if (ret < 0)
 		run_printable_msg(e);
 	return ret;
 }
 
+/* The options a domain XML stands for: none of them beside --domain. */
+static const char *describes_guest(int c)
+{
+	for (const struct option *l = long_opts; l->name; l++)
+		if (l->val == c && c != OPT_CONSOLE && c != OPT_MOUNT && c != OPT_ALLOC &&
+		    c != OPT_DOMAIN && c != OPT_HELP && c != OPT_BOOT)
+			return l->name;
+	return NULL;
+}
+
+/*
+ * --domain FILE: parse again, the domain's arguments first (kvmem-domain.c)
+ * and then the command line's, so --console given there wins.
+ */
+static int parse_domain(const char *path, int argc, char **argv,
+			struct run_opts *o, struct gm_error *e)
+{
+	struct run_domain *d = NULL;
+	char **all;
+	int ret;
+
+	run_opts_release(o);
+	ret = run_domain_load(path, &d, e);
+	if (ret) {
+		char msg[GM_ERRMSG_MAX];
+
+		memcpy(msg, e->msg, sizeof(msg));
+		return gm_error_set(e, ret, "--domain %.60s: %.180s", path, msg);
+	}
+	all = calloc((size_t)d->argc + argc, sizeof(*all));
+	if (!all) {
+		run_domain_free(d);
+		return gm_error_set(e, ENOMEM, "out of memory");
+	}
+	memcpy(all, d->argv, d->argc * sizeof(*all));
+	memcpy(all + d->argc, argv + 1, (argc - 1) * sizeof(*all));
+	ret = parse_opts(d->argc + argc - 1, all, o, e, true);
+	free(all);
+	o->domain = d;		/* its strings back o's pointers */
+	return ret;
+}
+
 static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e)
+		      struct gm_error *e, bool from_domain)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
 	bool boot = false;
+	const char *domain = NULL, *guest_opt = NULL;
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -183,6 +230,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	optind = 0;		/* GNU: full re-initialisation for each parse */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
+		if (!guest_opt)
+			guest_opt = describes_guest(c);
 		switch (c) {
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
@@ -221,6 +270,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 				return ret;
 			boot = true;
 			break;
+		case OPT_DOMAIN:
+			if (domain && !from_domain)
+				return gm_error_set(e, EINVAL, "--domain: given twice");
+			domain = optarg;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;
@@ -234,6 +288,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	if (optind < argc)
 		return gm_error_set(e, EINVAL, "unexpected argument '%s' (try kvmem run --help)",
 			       argv[optind]);
+	if (domain && !from_domain) {
+		if (guest_opt)
+			return gm_error_set(e, EINVAL, "--%s: not with --domain (the domain XML describes the guest)",
+					    guest_opt);
+		return parse_domain(domain, argc, argv, o, e);
+	}
 	if (!o->kernel == !o->flat_path)
 		return gm_error_set(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
 	if (o->flat_path && (o->initrd || o->cmdline || boot))
@@ -275,4 +335,6 @@ void run_opts_release(struct run_opts *o)
 {
 	free(o->flat_path);
 	o->flat_path = NULL;
+	run_domain_free(o->domain);
+	o->domain = NULL;
 }

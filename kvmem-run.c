@@ -211,7 +211,7 @@ static int step_finish(struct run *r, struct gm_error *e)
 	r->topo.nr_cpus = cpus;
 	r->topo.nr_nodes = nodes;
 	for (unsigned i = 0; i < cpus; i++)
-		r->topo.cpu_node[i] = (uint64_t)i * nodes / cpus;
+		r->topo.cpu_node[i] = run_cpu_node(i, cpus, nodes);
 	if (r->o->flat_path)
 		return 0;
 	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->entry, e);
@@ -303,6 +303,18 @@ static int vm_show(void *opaque, const char *file, char **out)
 					m.e[i].addr, m.e[i].size,
 					m.e[i].type < 4 ? type[m.e[i].type] : "?");
 		vmm_e820_release(&m);
+	} else if (!strcmp(file, "domain.xml")) {
+		struct gm_error err;
+		char *xml;
+		int ret = run_domain_xml(r->o, r->name, &xml, &err);
+
+		if (ret) {
+			fclose(f);
+			free(buf);
+			return ret;
+		}
+		fputs(xml, f);
+		free(xml);
 	} else {
 		fclose(f);
 		free(buf);

@@ -119,6 +119,25 @@ int gm_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * gm_format_size() - see guestmem.h: the largest of T, G, M, K that divides
+ * @v exactly, else plain bytes.
+ */
+char *gm_format_size(uint64_t v, char buf[GM_SIZE_STR_MAX])
+{
+	static const char suffix[] = "TGMK";
+	static const unsigned shift[] = { 40, 30, 20, 10 };
+
+	for (unsigned i = 0; v && i < 4; i++)
+		if (!(v & ((1ULL << shift[i]) - 1))) {
+			snprintf(buf, GM_SIZE_STR_MAX, "%llu%c",
+				 (unsigned long long)(v >> shift[i]), suffix[i]);
+			return buf;
+		}
+	snprintf(buf, GM_SIZE_STR_MAX, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 /* A node id: decimal, < GM_MAX_NODES. */
 static int parse_node_id(const char **p, unsigned *id)
 {

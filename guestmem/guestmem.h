@@ -91,6 +91,13 @@ void gm_config_init(struct gm_config *cfg);
 int gm_parse_size(const char *s, uint64_t *out);
 
 /*
+ * gm_format_size() - @v as the shortest text gm_parse_size() reads back as
+ * @v: "512M", "1G", "12K", "4095". Writes @buf and returns it.
+ */
+#define GM_SIZE_STR_MAX		24
+char *gm_format_size(uint64_t v, char buf[GM_SIZE_STR_MAX]);
+
+/*
  * gm_parse_numa() - parse "--numa 0:1G,1:512M@1" into @cfg: node ids must be
  * 0..n-1, each once, sizes non-zero multiples of 4 KiB; "@H" binds to host
  * node H. Returns 0 or a negative errno with @e filled.

@@ -45,7 +45,7 @@ static void fz_on_fail(void)
 static const char *const opts[] = {
 	"--kernel", "--initrd", "--cmdline", "--flat", "--cpus", "--numa",
 	"--mem", "--cma", "--hugepages", "--console", "--mount", "--alloc",
-	"--headroom", "--name", "--boot",
+	"--headroom", "--name", "--boot", "--domain",
 };
 
 /* A plausible value for option @o. */

@@ -23,6 +23,10 @@
 #            its --mount serves nodes/online while the guest runs and is
 #            gone afterwards; with KASLR, the guest's _text is the virtual
 #            base kvmem chose (read from the cache this time)
+#   domain   examples/domain.xml (kvmem run --domain, with this run's
+#            kernel and initramfs): the guest sees its cells (CPUs and
+#            memory per node), vm/domain.xml read while it runs is valid
+#            for libvirt's schema and maps back to the same command
 # The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
 # overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -66,6 +70,13 @@ token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
 "$here/mkinitramfs" "$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
 "$here/extract-vmlinux" "$kernel" "$work/vmlinux" || { echo "Bail out! extract-vmlinux failed"; exit 1; }
+# The libvirt domain case: examples/domain.xml with this run's kernel,
+# initramfs and a command line that holds the guest 2 s.
+example=$here/../../examples/domain.xml
+sed -e "s|<kernel>[^<]*</kernel>|<kernel>$kernel</kernel>|" \
+	-e "s|<initrd>[^<]*</initrd>|<initrd>$work/initramfs.cpio</initrd>|" \
+	-e "s|<cmdline>[^<]*</cmdline>|<cmdline>console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2</cmdline>|" \
+	"$example" >"$work/domain.xml"
 
 t0=$SECONDS
 KVMEM_NESTED_RW=$work:$(dirname "$kvmem"):$(dirname "${flat%@*}") "$withkvm" --host-numa 2 --mem 2048M --timeout 1500 \
@@ -207,6 +218,53 @@ if [[ -e $work/bind.rc ]]; then
 	fi
 else
 	notok "bind: not run (the outer VM has no host node 1)"
+fi
+
+# ------------------------------------------------------- a libvirt domain
+# examples/domain.xml: 2 vCPUs, cells of 512 MiB with vCPU 0 and vCPU 1, a
+# 64 MiB CMA area on node 1 (kvmem's metadata), the uuid 5b2f2d1e-...
+if [[ -e $work/domain.rc ]]; then
+	[[ $(cat "$work/domain.rc") == 0 ]] || { diag <"$work/domain.err"; tail -n 20 "$work/domain.out" | diag; }
+	check "domain: exit status 0 after the guest powers off" \
+		test "$(cat "$work/domain.rc")" = 0
+	check "domain: 2 CPUs online" \
+		test "$(line domain cpus)" = "KVMEM-GUEST cpus online=0-1 count=2"
+	check "domain: exactly nodes 0 and 1 online" \
+		test "$(grep -ac '^KVMEM-GUEST node' "$work/domain.out")" = 2
+	for c in 0 1; do
+		check "domain: the guest's node $c has vCPU $c, as its cell says" \
+			test "$(line domain "cell $c ")" = "KVMEM-GUEST cell $c cpus=$c"
+	done
+	# what the guest manages of each cell: node 1 less its CMA area
+	for c in 0 1; do
+		kb=$((c ? 458752 : 524288)) got=$(memtotal domain "$c")
+		echo "# domain node $c MemTotal: ${got:-none} kB of $kb kB"
+		if [[ -n $got ]] && ((got * 100 >= kb * 85 && got <= kb)); then
+			ok "domain: node $c MemTotal $got kB is 85-100 % of its $kb kB"
+		else
+			notok "domain: node $c MemTotal ${got:-none} kB is 85-100 % of its $kb kB"
+		fi
+	done
+	check "domain: vm/name is the domain's name, node 1's CMA area its metadata's 64M" \
+		grep -qx "name=numa-demo cma=67108864" "$work/domain.fs"
+	xmllint --noout --relaxng /usr/share/libvirt/schemas/domain.rng "$work/domain-vm.xml" \
+		>"$work/domain-vm.valid" 2>&1
+	check "domain: vm/domain.xml is valid for libvirt's schema (xmllint)" \
+		grep -qx "$work/domain-vm.xml validates" "$work/domain-vm.valid"
+	grep -qx "$work/domain-vm.xml validates" "$work/domain-vm.valid" || diag <"$work/domain-vm.valid"
+	check "domain: vm/domain.xml keeps the domain's uuid" \
+		grep -q "<uuid>5b2f2d1e-8a8e-4c55-9d2e-6f1a3c2b7e10</uuid>" "$work/domain-vm.xml"
+	want="kvmem run --kernel $kernel --initrd $work/initramfs.cpio --cmdline 'console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2' --cpus 2 --numa 0:512M,1:512M --cma 1:64M --console stdio --name numa-demo"
+	check "domain: kvmem domain maps the XML to: $want" \
+		test "$("$kvmem" domain "$work/domain.xml")" = "$want"
+	got=$("$kvmem" domain "$work/domain-vm.xml" 2>&1)
+	[[ $got == "$want" ]] || echo "$got" | diag
+	check "domain: kvmem domain maps vm/domain.xml back to the same command" \
+		test "$got" = "$want"
+	check "domain: the --mount is gone after the run" \
+		not grep -q "still mounted" "$work/domain.fs"
+else
+	notok "domain: not run"
 fi
 
 echo "1..$n"

@@ -138,43 +138,72 @@ for f in "$work"/bad-*.rc; do
 	echo "${f%.rc}"
 done >"$work/bad.list"
 
-# 5. Host binding: one node bound to host node 1 (and KASLR: no nokaslr;
-#    the guest says where its text runs, kvmem where it put it); when the
-#    guest's init has reported (it then holds 2 s), snapshot kvmem's /proc/PID/numa_maps
-#    and read nodes/online through its --mount (FUSE in the nested VM),
-#    then record whether the mount is gone after the run.
-#    Only bash builtins in the loop: under TCG a fork per poll would steal
-#    the one outer CPU from the guest.
-if [[ -d /sys/devices/system/node/node1 ]]; then
+# live NAME MNT HOOK ARGS...: `kvmem ARGS --mount MNT`, its console read
+# line by line into WORK/NAME.out; when the guest's init has reported
+# (KVMEM-GUEST token; it then holds as long as kvmem.hold= says), `HOOK PID
+# MNT` looks at the running guest. Records NAME.rc, NAME.time, and "still
+# mounted" in NAME.fs if the mount outlives the run. Only bash builtins in
+# the loop and the hooks: under TCG a fork per poll would steal the one
+# outer CPU from the guest. The array live_env holds VAR=VALUE words for
+# kvmem's environment.
+live_env=()
+live() {
+	local name=$1 mnt=$2 hook=$3 t fd pid line st rc mounts
+	shift 3
 	t=${EPOCHREALTIME/[.,]/}
-	mnt=$scratch/mnt-bind
 	mkdir -p "$mnt"
-	: >"$work/bind.out" >"$work/bind.numa_maps" >"$work/bind.fs"
-	exec {fd}< <(exec env KVMEM_BOOT_TRACE=1 "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-		--cmdline "console=ttyS0 quiet panic=-1 kvmem.text=1 kvmem.hold=2" \
-		--cpus 1 --numa 0:256M@1 --console stdio --mount "$mnt" \
-		</dev/null 2>"$work/bind.err")
+	: >"$work/$name.out" >"$work/$name.fs"
+	exec {fd}< <(exec env "${live_env[@]}" "$kvmem" "$@" --mount "$mnt" </dev/null 2>"$work/$name.err")
 	pid=$!
 	while :; do
 		IFS= read -r -t "$tmo" -u "$fd" line
 		st=$?
 		((st == 0)) || break
-		printf '%s\n' "$line" >>"$work/bind.out"
-		if [[ $line == *"KVMEM-GUEST token"* ]]; then
-			IFS= read -r -d '' maps <"/proc/$pid/numa_maps"
-			printf '%s' "$maps" >"$work/bind.numa_maps"
-			IFS= read -r online <"$mnt/nodes/online" &&
-				echo "online=$online" >"$work/bind.fs"
-		fi
+		printf '%s\n' "$line" >>"$work/$name.out"
+		[[ $line == *"KVMEM-GUEST token"* ]] && "$hook" "$pid" "$mnt"
 	done
 	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
 	exec {fd}<&-
 	rc=0
 	wait "$pid" || rc=$?
-	echo "$rc" >"$work/bind.rc"
+	echo "$rc" >"$work/$name.rc"
 	IFS= read -r -d '' mounts </proc/mounts
-	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/bind.fs"
-	elapsed "$t" >"$work/bind.time"
+	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/$name.fs"
+	elapsed "$t" >"$work/$name.time"
+}
+
+# 5. Host binding: one node bound to host node 1; while the guest holds,
+#    kvmem's /proc/PID/numa_maps and nodes/online through its --mount
+#    (FUSE in the nested VM). And KASLR: no nokaslr; the guest says where
+#    its text runs (kvmem.text=1), kvmem where it put it (KVMEM_BOOT_TRACE).
+bind_hook() {
+	local maps online
+	IFS= read -r -d '' maps <"/proc/$1/numa_maps"
+	printf '%s' "$maps" >"$work/bind.numa_maps"
+	IFS= read -r online <"$2/nodes/online" && echo "online=$online" >>"$work/bind.fs"
+}
+if [[ -d /sys/devices/system/node/node1 ]]; then
+	: >"$work/bind.numa_maps"
+	live_env=(KVMEM_BOOT_TRACE=1)
+	live bind "$scratch/mnt-bind" bind_hook run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.text=1 kvmem.hold=2" \
+		--cpus 1 --numa 0:256M@1 --console stdio
+	live_env=()
+fi
+
+# 6. A libvirt domain (examples/domain.xml with this run's kernel, initrd
+#    and command line, made by guest-suite.sh): while the guest holds, its
+#    vm/domain.xml, vm/name and node 1's CMA size through the mount.
+domain_hook() {
+	local xml name cma
+	IFS= read -r -d '' xml <"$2/vm/domain.xml"
+	printf '%s' "$xml" >"$work/domain-vm.xml"
+	IFS= read -r name <"$2/vm/name"
+	IFS= read -r cma <"$2/nodes/node1/cma/size"
+	echo "name=$name cma=$cma" >>"$work/domain.fs"
+}
+if [[ -e $work/domain.xml ]]; then
+	live domain "$scratch/mnt-domain" domain_hook run --domain "$work/domain.xml"
 fi
 
 elapsed "$start" >"$work/all-cases.time"
