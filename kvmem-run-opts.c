@@ -19,12 +19,18 @@
 /* ---- options ------------------------------------------------------------ */
 
 static const char usage_text[] =
-"usage: kvmem run (--kernel bzImage [--initrd FILE] [--cmdline STR] | --flat FILE@ADDR)\n"
+"usage: kvmem run (--kernel FILE [--initrd FILE] [--cmdline STR] [--boot HOW] | --flat FILE@ADDR)\n"
 "                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
+"       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
-"  --kernel FILE      Linux bzImage (x86 64-bit boot protocol)\n"
+"  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
+"                     FILE.xml prints the equivalent options)\n"
+"  --kernel FILE      Linux bzImage, or an ELF vmlinux with a PVH entry note\n"
+"  --boot HOW         auto (default): direct when the kernel allows it;\n"
+"                     direct: decompress a bzImage on the host / PVH vmlinux;\n"
+"                     bzimage: the kernel decompresses itself\n"
 "  --initrd FILE      initramfs loaded below the kernel's initrd_addr_max\n"
 "  --cmdline STR      kernel command line (default \"" RUN_DEFAULT_CMDLINE "\")\n"
 "  --flat FILE@ADDR   raw 64-bit binary entered at ADDR (see vmm/flat.c)\n"
@@ -41,7 +47,7 @@ static const char usage_text[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP };
+       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -58,7 +64,9 @@ static const struct option long_opts[] = {
 	{ "alloc", required_argument, NULL, OPT_ALLOC },
 	{ "headroom", required_argument, NULL, OPT_HEADROOM },
 	{ "name", required_argument, NULL, OPT_NAME },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -85,23 +93,82 @@ void run_printable_msg(struct gm_error *e)
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e);
+		      struct gm_error *e, bool from_domain);
+
+static int parse_boot(const char *s, enum vmm_boot *out, struct gm_error *e)
+{
+	static const char *const names[] = {
+		[VMM_BOOT_AUTO] = "auto", [VMM_BOOT_DIRECT] = "direct",
+		[VMM_BOOT_BZIMAGE] = "bzimage",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum vmm_boot)i;
+			return 0;
+		}
+	return gm_error_set(e, EINVAL, "--boot %s: expected auto, direct or bzimage", s);
+}
 
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e)
 {
-	int ret = parse_opts(argc, argv, o, e);
+	int ret = parse_opts(argc, argv, o, e, false);
 
 	if (ret < 0)
 		run_printable_msg(e);
 	return ret;
 }
 
+/* The options a domain XML stands for: none of them beside --domain. */
+static const char *describes_guest(int c)
+{
+	for (const struct option *l = long_opts; l->name; l++)
+		if (l->val == c && c != OPT_CONSOLE && c != OPT_MOUNT && c != OPT_ALLOC &&
+		    c != OPT_DOMAIN && c != OPT_HELP && c != OPT_BOOT)
+			return l->name;
+	return NULL;
+}
+
+/*
+ * --domain FILE: parse again, the domain's arguments first (kvmem-domain.c)
+ * and then the command line's, so --console given there wins.
+ */
+static int parse_domain(const char *path, int argc, char **argv,
+			struct run_opts *o, struct gm_error *e)
+{
+	struct run_domain *d = NULL;
+	char **all;
+	int ret;
+
+	run_opts_release(o);
+	ret = run_domain_load(path, &d, e);
+	if (ret) {
+		char msg[GM_ERRMSG_MAX];
+
+		memcpy(msg, e->msg, sizeof(msg));
+		return gm_error_set(e, ret, "--domain %.60s: %.180s", path, msg);
+	}
+	all = calloc((size_t)d->argc + argc, sizeof(*all));
+	if (!all) {
+		run_domain_free(d);
+		return gm_error_set(e, ENOMEM, "out of memory");
+	}
+	memcpy(all, d->argv, d->argc * sizeof(*all));
+	memcpy(all + d->argc, argv + 1, (argc - 1) * sizeof(*all));
+	ret = parse_opts(d->argc + argc - 1, all, o, e, true);
+	free(all);
+	o->domain = d;		/* its strings back o's pointers */
+	return ret;
+}
+
 static int parse_opts(int argc, char **argv, struct run_opts *o,
-		      struct gm_error *e)
+		      struct gm_error *e, bool from_domain)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
 	struct kvmem_opts p = { argc, argv, long_opts, "run", false };
+	const char *domain = NULL, *guest_opt = NULL;
+	bool boot = false;
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -112,6 +179,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	e->msg[0] = '\0';
 
 	while ((c = kvmem_opt_next(&p, e)) > 0) {
+		if (!guest_opt)
+			guest_opt = describes_guest(c);
 		switch (c) {
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
@@ -145,6 +214,17 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			o->alloc[o->nr_alloc++] = optarg;
 			break;
 		case OPT_HEADROOM: headroom = optarg; break;
+		case OPT_BOOT:
+			ret = parse_boot(optarg, &o->boot, e);
+			if (ret)
+				return ret;
+			boot = true;
+			break;
+		case OPT_DOMAIN:
+			if (domain && !from_domain)
+				return gm_error_set(e, EINVAL, "--domain: given twice");
+			domain = optarg;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;
@@ -152,10 +232,16 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	}
 	if (c < 0)
 		return c;
+	if (domain && !from_domain) {
+		if (guest_opt)
+			return gm_error_set(e, EINVAL, "--%s: not with --domain (the domain XML describes the guest)",
+					    guest_opt);
+		return parse_domain(domain, argc, argv, o, e);
+	}
 	if (!o->kernel == !o->flat_path)
 		return gm_error_set(e, EINVAL, "give either --kernel or --flat (try kvmem run --help)");
-	if (o->flat_path && (o->initrd || o->cmdline))
-		return gm_error_set(e, EINVAL, "--initrd and --cmdline need --kernel, not --flat");
+	if (o->flat_path && (o->initrd || o->cmdline || boot))
+		return gm_error_set(e, EINVAL, "--initrd, --cmdline and --boot need --kernel, not --flat");
 	if (numa && mem)
 		return gm_error_set(e, EINVAL, "give --numa or --mem, not both");
 	if (mem) {
@@ -194,4 +280,6 @@ void run_opts_release(struct run_opts *o)
 {
 	free(o->flat_path);
 	o->flat_path = NULL;
+	run_domain_free(o->domain);
+	o->domain = NULL;
 }

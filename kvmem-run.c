@@ -5,7 +5,7 @@
  * The run is a list of init/exit pairs (kvmtool's util-init, with undo):
  *
  *   mem       gm_mem_create()                      gm_mem_destroy()
- *   back      gm_mem_back()  memfd, MAP_NORESERVE, hugepages, mbind
+ *   back      gm_mem_back()  anonymous, MAP_NORESERVE, huge pages, mbind
  *   place     vmm_linux_place() or the --flat load   vmm_boot_plan_free()
  *   retire    gm_mem_retire()  early ranges reserved, CMA areas carved
  *   ram       "vm.ramN" per node, owned by the VM: the node's buddy minus
@@ -29,7 +29,14 @@
  * SIGHUP), everything cleaned up in every case.
  *
  * KVMEM_EXIT_STATS=1 in the environment prints, at the end, each vCPU's
- * exits to userspace and its busiest ports (vcpu.c).
+ * exits to userspace and its busiest ports (vcpu.c). KVMEM_BOOT_TRACE=1
+ * prints, once the vCPUs run, how the kernel boots (vmm_boot_describe())
+ * and the setup time before the guest's first instruction, per step, with
+ * the wall-clock time of that instant (for benchmarks).
+ *
+ * Decompressed kernels (--boot auto/direct with a bzImage) are kept in
+ * $KVMEM_KERNEL_CACHE, else $XDG_CACHE_HOME/kvmem, else ~/.cache/kvmem
+ * (vmm/kcache.c); KVMEM_KERNEL_CACHE=off keeps none.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -68,6 +76,7 @@ struct run {
 	struct vmm_console *console;
 	struct fs *fs;
 	struct fs_vm fs_vm;
+	char cache_dir[4096];		/* "" : no kernel cache */
 };
 
 static int step_mem(struct run *r, struct gm_error *e)
@@ -119,12 +128,31 @@ static int step_back(struct run *r, struct gm_error *e)
 	return gm_mem_back(r->mem, r->o->hugepages ? GM_BACK_HUGEPAGES : 0, e);
 }
 
+/* Where decompressed kernels are kept: see the top of this file. */
+static void cache_dir(char *out, size_t len)
+{
+	const char *env = getenv("KVMEM_KERNEL_CACHE"), *xdg, *home;
+
+	out[0] = '\0';
+	if (env) {
+		if (strcmp(env, "off"))
+			snprintf(out, len, "%s", env);
+	} else if ((xdg = getenv("XDG_CACHE_HOME")) && *xdg == '/') {
+		snprintf(out, len, "%s/kvmem", xdg);
+	} else if ((home = getenv("HOME")) && *home == '/') {
+		snprintf(out, len, "%s/.cache/kvmem", home);
+	}
+}
+
 static int step_place(struct run *r, struct gm_error *e)
 {
 	struct vmm_linux_args a = {
 		.kernel = r->o->kernel, .initrd = r->o->initrd,
-		.cmdline = r->o->cmdline,
+		.cmdline = r->o->cmdline, .boot = r->o->boot,
 	};
+
+	cache_dir(r->cache_dir, sizeof(r->cache_dir));
+	a.cache_dir = r->cache_dir[0] ? r->cache_dir : NULL;
 
 	if (r->o->flat_path)
 		return vmm_flat_load(r->mem, r->o->flat_path, r->o->flat_addr,
@@ -146,7 +174,7 @@ static int step_retire(struct run *r, struct gm_error *e)
 /*
  * Guest RAM: per node, everything the buddy has minus the headroom, lowest
  * addresses first (so the headroom is the top of the node), not cleared
- * (fresh memfd pages are zero). Owned by the VM, so the shell can read and
+ * (fresh pool pages are zero). Owned by the VM, so the shell can read and
  * write it but never free it; the run keeps the ids and builds the e820
  * map and SRAT from them.
  */
@@ -192,7 +220,7 @@ static int step_finish(struct run *r, struct gm_error *e)
 	r->topo.nr_cpus = cpus;
 	r->topo.nr_nodes = nodes;
 	for (unsigned i = 0; i < cpus; i++)
-		r->topo.cpu_node[i] = (uint64_t)i * nodes / cpus;
+		r->topo.cpu_node[i] = run_cpu_node(i, cpus, nodes);
 	if (r->o->flat_path)
 		return 0;
 	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->ram, &r->entry, e);
@@ -284,6 +312,18 @@ static int vm_show(void *opaque, const char *file, char **out)
 					m.e[i].addr, m.e[i].size,
 					m.e[i].type < 4 ? type[m.e[i].type] : "?");
 		vmm_e820_release(&m);
+	} else if (!strcmp(file, "domain.xml")) {
+		struct gm_error err;
+		char *xml;
+		int ret = run_domain_xml(r->o, r->name, &xml, &err);
+
+		if (ret) {
+			fclose(f);
+			free(buf);
+			return ret;
+		}
+		fputs(xml, f);
+		free(xml);
 	} else {
 		fclose(f);
 		free(buf);
@@ -359,6 +399,36 @@ static const struct run_step {
 
 #define NR_STEPS (sizeof(steps) / sizeof(steps[0]))
 
+static double now_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * KVMEM_BOOT_TRACE: how the kernel boots, and the setup time before the
+ * guest's first instruction (@t[i] is when step i ended, @t0 the start).
+ */
+static void trace_setup(const struct run *r, double t0, const double *t,
+			double wall)
+{
+	char line[1024];
+	size_t n;
+
+	if (r->plan) {
+		vmm_boot_describe(r->plan, line, sizeof(line));
+		fprintf(stderr, "kvmem run: %s\n", line);
+	}
+	n = (size_t)snprintf(line, sizeof(line), "kvmem run: setup %.3f ms before the first guest instruction (at %.6f s since the epoch):",
+			     t[NR_STEPS - 1] - t0, wall / 1e3);
+	for (unsigned i = 0; i < NR_STEPS && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %.3f",
+				      steps[i].name, t[i] - (i ? t[i - 1] : t0));
+	fprintf(stderr, "%s\n", line);
+}
+
 static void unwind(struct run *r, unsigned done)
 {
 	while (done--)
@@ -395,6 +465,7 @@ int kvmem_cmd_run(int argc, char **argv)
 	char reason[256] = "";
 	struct gm_error e = { 0 };
 	sigset_t sigs, old;
+	double t0, t[NR_STEPS], wall;
 	unsigned done;
 	int ret, sfd, sig, status = 1;
 
@@ -423,11 +494,14 @@ int kvmem_cmd_run(int argc, char **argv)
 		goto out_mask;
 	}
 
+	t0 = now_ms(CLOCK_MONOTONIC);
 	for (done = 0; done < NR_STEPS; done++) {
 		ret = steps[done].init(&r, &e);
 		if (ret)
 			break;
+		t[done] = now_ms(CLOCK_MONOTONIC);
 	}
+	wall = now_ms(CLOCK_REALTIME);
 	if (done < NR_STEPS) {
 		unwind(&r, done);
 		run_printable_msg(&e);
@@ -435,6 +509,8 @@ int kvmem_cmd_run(int argc, char **argv)
 		goto out_sfd;
 	}
 
+	if (getenv("KVMEM_BOOT_TRACE"))
+		trace_setup(&r, t0, t, wall);
 	sig = wait_vm(&r, sfd);
 	if (sig) {
 		snprintf(reason, sizeof(reason), "stopped by %s", strsignal(sig));

@@ -9,14 +9,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot.h"
 #include "guestmem.h"
 
 #define RUN_MAX_ALLOCS		64
 #define RUN_DEFAULT_MEM		(256ULL << 20)
 #define RUN_DEFAULT_CMDLINE	"console=ttyS0"
 
+struct run_domain;
+
 struct run_opts {
 	const char *kernel, *initrd, *cmdline;	/* point into argv */
+	enum vmm_boot boot;			/* --boot, default auto */
 	char *flat_path;			/* --flat FILE@ADDR, malloc'd */
 	uint64_t flat_addr;
 	unsigned nr_cpus;
@@ -28,6 +32,7 @@ struct run_opts {
 	const char *name;
 	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
 	unsigned nr_alloc;
+	struct run_domain *domain;		/* --domain FILE, owned */
 };
 
 /*
@@ -35,8 +40,11 @@ struct run_opts {
  * @o. Returns 0, 1 when --help was asked (usage printed to stdout), or a
  * negative errno with a one-line message in @e (nothing printed). Fills
  * defaults: 1 vCPU, --mem 256M when neither --numa nor --mem is given, the
- * cmdline "console=ttyS0", console stdio. Release with run_opts_release(),
- * also after an error.
+ * cmdline "console=ttyS0", console stdio. --domain FILE reads the domain
+ * (run_domain_load(), libvirt in process) and parses its arguments, then
+ * the command line's (which may not describe the guest too); o->domain
+ * then owns the strings o points to. Release with run_opts_release(), also
+ * after an error.
  */
 int run_opts_parse(int argc, char **argv, struct run_opts *o,
 		   struct gm_error *e);
@@ -48,5 +56,42 @@ void run_opts_release(struct run_opts *o);
  * rule (or drive the terminal).
  */
 void run_printable_msg(struct gm_error *e);
+
+/* The node kvmem puts vCPU @cpu on: blocks, vCPU i on node i * nodes / cpus. */
+static inline unsigned run_cpu_node(unsigned cpu, unsigned nr_cpus,
+				    unsigned nr_nodes)
+{
+	return (unsigned)((uint64_t)cpu * nr_nodes / nr_cpus);
+}
+
+/* ---- kvmem-domain.c: libvirt domain XML <-> `kvmem run` options ---------- */
+
+/* A domain XML as `kvmem run` arguments ("run" first, NULL-terminated). */
+struct run_domain {
+	int argc;
+	char **argv;			/* malloc'd strings */
+	char uuid[37];			/* the XML's <uuid>, "" if none */
+};
+
+/*
+ * run_domain_load() - read the libvirt domain XML @path (domain/: libvirt's
+ * validation, kvmem's mapping and host checks), check that its cells put
+ * their vCPUs where kvmem does (run_cpu_node()), and turn it into the
+ * canonical `kvmem run` arguments in *@out (free with run_domain_free()).
+ * The reading happens in a child process (fork, a pipe): libvirt never
+ * enters the caller's. Returns 0 or a negative errno with one line in @e
+ * naming the element.
+ */
+int run_domain_load(const char *path, struct run_domain **out,
+		    struct gm_error *e);
+void run_domain_free(struct run_domain *d);
+
+/*
+ * run_domain_xml() - the guest @o describes, named @name, as libvirt domain
+ * XML (vm/domain.xml): malloc'd in *@out. Relative paths are made absolute
+ * against the current directory. Thread-safe; reads @o only.
+ */
+int run_domain_xml(const struct run_opts *o, const char *name, char **out,
+		   struct gm_error *e);
 
 #endif /* KVMEM_RUN_H */

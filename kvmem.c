@@ -15,6 +15,7 @@ static const struct kvmem_cmd cmds[] = {
 	{ "run", kvmem_cmd_run, "launch a guest with its memory pools (needs /dev/kvm)" },
 	{ "serve", kvmem_cmd_serve, "mount the memory filesystem with no guest" },
 	{ "replay", kvmem_cmd_replay, "run control-grammar commands from stdin, no KVM, no FUSE" },
+	{ "domain", kvmem_cmd_domain, "print the kvmem run command of a libvirt domain XML" },
 };
 
 static void usage(FILE *f)

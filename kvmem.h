@@ -12,6 +12,7 @@
 int kvmem_cmd_run(int argc, char **argv);
 int kvmem_cmd_serve(int argc, char **argv);
 int kvmem_cmd_replay(int argc, char **argv);
+int kvmem_cmd_domain(int argc, char **argv);
 
 struct option;
 

@@ -35,6 +35,7 @@ enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC };
 /* The rows of the table, in tree order (tree.c). */
 enum fs_row_id {
 	R_ROOT, R_VM, R_VM_NAME, R_VM_STATE, R_VM_VCPUS, R_VM_MEMORY, R_VM_E820,
+	R_VM_DOMAIN,
 	R_NODES, R_ONLINE, R_ALLOCS, R_CTL, R_ERROR, R_MEMORY,
 	R_NODE, R_MEMINFO, R_BUDDYINFO, R_HOST_NODE,
 	R_EARLY, R_EARLY_RANGES,

@@ -17,7 +17,8 @@
 struct fs;
 
 /*
- * The guest behind vm/. Files: name, state, vcpus, memory, e820.
+ * The guest behind vm/. Files: name, state, vcpus, memory, e820,
+ * domain.xml.
  * show() renders file @file into a malloc'd string *@out (caller frees),
  * store() applies a write to @file (only "state": pause|resume|stop).
  * Both return 0 or a negative errno; called from the FUSE thread, so they

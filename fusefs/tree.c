@@ -38,6 +38,7 @@ const struct fs_row fs_rows[R_NR] = {
 	[R_VM_VCPUS]	= { "vcpus",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
 	[R_VM_MEMORY]	= { "memory",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
 	[R_VM_E820]	= { "e820",	R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
+	[R_VM_DOMAIN]	= { "domain.xml", R_VM,	FS_TOP,	REG_RO, .show = fs_show_vm },
 	[R_NODES]	= { "nodes",	R_ROOT,	FS_TOP,	DIR_RO },
 	[R_ONLINE]	= { "online",	R_NODES, FS_TOP, REG_RO, .show = fs_show_online },
 	[R_ALLOCS]	= { "allocations", R_ROOT, FS_TOP, DIR_RW },

@@ -1,91 +1,113 @@
 // SPDX-License-Identifier: MIT
 /*
- * backing.c - host memory behind the nodes: one memfd per node
- * ("kvmem-nodeN") sized to the node's memory, mapped MAP_SHARED |
- * MAP_NORESERVE (optionally hugetlb, optionally mbind()-bound to a host
- * node). Range i of a node lives at its fd_offset in the node's mapping.
- * Nothing here touches a page until the guest or a copy does; zeroing a
- * large block punches its pages out of the memfd, which also gives the
- * host memory back.
+ * backing.c - host memory behind the nodes: one anonymous private mapping
+ * per node (MAP_NORESERVE; with GM_BACK_HUGEPAGES, hugetlb 2 MiB pages),
+ * sized to the node's memory and optionally mbind()-bound to a host node.
+ * Range i of a node lives at its map_offset in the node's mapping.
+ *
+ * Why anonymous memory: guest RAM runs far faster over 2 MiB host pages
+ * (a nested-paging miss walks two page tables), and a stock host gives
+ * anonymous memory transparent huge pages (THP "always", or "madvise" with
+ * the MADV_HUGEPAGE below) while shared memory (shmem, memfd) gets none by
+ * default (Debian: shmem_enabled "never"). Nothing needs a shared file:
+ * KVM, the filesystem's `memory` and `data` files and the loaders all go
+ * through the host pointer. So each mapping starts on a 2 MiB boundary
+ * (guest-physical 2 MiB frames then fall on host huge pages), and is
+ * MADV_DONTFORK: a helper kvmem forks (fusermount) must not make every
+ * guest page copy-on-write.
+ *
+ * Nothing here touches a page until the guest or a copy does. Releasing
+ * memory (gm_mem_discard()) is MADV_DONTNEED, which drops the pages of a
+ * private mapping: they read back as zero and go back to the host.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <numa.h>
 #include <numaif.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <linux/memfd.h>
 
 #include "pool.h"
 
 #define HUGE_2M			(2ULL << 20)
-#define ZERO_PUNCH_MIN		(64ULL << 10)	/* below this memset is cheaper */
+#define ZERO_DISCARD_MIN	(64ULL << 10)	/* below this memset is cheaper */
 
-struct node_map {
-	int fd;
-	void *map;
-};
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB		(21 << MAP_HUGE_SHIFT)	/* log2(2 MiB) in the size bits */
+#endif
 
-static void unmap_one(struct node_map *m, uint64_t size)
+static void unmap_one(void *map, uint64_t size)
 {
-	if (m->map && m->map != MAP_FAILED)
-		munmap(m->map, size);
-	if (m->fd >= 0)
-		close(m->fd);
-	m->fd = -1;
-	m->map = NULL;
+	if (map)
+		munmap(map, size);
 }
 
-static int map_one(const struct gm_node *n, unsigned flags,
-		   struct node_map *m, struct gm_error *e)
+/*
+ * An anonymous mapping of @size bytes starting on a 2 MiB boundary: map
+ * 2 MiB more and trim (hugetlb mappings are aligned by the kernel).
+ */
+static void *map_aligned(uint64_t size, bool hugetlb)
 {
-	unsigned mfd = MFD_CLOEXEC;
-	char name[32];
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint64_t len = hugetlb ? size : size + HUGE_2M, head, tail;
+	char *p, *start;
+
+	if (hugetlb)
+		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED || hugetlb)
+		return p;
+	start = (char *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	head = (uint64_t)(start - p);
+	tail = len - head - size;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap(start + size, tail);
+	return start;
+}
+
+static int map_one(const struct gm_node *n, unsigned flags, void **out,
+		   struct gm_error *e)
+{
+	bool hugetlb = flags & GM_BACK_HUGEPAGES;
+	void *map;
 	int ret;
 
-	m->fd = -1;
-	m->map = NULL;
-	if (flags & GM_BACK_HUGEPAGES)
-		mfd |= MFD_HUGETLB | MFD_HUGE_2MB;
-	snprintf(name, sizeof(name), "kvmem-node%u", n->id);
-	m->fd = memfd_create(name, mfd);
-	if (m->fd < 0)
-		return gm_error_set(e, errno, "memfd_create(%s): %s", name, strerror(errno));
-	if (ftruncate(m->fd, n->cfg.size) < 0) {
-		ret = gm_error_set(e, errno, "ftruncate(%s): %s", name, strerror(errno));
-		goto err;
-	}
-	m->map = mmap(NULL, n->cfg.size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_NORESERVE, m->fd, 0);
-	if (m->map == MAP_FAILED) {
-		ret = gm_error_set(e, errno, "mmap(%s): %s", name, strerror(errno));
-		goto err;
-	}
+	map = map_aligned(n->cfg.size, hugetlb);
+	if (map == MAP_FAILED)
+		return gm_error_set(e, errno, "node %u: mmap of %llu MiB%s: %s", n->id,
+			      (unsigned long long)(n->cfg.size >> 20),
+			      hugetlb ? " of 2 MiB huge pages" : "", strerror(errno));
 	/*
-	 * Ask for transparent huge pages: nested paging walks are far cheaper
-	 * over 2 MiB pages. The kernel honours it for shmem only where
-	 * /sys/kernel/mm/transparent_hugepage/shmem_enabled is advise (or
-	 * within_size/always); elsewhere it is a no-op, so errors are ignored.
+	 * Ask for transparent huge pages: honoured where THP is "always" or
+	 * "madvise" (every stock kernel); a no-op (EINVAL) where THP is
+	 * compiled out, so the result is ignored.
 	 */
-	if (!(flags & GM_BACK_HUGEPAGES))
-		(void)madvise(m->map, n->cfg.size, MADV_HUGEPAGE);
+	if (!hugetlb)
+		(void)madvise(map, n->cfg.size, MADV_HUGEPAGE);
+	if (madvise(map, n->cfg.size, MADV_DONTFORK) < 0) {
+		ret = gm_error_set(e, errno, "node %u: madvise(MADV_DONTFORK): %s",
+			     n->id, strerror(errno));
+		goto err;
+	}
 	if (n->cfg.host_node >= 0) {
 		unsigned long mask[1024 / (8 * sizeof(unsigned long))] = { 0 };
 		unsigned h = n->cfg.host_node;
 
 		mask[h / (8 * sizeof(unsigned long))] |=
 			1UL << (h % (8 * sizeof(unsigned long)));
-		if (mbind(m->map, n->cfg.size, MPOL_BIND, mask, 1024, 0) < 0) {
-			ret = gm_error_set(e, errno, "mbind(%s to host node %u): %s", name,
-				     h, strerror(errno));
+		if (mbind(map, n->cfg.size, MPOL_BIND, mask, 1024, 0) < 0) {
+			ret = gm_error_set(e, errno, "node %u: mbind to host node %u: %s",
+				     n->id, h, strerror(errno));
 			goto err;
 		}
 	}
+	*out = map;
 	return 0;
 err:
-	unmap_one(m, n->cfg.size);
+	unmap_one(map, n->cfg.size);
 	return ret;
 }
 
@@ -96,7 +118,7 @@ err:
  */
 int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 {
-	struct node_map maps[GM_MAX_NODES];
+	void *maps[GM_MAX_NODES];
 	unsigned i;
 	int ret = 0;
 
@@ -129,7 +151,7 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 	}
 	if (ret) {
 		while (i--)
-			unmap_one(&maps[i], mem->node[i].cfg.size);
+			unmap_one(maps[i], mem->node[i].cfg.size);
 		pthread_rwlock_unlock(&mem->table_lock);
 		return ret;
 	}
@@ -137,26 +159,20 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 		struct gm_node *n = &mem->node[i];
 
 		pthread_mutex_lock(&n->lock);
-		n->memfd = maps[i].fd;
-		n->map = maps[i].map;
-		for (unsigned j = 0; j < n->nr_ranges; j++) {
-			n->range[j].fd = n->memfd;
-			n->range[j].hva = (char *)n->map + n->range[j].fd_offset;
-		}
+		n->map = maps[i];
+		for (unsigned j = 0; j < n->nr_ranges; j++)
+			n->range[j].hva = (char *)n->map + n->range[j].map_offset;
 		pthread_mutex_unlock(&n->lock);
 	}
-	mem->backed = true;
 	mem->back_flags = flags;
+	__atomic_store_n(&mem->backed, true, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&mem->table_lock);
 	return 0;
 }
 
 void gm_backing_release(struct gm_node *n)
 {
-	struct node_map m = { .fd = n->memfd, .map = n->map };
-
-	unmap_one(&m, n->cfg.size);
-	n->memfd = -1;
+	unmap_one(n->map, n->cfg.size);
 	n->map = NULL;
 }
 
@@ -222,32 +238,81 @@ ssize_t gm_mem_rw(struct gm_mem *mem, uint64_t gpa, void *buf, size_t len,
 	return done ? (ssize_t)done : -EIO;
 }
 
+/* The host page size of @mem's pools: what discards must be aligned to. */
+static uint64_t page_size(const struct gm_mem *mem)
+{
+	return (mem->back_flags & GM_BACK_HUGEPAGES) ? HUGE_2M : 4096;
+}
+
+/*
+ * Release [gpa, gpa+len) after checking all of it, so a bad span releases
+ * nothing. The node ranges and their host addresses never change once
+ * backed, so no lock is taken (device threads call this).
+ */
+static int discard(const struct gm_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t pg, end = gpa + len, at, n;
+
+	if (!__atomic_load_n(&mem->backed, __ATOMIC_ACQUIRE))
+		return -EIO;
+	pg = page_size(mem);
+	if (!len || ((gpa | len) & (pg - 1)) || end < gpa)
+		return -EINVAL;
+	for (at = gpa; at < end; at += n) {
+		int node = gm_node_find(mem, at);
+		const struct gm_range *r;
+
+		if (node < 0)
+			return -EINVAL;
+		r = range_of(&mem->node[node], at);
+		n = r->size - (at - r->start);
+		if (n > end - at)
+			n = end - at;
+	}
+	for (at = gpa; at < end; at += n) {
+		const struct gm_range *r = range_of(&mem->node[gm_node_find(mem, at)], at);
+
+		n = r->size - (at - r->start);
+		if (n > end - at)
+			n = end - at;
+		if (madvise((char *)r->hva + (at - r->start), n, MADV_DONTNEED) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* gm_mem_discard() - see guestmem.h. */
+int gm_mem_discard(struct gm_mem *mem, uint64_t gpa, uint64_t len)
+{
+	if (!mem)
+		return -EINVAL;
+	return discard(mem, gpa, len);
+}
+
 /*
  * gm_zero_range() - zero [gpa, gpa+len) of backed node @n (inside one
- * range): memset for small spans, else punch the page-aligned interior out
- * of the memfd (reads then see zeros and the host pages are freed) and
- * memset the edges. Falls back to memset if punching fails.
+ * range): memset for small spans, else discard the page-aligned interior
+ * (it reads back zero and the host pages are freed) and memset the edges.
+ * Falls back to memset if discarding fails. A pool mapping starts on a
+ * 2 MiB boundary of guest-physical space, so aligning @gpa aligns the
+ * host address too.
  */
 void gm_zero_range(const struct gm_mem *mem, const struct gm_node *n,
 		   uint64_t gpa, uint64_t len)
 {
 	const struct gm_range *r = range_of(n, gpa);
-	uint64_t pg = (mem->back_flags & GM_BACK_HUGEPAGES) ? HUGE_2M : 4096;
-	uint64_t off, a, b;
+	uint64_t pg = page_size(mem), a, b;
 	char *hva;
 
 	if (!r || !r->hva || !len)
 		return;
 	hva = (char *)r->hva + (gpa - r->start);
-	off = r->fd_offset + (gpa - r->start);
-	a = (off + pg - 1) & ~(pg - 1);
-	b = (off + len) & ~(pg - 1);
-	if (len < ZERO_PUNCH_MIN || b <= a ||
-	    fallocate(n->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      a, b - a) < 0) {
+	a = (gpa + pg - 1) & ~(pg - 1);
+	b = (gpa + len) & ~(pg - 1);
+	if (len < ZERO_DISCARD_MIN || b <= a || discard(mem, a, b - a) < 0) {
 		memset(hva, 0, len);
 		return;
 	}
-	memset(hva, 0, a - off);
-	memset(hva + (b - off), 0, off + len - b);
+	memset(hva, 0, a - gpa);
+	memset(hva + (b - gpa), 0, gpa + len - b);
 }

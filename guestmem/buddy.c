@@ -2,37 +2,16 @@
 /*
  * buddy.c - a binary buddy allocator with the Linux GPU buddy's semantics
  * (modes simple / topdown / range, flags contiguous / clear / trim_disable)
- * over a span of guest-physical addresses.
+ * over a span of guest-physical addresses: creation, allocation, frees and
+ * reservations. Its state (the roots in the descriptor, a map of buddy
+ * pairs under summary bitmaps) is described in buddy-map.h; the searches
+ * over the map and the read-only views are in buddy-map.c.
  *
- * DOC: representation
- *
- * A block of order k is chunk << k bytes at a multiple of its size; its
- * index is gpa >> (chunk_shift + k). The span is covered by the largest
- * aligned blocks that fit; max_order is the highest order with a block
- * wholly inside the span ("top" order).
- *
- * Buddies always merge when both are free, and below the top order two
- * buddies inside the span always have a parent inside the span. So at any
- * order below the top at most one block of each buddy *pair* is free, and
- * a pair is described by three bits: "has a clean free block", "has a dirty
- * free block" and "which side" (1.5 bits per block, 3 bits per chunk over
- * all orders). The top order has at most two blocks (three would hold an
- * aligned pair, a block of the next order) and keeps a clean and a dirty
- * bit per block.
- *
- * The clean and dirty bits of each order are hierarchical bitmaps (hbm.h):
- * level 0 has a bit per pair, level n+1 a bit per non-zero word of level
- * n, up to a single word. Finding the highest free block, or the first one
- * at or after a position, is O(log64 n) whatever the fragmentation: range
- * and top-down allocation stay flat at 100k free fragments, where a list
- * walk is linear.
- *
- * All bitmaps live in one mmap(MAP_NORESERVE) region: creating a 1 TiB
- * allocator writes a handful of words, and a page of metadata becomes
- * resident only when a block in it is first used. There is no record of
- * allocated blocks (that would cost bits per chunk): gm_buddy_free() checks
- * that the block is valid and that no part of it is free, and the caller
- * (the allocation table) remembers what it was given.
+ * An allocation finds a free block by its mode's rule, splits it down to
+ * the target (every half not on the way becomes free, of the parent's
+ * kind) and marks the target used. A free checks the used bit of exactly
+ * that block, so bad frees are refused in O(1), then merges the block with
+ * free buddies (clean + dirty merge as dirty).
  *
  * Locking: none here; the node pool holds node->lock around every call.
  */
@@ -40,213 +19,179 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include "hbm.h"
-#include "internal.h"
+#include "buddy-map.h"
 
-#define NONE		UINT64_MAX
-#define SPAN_LIMIT	(1ULL << 50)	/* 1 PiB: x86 guest-physical is 52 bits */
+/* ---- block state -------------------------------------------------------- */
 
-struct order_info {
-	uint64_t first, last;	/* block indices wholly inside the span */
-	uint64_t lo;		/* slot 0: pair first >> 1, or block first (top) */
-	uint64_t nslots;
-	struct gm_hbm free[2];	/* [0] clean, [1] dirty: a free block per slot */
-	uint64_t *side;		/* pairs only: 1 = the upper block is the free one */
-	uint64_t nfree[2];	/* free blocks of this order, clean/dirty */
-};
-
-struct gm_buddy {
-	uint64_t base, size, end, chunk;
-	unsigned cshift, max_order;
-	uint64_t avail;
-	uint64_t nkind[2];			/* free blocks, clean/dirty, all orders */
-	void *map;				/* all bitmaps */
-	size_t map_len;
-	struct order_info ord[];		/* 0 .. max_order */
-};
-
-/* ---- blocks ------------------------------------------------------------ */
-
-static inline bool is_paired(const struct gm_buddy *b, unsigned k)
+/* Block @a of order @k (neither free nor used, no free buddy) becomes free. */
+static hot_inline void mark_free(struct gm_buddy *b, unsigned k, uint64_t a,
+				 int kind)
 {
-	return k < b->max_order;
+	struct order_info *o = &b->ord[k];
+	uint64_t q = slot(o, a);
+
+	if (q < o->nslots) {
+		pair_mark(b, k, q, a, kind);
+		return;
+	}
+	o->rstate[root_of(o, a)] = R_FREE + kind;
+	count_add(b, k, a, kind);
 }
 
-static inline uint64_t slot_of(const struct gm_buddy *b, unsigned k, uint64_t a)
+/* Free block @a of order @k and @kind stops being free (split or used). */
+static hot_inline void unmark_free(struct gm_buddy *b, unsigned k,
+				   uint64_t a, int kind)
 {
-	return is_paired(b, k) ? (a >> 1) - b->ord[k].lo : a - b->ord[k].lo;
+	struct order_info *o = &b->ord[k];
+	uint64_t q = slot(o, a);
+
+	if (q < o->nslots) {
+		pair_unmark(b, k, q, a, kind);
+		return;
+	}
+	o->rstate[root_of(o, a)] = R_SPLIT;
+	count_del(b, k, a, kind);
 }
 
-static inline bool valid(const struct gm_buddy *b, unsigned k, uint64_t a)
-{
-	return a >= b->ord[k].first && a <= b->ord[k].last;
-}
-
-static inline uint64_t bsize(const struct gm_buddy *b, unsigned k)
-{
-	return b->chunk << k;
-}
-
-/* The free block of slot @q of @kind at order @k. */
-static inline uint64_t slot_block(const struct gm_buddy *b, unsigned k,
-				  uint64_t q)
+/* Is valid block @a of order @k free? Its kind in *@kind. Needs the map. */
+static bool block_free(const struct gm_buddy *b, unsigned k, uint64_t a,
+		       int *kind)
 {
 	const struct order_info *o = &b->ord[k];
+	uint64_t q = slot(o, a), m = bit(q);
+	const struct pgroup *g;
 
-	if (!is_paired(b, k))
-		return o->lo + q;
-	return (o->lo + q) << 1 | (o->side[q >> 6] >> (q & 63) & 1);
-}
+	if (q >= o->nslots) {
+		int rs = o->rstate[root_of(o, a)];
 
-/* Is block @a of order @k free? Its dirtiness in *@dirty. */
-static bool blk_is_free(const struct gm_buddy *b, unsigned k, uint64_t a,
-			bool *dirty)
-{
-	const struct order_info *o = &b->ord[k];
-	uint64_t q = slot_of(b, k, a);
-	bool c = gm_hbm_test(&o->free[0], q), d = gm_hbm_test(&o->free[1], q);
-
-	if (!c && !d)
+		*kind = rs - R_FREE;
+		return rs >= R_FREE;
+	}
+	g = &o->grp[q >> 6];
+	if (!((g->free[0] | g->free[1]) & m) || !(g->side & m) != !(a & 1))
 		return false;
-	if (is_paired(b, k) && (o->side[q >> 6] >> (q & 63) & 1) != (a & 1))
-		return false;
-	*dirty = d;
+	*kind = (g->free[DIRTY] & m) ? DIRTY : CLEAN;
 	return true;
 }
 
-/* Mark block @a (not free, its pair holding no free block) free. */
-static void blk_mark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
+/* Is valid block @a of order @k allocated as a whole? */
+static hot_inline bool block_used(const struct gm_buddy *b, unsigned k,
+				  uint64_t a)
 {
-	struct order_info *o = &b->ord[k];
-	uint64_t q = slot_of(b, k, a);
+	const struct order_info *o = &b->ord[k];
+	uint64_t q = slot(o, a);
 
-	gm_hbm_set(&o->free[dirty], q);
-	if (is_paired(b, k)) {
-		uint64_t bit = 1ULL << (q & 63);
-
-		if (a & 1)
-			o->side[q >> 6] |= bit;
-		else
-			o->side[q >> 6] &= ~bit;
-	}
-	b->ord[k].nfree[dirty]++;
-	b->nkind[dirty]++;
+	if (q >= o->nslots)
+		return o->rstate[root_of(o, a)] == R_USED;
+	if (!b->map)
+		return false;	/* no pair was ever split off */
+	return o->grp[q >> 6].used[a & 1] & bit(q);
 }
 
-static void blk_unmark(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
+/* Block @a of order @k (neither free nor used) is handed out / taken back. */
+static hot_inline void set_used(struct gm_buddy *b, unsigned k, uint64_t a,
+				bool used)
 {
-	gm_hbm_clear(&b->ord[k].free[dirty], slot_of(b, k, a));
-	b->ord[k].nfree[dirty]--;
-	b->nkind[dirty]--;
+	struct order_info *o = &b->ord[k];
+	uint64_t q = slot(o, a);
+
+	if (q >= o->nslots)
+		o->rstate[root_of(o, a)] = used ? R_USED : R_SPLIT;
+	else if (used)
+		o->grp[q >> 6].used[a & 1] |= bit(q);
+	else
+		o->grp[q >> 6].used[a & 1] &= ~bit(q);
+}
+
+/* The kind of the free block of pair @q of @o, or -1 if it has none. */
+static hot_inline int pair_free(const struct order_info *o, uint64_t q)
+{
+	const struct pgroup *g = &o->grp[q >> 6];
+
+	if (g->free[DIRTY] & bit(q))
+		return DIRTY;
+	return g->free[CLEAN] & bit(q) ? CLEAN : -1;
 }
 
 /*
- * Make block @a of order @k (in use) free, merging with free buddies:
- * clean + dirty merge as dirty. Does not touch avail.
+ * Make block @a of order @k (neither free nor used) free, merging with free
+ * buddies: clean + dirty merge as dirty. Does not touch avail.
  */
-static void put_free(struct gm_buddy *b, unsigned k, uint64_t a, bool dirty)
+static hot_inline void put_free(struct gm_buddy *b, unsigned k, uint64_t a,
+				int kind)
 {
-	while (k < b->max_order) {
+	for (;;) {
 		struct order_info *o = &b->ord[k];
-		uint64_t q = (a >> 1) - o->lo;
-		bool c = gm_hbm_test(&o->free[0], q), d = gm_hbm_test(&o->free[1], q);
+		uint64_t q = slot(o, a);
+		int bk;
 
-		if (!c && !d)
-			break;
-		/* The pair's free block is our buddy: merge. */
-		gm_hbm_clear(&o->free[d], q);
-		b->ord[k].nfree[d]--;
-		b->nkind[d]--;
-		dirty |= d;
+		if (q >= o->nslots || (bk = pair_free(o, q)) < 0) {
+			mark_free(b, k, a, kind);
+			return;
+		}
+		/* the pair's free block is our buddy: merge */
+		pair_unmark(b, k, q, a ^ 1, bk);
+		kind |= bk;
 		a >>= 1;
 		k++;
 	}
-	blk_mark(b, k, a, dirty);
 }
 
 /*
- * Take target block @a of order @k out of the free block @A of order @j
- * that contains it, splitting: every half not on the way to the target
- * becomes free with the parent's state. Returns the target's dirtiness.
+ * Take target block @a of order @k out of the free block @A of order @j and
+ * @kind that contains it, splitting: every half not on the way to the
+ * target becomes free with the parent's kind. The target ends neither free
+ * nor used.
  */
-static bool take(struct gm_buddy *b, unsigned j, uint64_t A, bool dirty,
-		 unsigned k, uint64_t a)
+static hot_inline void take(struct gm_buddy *b, unsigned j, uint64_t A,
+			    int kind, unsigned k, uint64_t a)
 {
-	blk_unmark(b, j, A, dirty);
+	unmark_free(b, j, A, kind);
 	while (j > k) {
+		uint64_t c;
+
 		j--;
-		blk_mark(b, j, (a >> (j - k)) ^ 1, dirty);
+		c = (a >> (j - k)) ^ 1;	/* a child: never a root */
+		pair_mark(b, j, slot(&b->ord[j], c), c, kind);
 	}
-	return dirty;
 }
+
+/* ---- searches ----------------------------------------------------------- */
 
 /* A free block found by a search, and the target block inside it. */
 struct found {
 	unsigned j;
-	uint64_t A;
-	uint64_t a;
-	bool dirty;
+	uint64_t A, a;
+	int kind;
 };
 
-/* The first free block of @kind at order @j with index >= @a0. */
-static uint64_t next_free(const struct gm_buddy *b, unsigned j, bool kind,
-			  uint64_t a0)
-{
-	const struct order_info *o = &b->ord[j];
-	uint64_t q, A;
-
-	if (a0 < o->first)
-		a0 = o->first;
-	if (a0 > o->last)
-		return NONE;
-	q = gm_hbm_next(&o->free[kind], o->nslots, slot_of(b, j, a0));
-	if (q == NONE)
-		return NONE;
-	A = slot_block(b, j, q);
-	if (A < a0) {
-		q = gm_hbm_next(&o->free[kind], o->nslots, q + 1);
-		if (q == NONE)
-			return NONE;
-		A = slot_block(b, j, q);
-	}
-	return A;
-}
-
 /* SIMPLE: smallest order >= @k with a free block, its highest; upper half. */
-static bool find_simple(const struct gm_buddy *b, unsigned k, bool kind,
-			struct found *f)
+static hot_inline bool find_simple(struct gm_buddy *b, unsigned k,
+				   int kind, struct found *f)
 {
-	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t q;
+	uint64_t m = b->nonempty[kind] >> k;
 
-		if (!b->ord[j].nfree[kind])
-			continue;
-		q = gm_hbm_last(&b->ord[j].free[kind]);
-		f->j = j;
-		f->A = slot_block(b, j, q);
-		f->a = ((f->A + 1) << (j - k)) - 1;
-		f->dirty = kind;
-		return true;
-	}
-	return false;
+	if (!m)
+		return false;
+	f->j = k + __builtin_ctzll(m);
+	f->A = last_free(&b->ord[f->j], kind);
+	f->a = ((f->A + 1) << (f->j - k)) - 1;
+	return true;
 }
 
 /* TOPDOWN: the highest-addressed free block of order >= @k; upper half. */
-static bool find_topdown(const struct gm_buddy *b, unsigned k, bool kind,
+static bool find_topdown(struct gm_buddy *b, unsigned k, int kind,
 			 struct found *f)
 {
-	uint64_t best = 0;
+	uint64_t m = b->nonempty[kind] >> k << k, best = 0;
 	bool ok = false;
 
-	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t A, gpa;
+	for (; m; m &= m - 1) {
+		unsigned j = __builtin_ctzll(m);
+		uint64_t A = last_free(&b->ord[j], kind);
+		uint64_t gpa = A << (b->cshift + j);
 
-		if (!b->ord[j].nfree[kind])
-			continue;
-		A = slot_block(b, j, gm_hbm_last(&b->ord[j].free[kind]));
-		gpa = A << (b->cshift + j);
 		if (!ok || gpa > best) {
 			ok = true;
 			best = gpa;
@@ -254,10 +199,8 @@ static bool find_topdown(const struct gm_buddy *b, unsigned k, bool kind,
 			f->A = A;
 		}
 	}
-	if (ok) {
+	if (ok)
 		f->a = ((f->A + 1) << (f->j - k)) - 1;
-		f->dirty = kind;
-	}
 	return ok;
 }
 
@@ -267,21 +210,18 @@ static bool find_topdown(const struct gm_buddy *b, unsigned k, bool kind,
  * the first one ending after @start, and if @start's aligned block does not
  * fit in it, the next one.
  */
-static bool find_range(const struct gm_buddy *b, unsigned k, bool kind,
+static bool find_range(struct gm_buddy *b, unsigned k, int kind,
 		       uint64_t start, uint64_t end, struct found *f)
 {
 	uint64_t s = bsize(b, k), ps = (start + s - 1) & ~(s - 1);
-	uint64_t best = NONE;
+	uint64_t m = b->nonempty[kind] >> k << k, best = NONE;
 
 	if (ps + s > end)
 		return false;
-	for (unsigned j = k; j <= b->max_order; j++) {
-		unsigned sh = b->cshift + j;
-		uint64_t A;
-
-		if (!b->ord[j].nfree[kind])
-			continue;
-		A = next_free(b, j, kind, start >> sh);
+	for (; m; m &= m - 1) {
+		unsigned j = __builtin_ctzll(m), sh = b->cshift + j;
+		uint64_t A = gm_bmap_next_free(&b->ord[j], kind, start >> sh,
+					       true);
 
 		for (int tries = 0; A != NONE && tries < 2; tries++) {
 			uint64_t bs = A << sh, be = bs + (1ULL << sh);
@@ -297,52 +237,35 @@ static bool find_range(const struct gm_buddy *b, unsigned k, bool kind,
 				}
 				break;
 			}
-			A = next_free(b, j, kind, A + 1);
+			A = gm_bmap_next_free(&b->ord[j], kind, A + 1,
+					      true);
 		}
 	}
 	if (best == NONE)
 		return false;
 	f->a = best >> (b->cshift + k);
-	f->dirty = kind;
 	return true;
 }
 
-static bool find(const struct gm_buddy *b, enum gm_mode mode, unsigned k,
-		 bool prefer, uint64_t start, uint64_t end, struct found *f)
+/* Search @mode for an order-@k target, @prefer kind first, then the other. */
+static hot_inline bool find(struct gm_buddy *b, enum gm_mode mode,
+			    unsigned k, int prefer, uint64_t start,
+			    uint64_t end, struct found *f)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		bool kind = pass ? !prefer : prefer;
+		int kind = pass ? !prefer : prefer;
+		bool ok;
 
-		if (!b->nkind[kind])
+		if (!b->nonempty[kind])
 			continue;
-		switch (mode) {
-		case GM_MODE_SIMPLE:
-			if (find_simple(b, k, kind, f))
-				return true;
-			break;
-		case GM_MODE_TOPDOWN:
-			if (find_topdown(b, k, kind, f))
-				return true;
-			break;
-		case GM_MODE_RANGE:
-			if (find_range(b, k, kind, start, end, f))
-				return true;
-			break;
-		}
-	}
-	return false;
-}
-
-/* Take the exact block @a of order @k if it is free or in a free block. */
-static bool take_exact(struct gm_buddy *b, unsigned k, uint64_t a, bool *dirty)
-{
-	for (unsigned j = k; j <= b->max_order; j++) {
-		uint64_t A = a >> (j - k);
-
-		if (!valid(b, j, A))
-			return false;
-		if (blk_is_free(b, j, A, dirty)) {
-			take(b, j, A, *dirty, k, a);
+		if (mode == GM_MODE_SIMPLE)
+			ok = find_simple(b, k, kind, f);
+		else if (mode == GM_MODE_TOPDOWN)
+			ok = find_topdown(b, k, kind, f);
+		else
+			ok = find_range(b, k, kind, start, end, f);
+		if (ok) {
+			f->kind = kind;
 			return true;
 		}
 	}
@@ -350,103 +273,46 @@ static bool take_exact(struct gm_buddy *b, unsigned k, uint64_t a, bool *dirty)
 }
 
 /*
- * Is any part of valid block @a of order @k free? Ancestors: climb until a
- * pair whose free block is the sibling of our ancestor (then no higher
- * ancestor can be free). Descendants: any free slot in the range of pairs
- * under the block, at each lower order.
+ * Take the exact block @a of order @k if it is free or inside a free block:
+ * climb until a free ancestor (take it), an allocated one or a root.
  */
-static bool partly_free(const struct gm_buddy *b, unsigned k, uint64_t a)
+static bool take_exact(struct gm_buddy *b, unsigned k, uint64_t a, int *kind)
 {
-	bool dirty;
-
 	for (unsigned j = k; j <= b->max_order; j++) {
 		const struct order_info *o = &b->ord[j];
-		uint64_t A = a >> (j - k), q;
+		uint64_t A = a >> (j - k);
 
-		if (!valid(b, j, A))
-			break;
-		if (!o->nfree[0] && !o->nfree[1])
-			continue;	/* nothing free at this order */
-		if (blk_is_free(b, j, A, &dirty))
+		if (A < o->first || A > o->last)
+			return false;
+		if (block_free(b, j, A, kind)) {
+			take(b, j, A, *kind, k, a);
 			return true;
-		if (!is_paired(b, j))
-			break;
-		q = slot_of(b, j, A);
-		if (gm_hbm_test(&o->free[0], q) || gm_hbm_test(&o->free[1], q))
-			break;		/* the sibling is free */
-	}
-	for (unsigned j = k; j-- > 0;) {
-		const struct order_info *o = &b->ord[j];
-		uint64_t lo = a << (k - j), hi = ((a + 1) << (k - j)) - 1;
-		uint64_t qlo = slot_of(b, j, lo), qhi = slot_of(b, j, hi);
-
-		for (int kind = 0; kind < 2; kind++) {
-			uint64_t q;
-
-			if (!o->nfree[kind])
-				continue;
-			q = gm_hbm_next(&o->free[kind], o->nslots, qlo);
-			if (q != NONE && q <= qhi)
-				return true;
 		}
+		if (slot(o, A) >= o->nslots || block_used(b, j, A))
+			return false;
 	}
 	return false;
 }
 
-/* ---- the API ----------------------------------------------------------- */
+/* ---- creation ----------------------------------------------------------- */
 
 static unsigned ilog2(uint64_t v)
 {
 	return 63 - __builtin_clzll(v);
 }
 
-static size_t page_size(void)
-{
-	return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-/* Fill first/last/lo/nslots of every order; return the bitmap words. */
-static size_t layout(struct gm_buddy *b, uint64_t *at)
-{
-	uint64_t **pat = at ? &at : NULL;
-	size_t words = 0;
-
-	for (unsigned k = 0; k <= b->max_order; k++) {
-		struct order_info *o = &b->ord[k];
-
-		if (is_paired(b, k)) {
-			o->lo = o->first >> 1;
-			o->nslots = (o->last >> 1) - o->lo + 1;
-		} else {
-			o->lo = o->first;
-			o->nslots = o->last - o->first + 1;
-		}
-		words += gm_hbm_layout(&o->free[0], o->nslots, pat);
-		words += gm_hbm_layout(&o->free[1], o->nslots, pat);
-		if (is_paired(b, k)) {
-			o->side = at;
-			if (at)
-				at += (o->nslots + 63) / 64;
-			words += (o->nslots + 63) / 64;
-		}
-	}
-	return words;
-}
-
 /*
  * gm_buddy_create() - see internal.h. Returns 0 and *@out (release with
  * gm_buddy_destroy()), -EINVAL for a bad chunk/base/size (the span must end
- * at or below 2^50, 1 PiB), -ENOMEM. Maps its bitmaps MAP_NORESERVE and
- * writes only the words of the initial blocks: O(log size).
+ * at or below 2^50, 1 PiB), -ENOMEM. Writes the descriptor only: the roots
+ * are free and clean there, the map comes with the first allocation.
  */
 int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 		    struct gm_buddy **out)
 {
 	struct gm_buddy *b;
 	unsigned cshift, top;
-	uint64_t end, p;
-	size_t words, len;
-	void *map;
+	uint64_t end;
 
 	if (!out || chunk < 4096 || (chunk & (chunk - 1)) || !size)
 		return -EINVAL;
@@ -458,55 +324,52 @@ int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 	cshift = ilog2(chunk);
 
 	/* The top order: the highest with a block wholly inside the span. */
-	top = ilog2(size >> cshift);
-	if (top > GM_MAX_ORDER)
-		top = GM_MAX_ORDER;
-	for (;; top--) {
+	for (top = ilog2(size >> cshift);; top--) {
 		unsigned sh = cshift + top;
-		uint64_t first = (base + (1ULL << sh) - 1) >> sh;
 
-		if ((end >> sh) > first)
+		if ((end >> sh) > (base + (1ULL << sh) - 1) >> sh)
 			break;
 	}
-
-	b = calloc(1, sizeof(*b) + (top + 1) * sizeof(b->ord[0]));
+	b = malloc(sizeof(*b) + (top + 1) * sizeof(b->ord[0]));
 	if (!b)
 		return -ENOMEM;
-	b->base = base;
-	b->size = size;
-	b->end = end;
-	b->chunk = chunk;
-	b->cshift = cshift;
-	b->max_order = top;
+	*b = (struct gm_buddy){
+		.avail = size, .cshift = cshift, .max_order = top,
+		.base = base, .size = size, .end = end, .chunk = chunk,
+	};
 	for (unsigned k = 0; k <= top; k++) {
+		struct order_info *o = &b->ord[k];
 		unsigned sh = cshift + k;
+		uint64_t first = (base + (1ULL << sh) - 1) >> sh;
+		uint64_t last = (end >> sh) - 1, lo = 0, nslots = 0;
+		uint64_t r0 = NONE, r1 = NONE;
 
-		b->ord[k].first = (base + (1ULL << sh) - 1) >> sh;
-		b->ord[k].last = (end >> sh) - 1;
+		if (k < top) {	/* pairs: the valid blocks of order k + 1 */
+			lo = (base + (2ULL << sh) - 1) >> (sh + 1);
+			nslots = (end >> (sh + 1)) - lo;
+		}
+		if (k == top || (first & 1))
+			r0 = first;
+		if ((k == top || !(last & 1)) && last != r0)
+			r1 = last;
+		/* every field set here (the summaries' with the map) */
+		o->lo = lo;
+		o->nslots = nslots;
+		o->grp = NULL;
+		o->first = first;
+		o->last = last;
+		o->root[0] = r0;
+		o->root[1] = r1;
+		o->rstate[0] = o->rstate[1] = R_SPLIT;
+		o->top[CLEAN] = o->top[DIRTY] = 0;
+		o->nfree[CLEAN] = o->nfree[DIRTY] = 0;
+		o->hi[CLEAN] = o->hi[DIRTY] = 0;
+		if (r0 != NONE)
+			mark_free(b, k, r0, CLEAN);
+		if (r1 != NONE)
+			mark_free(b, k, r1, CLEAN);
 	}
-
-	words = layout(b, NULL);
-	len = (words * sizeof(uint64_t) + page_size() - 1) & ~(page_size() - 1);
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (map == MAP_FAILED) {
-		free(b);
-		return -ENOMEM;
-	}
-	b->map = map;
-	b->map_len = len;
-	layout(b, map);
-
-	/* Cover the span with the largest aligned blocks that fit. */
-	for (p = base; p < end;) {
-		unsigned k = top;
-
-		while ((p & (bsize(b, k) - 1)) || bsize(b, k) > end - p)
-			k--;
-		put_free(b, k, p >> (cshift + k), false);
-		p += bsize(b, k);
-	}
-	b->avail = size;
+	b->map_len = gm_bmap_init(b);
 	*out = b;
 	return 0;
 }
@@ -516,7 +379,8 @@ void gm_buddy_destroy(struct gm_buddy *b)
 {
 	if (!b)
 		return;
-	munmap(b->map, b->map_len);
+	if (b->map)
+		munmap(b->map, b->map_len);
 	free(b);
 }
 
@@ -540,52 +404,59 @@ unsigned gm_buddy_max_order(const struct gm_buddy *b)
 	return b->max_order;
 }
 
+/* ---- allocation --------------------------------------------------------- */
+
+/* Hand out block @a of order @k (taken, @kind) as the next entry of @out. */
+static hot_inline void hand_out(struct gm_buddy *b, struct gm_blist *out,
+				unsigned k, uint64_t a, int kind)
+{
+	struct gm_block *blk = &out->b[out->nr++];
+
+	set_used(b, k, a, true);
+	blk->gpa = a << (b->cshift + k);
+	blk->size = bsize(b, k);
+	blk->order = k;
+	blk->dirty = kind;
+	b->avail -= blk->size;
+}
+
+/* Take the target of @f, of order @k, and hand it out as the next of @out. */
+static hot_inline void take_out(struct gm_buddy *b, const struct found *f,
+				unsigned k, struct gm_blist *out)
+{
+	take(b, f->j, f->A, f->kind, k, f->a);
+	hand_out(b, out, k, f->a, f->kind);
+}
+
 /* Free the blocks appended to @out from index @nr0 on, and drop them. */
 static void undo(struct gm_buddy *b, struct gm_blist *out, unsigned nr0)
 {
 	while (out->nr > nr0) {
 		struct gm_block *blk = &out->b[--out->nr];
+		uint64_t a = blk->gpa >> (b->cshift + blk->order);
 
-		put_free(b, blk->order, blk->gpa >> (b->cshift + blk->order),
-			 blk->dirty);
+		set_used(b, blk->order, a, false);
+		put_free(b, blk->order, a, blk->dirty);
 		b->avail += blk->size;
 	}
 }
 
-/* Ensure room for @extra more blocks in @out. */
+/* Ensure room for @extra more blocks in @out. 0 or -ENOMEM. */
 static int room(struct gm_blist *out, unsigned extra)
 {
 	return gm_grow(&out->b, &out->cap, (size_t)out->nr + extra, sizeof(*out->b));
 }
 
-/* Append the aligned blocks covering [@p, @p + @len) (@p aligned). */
-static void push_cover(struct gm_buddy *b, struct gm_blist *out, uint64_t p,
-		       uint64_t len, bool dirty)
+/* The largest aligned piece at @p (aligned) of at most @len bytes. */
+static unsigned piece(const struct gm_buddy *b, uint64_t p, uint64_t len)
 {
-	while (len) {
-		unsigned k = ilog2(len) - b->cshift;
+	unsigned k = ilog2(len) - b->cshift;
 
-		while (p & (bsize(b, k) - 1))
-			k--;
-		gm_blist_push(out, p, bsize(b, k), k, dirty);
-		p += bsize(b, k);
-		len -= bsize(b, k);
-	}
-}
-
-/* Free [@p, @p + @len) (aligned pieces, in use) back with merging. */
-static void free_cover(struct gm_buddy *b, uint64_t p, uint64_t len,
-		       bool dirty)
-{
-	while (len) {
-		unsigned k = ilog2(len) - b->cshift;
-
-		while (p & (bsize(b, k) - 1))
-			k--;
-		put_free(b, k, p >> (b->cshift + k), dirty);
-		p += bsize(b, k);
-		len -= bsize(b, k);
-	}
+	if (k > b->max_order)
+		k = b->max_order;
+	while (p & (bsize(b, k) - 1))
+		k--;
+	return k;
 }
 
 /*
@@ -596,41 +467,35 @@ static void free_cover(struct gm_buddy *b, uint64_t p, uint64_t len,
 static int take_range(struct gm_buddy *b, uint64_t start, uint64_t end,
 		      struct gm_blist *out, int busy)
 {
-	unsigned nr0;
+	unsigned nr0 = out->nr;
 	uint64_t p;
 
 	if (end - start > b->avail)
 		return busy;
 	if (room(out, 2 * GM_MAX_ORDER + 2))
 		return -ENOMEM;
-	nr0 = out->nr;
 	for (p = start; p < end;) {
-		unsigned k = ilog2(end - p) - b->cshift;
-		bool dirty;
+		unsigned k = piece(b, p, end - p);
+		uint64_t a = p >> (b->cshift + k);
+		int kind;
 
-		if (k > b->max_order)
-			k = b->max_order;
-		while (p & (bsize(b, k) - 1))
-			k--;
-		if (!take_exact(b, k, p >> (b->cshift + k), &dirty)) {
+		if (!take_exact(b, k, a, &kind)) {
 			undo(b, out, nr0);
 			return busy;
 		}
-		b->avail -= bsize(b, k);
-		gm_blist_push(out, p, bsize(b, k), k, dirty);
+		hand_out(b, out, k, a, kind);
 		p += bsize(b, k);
 	}
 	return 0;
 }
 
-static int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
-			uint64_t end, uint64_t want, unsigned flags,
-			struct gm_blist *out)
+static __attribute__((noinline)) int
+alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
+	     uint64_t end, uint64_t want, unsigned flags, struct gm_blist *out)
 {
 	unsigned k = ilog2(want) + ((want & (want - 1)) != 0) - b->cshift;
-	uint64_t gpa, s = bsize(b, k);
+	uint64_t gpa, p, s = bsize(b, k);
 	struct found f;
-	bool dirty;
 
 	if (k > b->max_order)
 		return -ENOSPC;
@@ -638,16 +503,103 @@ static int alloc_contig(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		return -ENOMEM;
 	if (!find(b, mode, k, !(flags & GM_F_CLEAR), start, end, &f))
 		return -ENOSPC;
-	dirty = take(b, f.j, f.A, f.dirty, k, f.a);
-	gpa = f.a << (b->cshift + k);
+	take(b, f.j, f.A, f.kind, k, f.a);
 	if ((flags & GM_F_TRIM_DISABLE) || want == s) {
-		gm_blist_push(out, gpa, s, k, dirty);
-		b->avail -= s;
+		hand_out(b, out, k, f.a, f.kind);
 		return 0;
 	}
-	free_cover(b, gpa + want, s - want, dirty);
-	push_cover(b, out, gpa, want, dirty);
-	b->avail -= want;
+	/* the target block is split: hand out the head, free the tail */
+	gpa = f.a << (b->cshift + k);
+	for (p = gpa; p < gpa + want;) {
+		unsigned pk = piece(b, p, gpa + want - p);
+
+		hand_out(b, out, pk, p >> (b->cshift + pk), f.kind);
+		p += bsize(b, pk);
+	}
+	for (; p < gpa + s;) {
+		unsigned pk = piece(b, p, gpa + s - p);
+
+		put_free(b, pk, p >> (b->cshift + pk), f.kind);
+		p += bsize(b, pk);
+	}
+	return 0;
+}
+
+/*
+ * Blocks of the largest order that fits the remainder first, falling back
+ * down to @min_order (orders only go down, as in Linux), until @want bytes.
+ */
+static __attribute__((noinline)) int
+alloc_blocks(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
+	     uint64_t end, uint64_t want, unsigned min_order, int prefer,
+	     struct gm_blist *out)
+{
+	uint64_t pages = want >> b->cshift;
+	unsigned order = b->max_order, nr0 = out->nr;
+
+	while (pages) {
+		struct found f;
+
+		if (order > ilog2(pages))
+			order = ilog2(pages);
+		while (!find(b, mode, order, prefer, start, end, &f)) {
+			if (order == min_order) {
+				undo(b, out, nr0);
+				return -ENOSPC;
+			}
+			order--;
+		}
+		if (out->nr == out->cap && room(out, 1)) {
+			undo(b, out, nr0);
+			return -ENOMEM;
+		}
+		take_out(b, &f, order, out);
+		pages -= 1ULL << order;
+	}
+	return 0;
+}
+
+/* gm_buddy_alloc() past its argument checks, but for its common case. */
+static __attribute__((noinline)) int
+alloc_slow(struct gm_buddy *b, enum gm_mode mode, uint64_t start, uint64_t end,
+	   uint64_t size, uint64_t min_block, unsigned flags,
+	   struct gm_blist *out)
+{
+	unsigned min_order = ilog2(min_block) - b->cshift;
+	int prefer = flags & GM_F_CLEAR ? CLEAN : DIRTY;
+	uint64_t want;
+	struct found f;
+
+	if (mode == GM_MODE_RANGE) {
+		if (start >= end || start < b->base || end > b->end ||
+		    ((start | end) & (b->chunk - 1)))
+			return -EINVAL;
+	} else {
+		start = b->base;
+		end = b->end;
+	}
+	if (size > b->size || min_block > bsize(b, b->max_order))
+		return -ENOSPC;
+	want = (size + min_block - 1) & ~(min_block - 1);
+	if (want > b->avail || want > end - start)
+		return -ENOSPC;
+	if (!b->map && b->map_len && gm_bmap_create(b))
+		return -ENOMEM;
+	b->allocs++;
+	/* As in Linux: a range exactly the size asked is taken as it is. */
+	if ((flags & GM_F_CONTIGUOUS) && mode == GM_MODE_RANGE &&
+	    end - start == want && !((start | end) & (min_block - 1)))
+		return take_range(b, start, end, out, -ENOSPC);
+	if (flags & GM_F_CONTIGUOUS)
+		return alloc_contig(b, mode, start, end, want, flags, out);
+	if (want != min_block)
+		return alloc_blocks(b, mode, start, end, want, min_order,
+				    prefer, out);
+	if (!find(b, mode, min_order, prefer, start, end, &f))
+		return -ENOSPC;
+	if (out->nr == out->cap && room(out, 1))
+		return -ENOMEM;
+	take_out(b, &f, min_order, out);
 	return 0;
 }
 
@@ -671,77 +623,42 @@ int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		   uint64_t end, uint64_t size, uint64_t min_block,
 		   unsigned flags, struct gm_blist *out)
 {
-	const unsigned known = GM_F_CONTIGUOUS | GM_F_CLEAR | GM_F_TRIM_DISABLE |
-			       GM_F_NOCLEAR | GM_F_FALLBACK;
-	unsigned min_order, order, nr0;
-	uint64_t want, pages;
-	bool prefer_dirty;
+	const unsigned known = GM_F_CONTIGUOUS | GM_F_CLEAR |
+			       GM_F_TRIM_DISABLE | GM_F_NOCLEAR | GM_F_FALLBACK;
+	unsigned min_order;
+	struct found f;
 
-	if (!b || !out || (flags & ~known))
+	if (!b || !out || (flags & ~known) || (unsigned)mode > GM_MODE_RANGE)
 		return -EINVAL;
-	if (mode != GM_MODE_SIMPLE && mode != GM_MODE_TOPDOWN &&
-	    mode != GM_MODE_RANGE)
+	if (!size || !min_block || ((size | min_block) & (b->chunk - 1)) ||
+	    (min_block & (min_block - 1)))
 		return -EINVAL;
-	if (!size || (size & (b->chunk - 1)))
-		return -EINVAL;
-	if (min_block < b->chunk || (min_block & (min_block - 1)))
-		return -EINVAL;
-	if (mode == GM_MODE_RANGE) {
-		if (start >= end || start < b->base || end > b->end ||
-		    ((start | end) & (b->chunk - 1)))
-			return -EINVAL;
-	} else {
-		start = b->base;
-		end = b->end;
-	}
-	if (size > b->size || min_block > bsize(b, b->max_order))
+	if (size > min_block || (flags & GM_F_CONTIGUOUS) ||
+	    mode == GM_MODE_RANGE)
+		return alloc_slow(b, mode, start, end, size, min_block, flags,
+				  out);
+
+	/* one block of min_block, simple or top-down: the common case */
+	if (min_block > b->avail || min_block > bsize(b, b->max_order))
 		return -ENOSPC;
-	min_order = ilog2(min_block) - b->cshift;
-	want = (size + min_block - 1) & ~(min_block - 1);
-	if (want > b->avail || want > end - start)
+	if (!b->map && b->map_len && gm_bmap_create(b))
+		return -ENOMEM;
+	b->allocs++;
+	min_order = __builtin_ctzll(min_block) - b->cshift;
+	if (!find(b, mode, min_order, flags & GM_F_CLEAR ? CLEAN : DIRTY, 0,
+		  0, &f))
 		return -ENOSPC;
-	/* As in Linux: a range exactly the size asked is taken as it is. */
-	if ((flags & GM_F_CONTIGUOUS) && mode == GM_MODE_RANGE &&
-	    end - start == want && !((start | end) & (min_block - 1)))
-		return take_range(b, start, end, out, -ENOSPC);
-	if (flags & GM_F_CONTIGUOUS)
-		return alloc_contig(b, mode, start, end, want, flags, out);
-
-	prefer_dirty = !(flags & GM_F_CLEAR);
-	nr0 = out->nr;
-	pages = want >> b->cshift;
-	order = b->max_order;
-	while (pages) {
-		struct found f;
-		bool dirty;
-
-		if (order > ilog2(pages))
-			order = ilog2(pages);
-		while (!find(b, mode, order, prefer_dirty, start, end, &f)) {
-			if (order == min_order) {
-				undo(b, out, nr0);
-				return -ENOSPC;
-			}
-			order--;
-		}
-		dirty = take(b, f.j, f.A, f.dirty, order, f.a);
-		b->avail -= bsize(b, order);
-		if (gm_blist_push(out, f.a << (b->cshift + order),
-				  bsize(b, order), order, dirty)) {
-			put_free(b, order, f.a, dirty);
-			b->avail += bsize(b, order);
-			undo(b, out, nr0);
-			return -ENOMEM;
-		}
-		pages -= 1ULL << order;
-	}
+	if (out->nr == out->cap && room(out, 1))
+		return -ENOMEM;
+	take_out(b, &f, min_order, out);
 	return 0;
 }
 
 /*
- * gm_buddy_free() - see internal.h. Validity: @order <= max_order, @gpa
- * aligned to the block size and the block inside the span, no part of it
- * free. O(max_order) plus O(log64 n) per lower order for a large block.
+ * gm_buddy_free() - see internal.h. Valid iff @order <= max_order, @gpa
+ * aligned to the block size, the block inside the span and allocated as
+ * that very block (its used bit): O(1) to refuse, O(orders merged) to free.
+ * Freeing the last block of a span hands the map back (see the DOC).
  */
 int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 		  bool cleared)
@@ -751,21 +668,25 @@ int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 	if (!b || order > b->max_order)
 		return -EINVAL;
 	s = bsize(b, order);
-	if ((gpa & (s - 1)) || gpa < b->base || gpa > b->end - s)
+	if ((gpa & (s - 1)) || gpa - b->base > b->size - s)
 		return -EINVAL;
 	a = gpa >> (b->cshift + order);
-	if (partly_free(b, order, a))
+	if (!block_used(b, order, a))
 		return -EINVAL;
-	put_free(b, order, a, !cleared);
+	set_used(b, order, a, false);
+	put_free(b, order, a, cleared ? CLEAN : DIRTY);
 	b->avail += s;
+	if (b->avail == b->size && b->allocs >= RELEASE_AFTER && b->map)
+		gm_bmap_release(b);
 	return 0;
 }
 
 /*
  * gm_buddy_reserve() - see internal.h. The pieces appended to @out are the
  * largest aligned blocks covering the range, ascending, with their
- * dirtiness. Returns 0, -EINVAL (unaligned, empty or outside the span),
- * -EBUSY (some part in use), -ENOMEM. No state change on error.
+ * dirtiness; each is freed with gm_buddy_free() like an allocated block.
+ * Returns 0, -EINVAL (unaligned, empty or outside the span), -EBUSY (some
+ * part in use), -ENOMEM. No state change on error.
  */
 int gm_buddy_reserve(struct gm_buddy *b, uint64_t start, uint64_t end,
 		     struct gm_blist *out)
@@ -773,41 +694,8 @@ int gm_buddy_reserve(struct gm_buddy *b, uint64_t start, uint64_t end,
 	if (!b || !out || start >= end || start < b->base || end > b->end ||
 	    ((start | end) & (b->chunk - 1)))
 		return -EINVAL;
+	if (!b->map && b->map_len && gm_bmap_create(b))
+		return -ENOMEM;
+	b->allocs++;
 	return take_range(b, start, end, out, -EBUSY);
-}
-
-/* gm_buddy_free_area() - see internal.h; orders above max_order read 0. */
-unsigned gm_buddy_free_area(const struct gm_buddy *b,
-			    uint64_t clean[GM_MAX_ORDER + 1],
-			    uint64_t dirty[GM_MAX_ORDER + 1])
-{
-	for (unsigned k = 0; k <= GM_MAX_ORDER; k++) {
-		clean[k] = k <= b->max_order ? b->ord[k].nfree[0] : 0;
-		dirty[k] = k <= b->max_order ? b->ord[k].nfree[1] : 0;
-	}
-	return b->max_order + 1;
-}
-
-/*
- * gm_buddy_metadata_bytes() - the allocator's descriptors plus the resident
- * pages of its bitmaps (mincore(); a page only ever read maps the zero page
- * and counts too, so this errs high). If mincore() fails, the whole mapping
- * is counted.
- */
-uint64_t gm_buddy_metadata_bytes(const struct gm_buddy *b)
-{
-	size_t ps = page_size(), pages = b->map_len / ps, n = 0;
-	unsigned char vec[256];
-
-	for (size_t i = 0; i < pages; i += sizeof(vec)) {
-		size_t cnt = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
-
-		if (mincore((char *)b->map + i * ps, cnt * ps, vec)) {
-			n = pages;
-			break;
-		}
-		for (size_t j = 0; j < cnt; j++)
-			n += vec[j] & 1;
-	}
-	return sizeof(*b) + (b->max_order + 1) * sizeof(b->ord[0]) + n * ps;
 }

@@ -173,6 +173,25 @@ int gm_parse_size(const char *s, uint64_t *out)
 }
 
 /*
+ * gm_format_size() - see guestmem.h: the largest of T, G, M, K that divides
+ * @v exactly, else plain bytes.
+ */
+char *gm_format_size(uint64_t v, char buf[GM_SIZE_STR_MAX])
+{
+	static const char suffix[] = "TGMK";
+	static const unsigned shift[] = { 40, 30, 20, 10 };
+
+	for (unsigned i = 0; v && i < 4; i++)
+		if (!(v & ((1ULL << shift[i]) - 1))) {
+			snprintf(buf, GM_SIZE_STR_MAX, "%llu%c",
+				 (unsigned long long)(v >> shift[i]), suffix[i]);
+			return buf;
+		}
+	snprintf(buf, GM_SIZE_STR_MAX, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/*
  * Split "A,B,C" (the value of option @opt) into items in a bounded copy;
  * calls @fn on each. Empty items, control bytes and over-long values are
  * errors. @seen is a bitmap of the node ids the items named so far.

@@ -18,7 +18,7 @@
  *
  * guestmem works over plain guest-physical addresses: with no host backing
  * (kvmem replay) no memory is touched at all. gm_mem_back() attaches host
- * memory (memfd, MAP_NORESERVE, optionally hugepages and mbind) so that
+ * memory (anonymous, MAP_NORESERVE, huge pages, optionally mbind) so that
  * allocations can be read, written and zeroed.
  *
  * Locking: every function here is thread-safe. A struct gm_mem holds a
@@ -94,6 +94,13 @@ void gm_config_init(struct gm_config *cfg);
 int gm_parse_size(const char *s, uint64_t *out);
 
 /*
+ * gm_format_size() - @v as the shortest text gm_parse_size() reads back as
+ * @v: "512M", "1G", "12K", "4095". Writes @buf and returns it.
+ */
+#define GM_SIZE_STR_MAX		24
+char *gm_format_size(uint64_t v, char buf[GM_SIZE_STR_MAX]);
+
+/*
  * gm_parse_uint() - parse decimal digits only (no sign, no space, no
  * suffix) as a number <= @max. 0, -EINVAL malformed, -ERANGE above @max.
  * The one number parser of node ids, vCPU counts and host nodes.
@@ -151,8 +158,7 @@ struct gm_range {
 	uint64_t start;		/* guest-physical address */
 	uint64_t size;
 	void *hva;		/* host address, NULL when not backed */
-	int fd;			/* memfd backing it, -1 when not backed */
-	uint64_t fd_offset;	/* offset of @start within @fd */
+	uint64_t map_offset;	/* offset of @start within the node's host mapping */
 };
 
 /*
@@ -168,14 +174,16 @@ int gm_node_ranges(const struct gm_mem *mem, unsigned node, struct gm_range *r,
  */
 int gm_node_find(const struct gm_mem *mem, uint64_t gpa);
 
-#define GM_BACK_HUGEPAGES	0x1	/* 2 MiB pages (MAP_HUGETLB / MFD_HUGETLB) */
+#define GM_BACK_HUGEPAGES	0x1	/* hugetlb 2 MiB pages (MAP_HUGETLB) */
 
 /*
- * gm_mem_back() - give every node host memory: one memfd per node named
- * "kvmem-nodeN", mapped MAP_SHARED|MAP_NORESERVE, bound with mbind() to the
- * node's host_node when >= 0. Touches no page. Call once, any phase.
- * Returns 0, -EEXIST if already backed, -ENODEV if a host node does not
- * exist, or the errno of memfd_create/mmap/mbind; no state change on error.
+ * gm_mem_back() - give every node host memory: one anonymous private
+ * mapping per node, MAP_NORESERVE, 2 MiB-aligned, with transparent huge
+ * pages asked (MADV_HUGEPAGE) or hugetlb pages (GM_BACK_HUGEPAGES), bound
+ * with mbind() to the node's host_node when >= 0. Touches no page. Call
+ * once, any phase. Returns 0, -EEXIST if already backed, -ENODEV if a host
+ * node does not exist, or the errno of mmap/madvise/mbind; no state change
+ * on error.
  */
 int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e);
 
@@ -184,6 +192,13 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e);
  * backed range, else NULL.
  */
 void *gm_mem_hva(const struct gm_mem *mem, uint64_t gpa, uint64_t len);
+
+/* gm_mem_discard() - release the host pages of guest-physical [@gpa, @gpa+@len)
+ * (page-aligned; hugetlb pools: 2 MiB-aligned, else -EINVAL); the range reads back zero
+ * afterwards and stays mapped. Does not touch allocator state. 0 or -errno. Thread-safe,
+ * takes no guestmem lock (callers may be device threads). -EINVAL also when any part of
+ * the range is outside guest memory (then nothing is released), -EIO when not backed. */
+int gm_mem_discard(struct gm_mem *mem, uint64_t gpa, uint64_t len);
 
 /*
  * gm_mem_rw() - copy between @buf and guest-physical memory at @gpa (write

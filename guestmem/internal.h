@@ -35,7 +35,8 @@ void gm_blist_release(struct gm_blist *l);
  * >= 4 KiB). Blocks are naturally aligned in guest-physical space (a block
  * of chunk << k starts at a multiple of chunk << k), so the span is covered
  * by the largest aligned blocks that fit. All memory starts free and clean.
- * O(1) in @size: no per-chunk metadata is touched until used.
+ * O(log size), and writes nothing beyond its descriptor: the per-pair map
+ * is created (not touched) by the first allocation.
  */
 int gm_buddy_create(uint64_t base, uint64_t size, uint64_t chunk,
 		    struct gm_buddy **out);
@@ -68,11 +69,13 @@ int gm_buddy_alloc(struct gm_buddy *b, enum gm_mode mode, uint64_t start,
 		   unsigned flags, struct gm_blist *out);
 
 /*
- * gm_buddy_free() - return one block previously handed out (exactly @gpa and
- * @order). Merges with free buddies (clean + dirty merge as dirty). @cleared
- * marks the block known zero. -EINVAL if @gpa/@order is not a block of this
- * allocator or any part of it is already free (double free); no state change
- * then.
+ * gm_buddy_free() - return one block previously handed out by
+ * gm_buddy_alloc() or gm_buddy_reserve(), exactly as it was handed out
+ * (@gpa and @order). Merges with free buddies (clean + dirty merge as
+ * dirty). @cleared marks the block known zero. -EINVAL, and no state
+ * change, unless that very block is allocated: a double free, a free of
+ * memory never handed out and a free with the wrong order (even of memory
+ * wholly in use) are all refused, in O(1).
  */
 int gm_buddy_free(struct gm_buddy *b, uint64_t gpa, unsigned order,
 		  bool cleared);
@@ -95,6 +98,13 @@ unsigned gm_buddy_free_area(const struct gm_buddy *b,
 
 /* gm_buddy_metadata_bytes() - bytes of metadata in use (resident). */
 uint64_t gm_buddy_metadata_bytes(const struct gm_buddy *b);
+
+/* gm_buddy_walk_free() - call @fn for every free block that intersects [@start, @end),
+ * in ascending address order, with its gpa, order and whether it is known clean; stops at
+ * and returns the first non-zero value @fn returns, else 0. Caller holds the node lock. */
+typedef int (*gm_buddy_walk_fn)(void *opaque, uint64_t gpa, unsigned order, bool clean);
+int gm_buddy_walk_free(const struct gm_buddy *b, uint64_t start, uint64_t end,
+                       gm_buddy_walk_fn fn, void *opaque);
 
 /* ---- cma.c: Linux CMA semantics over one area --------------------------- */
 

@@ -74,14 +74,14 @@ static int layout(struct gm_mem *mem, const struct gm_config *cfg,
 			start = (start + GM_1G - 1) & ~(GM_1G - 1);
 		}
 		n->start = start;
-		n->range[0] = (struct gm_range){ .start = start, .size = size, .fd = -1 };
+		n->range[0] = (struct gm_range){ .start = start, .size = size };
 		n->nr_ranges = 1;
 		if (i == 0 && size > GM_MMIO_HOLE_START) {
 			n->range[0].size = GM_MMIO_HOLE_START;
 			n->range[1] = (struct gm_range){
 				.start = GM_MMIO_HOLE_END,
 				.size = size - GM_MMIO_HOLE_START,
-				.fd = -1, .fd_offset = GM_MMIO_HOLE_START };
+				.map_offset = GM_MMIO_HOLE_START };
 			n->nr_ranges = 2;
 		}
 		{
@@ -134,7 +134,6 @@ int gm_mem_create(const struct gm_config *cfg, struct gm_mem **out,
 		pthread_mutex_init(&n->lock, NULL);
 		n->id = i;
 		n->cfg = cfg->node[i];
-		n->memfd = -1;
 		gm_blist_init(&n->cma_blocks);
 	}
 	*out = mem;
@@ -172,7 +171,7 @@ uint64_t gm_mem_chunk_size(const struct gm_mem *mem)
 }
 
 /* The layout never changes after create, so no lock is needed to read it;
- * hva/fd are written once by gm_mem_back() before it returns. */
+ * hva is written once by gm_mem_back() before it returns. */
 int gm_node_ranges(const struct gm_mem *mem, unsigned node, struct gm_range *r,
 		   unsigned max)
 {
@@ -288,7 +287,7 @@ int gm_node_stat(struct gm_mem *mem, unsigned node, struct gm_node_stat *st)
 	st->end = n->end;
 	st->size = n->cfg.size;
 	st->host_node = n->cfg.host_node;
-	st->backed = n->memfd >= 0;
+	st->backed = n->map != NULL;
 	st->cma_order_per_bit = n->cfg.cma_order_per_bit;
 	if (n->buddy) {
 		st->early_reserved = n->early_reserved;

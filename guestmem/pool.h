@@ -43,8 +43,7 @@ struct gm_node {
 	bool cma_dirty;			/* the area held unbacked data since carved */
 
 	/* backing */
-	int memfd;			/* -1 when not backed */
-	void *map;			/* cfg.size bytes, ranges at their offsets */
+	void *map;			/* cfg.size bytes, ranges at their offsets; NULL when not backed */
 };
 
 /*

@@ -16,12 +16,25 @@
  * has its room. The initrd goes as high as node 0's low memory and
  * initrd_addr_max allow (above 4 GiB only when XLF_CAN_BE_LOADED_ABOVE_4G
  * and nothing fits below), like GRUB and QEMU do, keeping low memory free.
+ *
+ * --boot (enum vmm_boot): with direct (and auto, when the payload's
+ * compression is one kvmem decompresses) the bzImage's payload is
+ * decompressed on the host (direct.c) and its ELF is placed instead of the
+ * compressed kernel: at pref_address, or with KASLR (the kernel has a
+ * relocation table, the command line has no "nokaslr") at a random
+ * kernel_alignment-aligned physical address and a random virtual one, as
+ * the in-guest decompressor would choose; the entry is the ELF's
+ * startup_64 and the zero page says KASLR_FLAG. An ELF `--kernel` goes to
+ * the PVH loader (pvh.c).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "io.h"
@@ -40,6 +53,7 @@ struct bz_header {
 	uint16_t xloadflags;
 	uint32_t initrd_addr_max, kernel_alignment, cmdline_size, init_size;
 	uint64_t pref_address;
+	uint64_t payload_off, payload_len;	/* in the file; 0, 0: none (before 2.08) */
 };
 
 static uint16_t get16(const uint8_t *p, size_t off)
@@ -126,24 +140,31 @@ static int parse_header(const char *path, const uint8_t *d, size_t len,
 		return gm_error_set(e, ENOEXEC, "kernel %s: truncated (%llu bytes, the header says %llu)",
 			    path, (unsigned long long)file_size,
 			    (unsigned long long)(h->pm_offset + h->pm_size));
+	if (h->version >= BP_VERSION_PAYLOAD) {
+		uint64_t off = get32(d, BP_PAYLOAD_OFFSET), n = get32(d, BP_PAYLOAD_LENGTH);
+
+		/* only the direct boot reads it: checked there */
+		h->payload_off = h->pm_offset + off;
+		h->payload_len = off <= h->pm_size && n <= h->pm_size - off ? n : 0;
+	}
 	return 0;
 }
 
-/* Read and check the kernel's header; nothing placed yet. */
-static int read_header(const char *path, uint8_t *hdr, struct bz_header *h,
-		       struct gm_error *e)
+/* The kernel's first HDR_READ bytes (*@len of them) and its size. */
+static int read_head(const char *path, uint8_t *hdr, size_t *len,
+		     uint64_t *size, struct gm_error *e)
 {
-	uint64_t size;
 	ssize_t n;
 	int ret;
 
-	ret = kio_file_size(path, &size);
+	ret = kio_file_size(path, size);
 	if (ret < 0)
 		return gm_error_set(e, -ret, "kernel %s: %s", path, strerror(-ret));
-	n = kio_load_file(path, hdr, HDR_READ, 0, 0);
+	n = kio_load_file(path, hdr, HDR_READ, 0, KIO_F_PREAD);
 	if (n < 0)
 		return gm_error_set(e, (int)-n, "kernel %s: %s", path, strerror((int)-n));
-	return parse_header(path, hdr, (size_t)n, size, h, e);
+	*len = (size_t)n;
+	return 0;
 }
 
 /*
@@ -159,8 +180,7 @@ static int read_header(const char *path, uint8_t *hdr, struct bz_header *h,
  */
 #define NOSWIOTLB	" swiotlb=noforce"
 
-static char *final_cmdline(struct gm_mem *mem, const char *cmdline,
-			   uint32_t max)
+char *vmm_linux_cmdline(struct gm_mem *mem, const char *cmdline, uint32_t max)
 {
 	bool high = false;
 	struct gm_range r[8];
@@ -186,14 +206,62 @@ static char *final_cmdline(struct gm_mem *mem, const char *cmdline,
 	return out;
 }
 
-/* Kernel: at pref_address, else (relocatable) wherever aligned room is. */
-static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
-			const char *path, uint64_t *gpa, struct gm_error *e)
+/* A random 64-bit number (KASLR): getrandom(), else the clock. */
+static uint64_t random64(void)
 {
-	uint64_t size = (h->init_size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
+	struct timespec ts;
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^
+	       ((uint64_t)getpid() << 32);
+}
+
+/*
+ * A random physical spot for @size bytes of kernel: kernel_alignment
+ * slots of node 0's low range from pref_address up (the in-guest
+ * decompressor's lower bound), a few tries among those that are free.
+ */
+static int place_random(struct gm_mem *mem, const struct bz_header *h,
+			uint64_t size, uint64_t *gpa)
+{
+	uint64_t align = h->kernel_alignment, top, slots;
+	struct gm_error ignored;
+	struct gm_range r;
+
+	if (gm_node_ranges(mem, 0, &r, 1) < 1 || !r.size)
+		return -ENOMEM;
+	top = r.start + r.size;
+	if (align < VMM_PAGE || top < size || top - size < h->pref_address)
+		return -ENOMEM;
+	slots = (top - size - h->pref_address) / align + 1;
+	for (int i = 0; i < 32; i++) {
+		uint64_t at = h->pref_address + (random64() % slots) * align;
+
+		if (!gm_early_reserve(mem, at, size, GM_EARLY_RAM, "kernel",
+				      &ignored)) {
+			*gpa = at;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+/*
+ * Kernel (@size bytes): with @randomize at a random aligned spot, else at
+ * pref_address, else (relocatable) wherever aligned room is.
+ */
+static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
+			const char *path, uint64_t size, bool randomize,
+			uint64_t *gpa, struct gm_error *e)
+{
 	struct gm_error ignored;
 	int ret;
 
+	if (randomize && h->relocatable && !place_random(mem, h, size, gpa))
+		return 0;
 	if (!gm_early_reserve(mem, h->pref_address, size, GM_EARLY_RAM,
 			      "kernel", &ignored)) {
 		*gpa = h->pref_address;
@@ -206,17 +274,16 @@ static int place_kernel(struct gm_mem *mem, const struct bz_header *h,
 	ret = gm_early_alloc(mem, 0, size, h->kernel_alignment, GM_WINDOW_LOW,
 			     GM_EARLY_RAM, "kernel", gpa, &ignored);
 	if (ret < 0)
-		return gm_error_set(e, -ret, "kernel %s: no room for %llu MiB (init_size) below 4 GiB in node 0",
+		return gm_error_set(e, -ret, "kernel %s: no room for %llu MiB below 4 GiB in node 0",
 			    path, (unsigned long long)(size >> 20));
 	return 0;
 }
 
-/* Initrd: as high as node 0's low memory and initrd_addr_max allow. */
-static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
-			const char *path, uint64_t size, uint64_t *gpa,
-			struct gm_error *e)
+/* Initrd: as high as node 0's low memory and @limit (initrd_addr_max + 1) allow. */
+int vmm_initrd_place(struct gm_mem *mem, const char *path, uint64_t size,
+		     uint64_t limit, bool above4g, uint64_t *gpa,
+		     struct gm_error *e)
 {
-	uint64_t limit = (uint64_t)h->initrd_addr_max + 1;
 	struct gm_error ignored;
 	struct gm_range r[8];
 	int n;
@@ -244,11 +311,12 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
 			    gpa, &ignored)) {
 		if (*gpa + size <= limit)
 			return 0;
-		/* too high for this kernel: an early range cannot be undone */
-		return gm_error_set(e, ENOMEM, "initrd %s: placed at 0x%llx, above initrd_addr_max 0x%x",
-			    path, (unsigned long long)*gpa, h->initrd_addr_max);
+		/* too high for this kernel: the caller rolls it back */
+		return gm_error_set(e, ENOMEM, "initrd %s: placed at 0x%llx, above initrd_addr_max 0x%llx",
+			    path, (unsigned long long)*gpa,
+			    (unsigned long long)(limit - 1));
 	}
-	if (h->xloadflags & BP_XLF_ABOVE_4G)
+	if (above4g)
 		for (unsigned node = 0; node < gm_mem_nr_nodes(mem); node++)
 			if (!gm_early_alloc(mem, node, size, VMM_PAGE,
 					    GM_WINDOW_HIGH, GM_EARLY_RAM, "initrd", gpa,
@@ -265,9 +333,9 @@ static int place_initrd(struct gm_mem *mem, const struct bz_header *h,
  * check made before anything is placed, so that an initrd bigger than the
  * pools fails with nothing changed.
  */
-static uint64_t initrd_room(struct gm_mem *mem, const struct bz_header *h)
+static uint64_t initrd_room(struct gm_mem *mem, uint64_t limit, bool above4g)
 {
-	uint64_t limit = (uint64_t)h->initrd_addr_max + 1, room = 0;
+	uint64_t room = 0;
 	struct gm_range r[8];
 
 	for (unsigned node = 0; node < gm_mem_nr_nodes(mem); node++) {
@@ -278,17 +346,34 @@ static uint64_t initrd_room(struct gm_mem *mem, const struct bz_header *h)
 
 			if (node == 0 && r[i].start < limit)
 				room += (end < limit ? end : limit) - r[i].start;
-			else if ((h->xloadflags & BP_XLF_ABOVE_4G) &&
-				 r[i].start >= GM_4G)
+			else if (above4g && r[i].start >= GM_4G)
 				room += r[i].size;
 		}
 	}
 	return room;
 }
 
-/* Read @size bytes of @path from @off into guest memory at @gpa. */
-static int load(struct gm_mem *mem, const char *what, const char *path,
-		uint64_t off, uint64_t size, uint64_t gpa, struct gm_error *e)
+int vmm_initrd_check(struct gm_mem *mem, const char *path, uint64_t limit,
+		     bool above4g, uint64_t *size, struct gm_error *e)
+{
+	int ret;
+
+	*size = 0;
+	if (!path)
+		return 0;
+	ret = kio_file_size(path, size);
+	if (ret < 0)
+		return gm_error_set(e, -ret, "initrd %s: %s", path, strerror(-ret));
+	if (!*size)
+		return gm_error_set(e, EINVAL, "initrd %s: empty file", path);
+	if (*size > initrd_room(mem, limit, above4g))
+		return gm_error_set(e, ENOMEM, "initrd %s: %llu MiB is larger than the guest memory the kernel can take it in",
+			    path, (unsigned long long)(*size >> 20));
+	return 0;
+}
+
+int vmm_load_file(struct gm_mem *mem, const char *what, const char *path,
+		  uint64_t off, uint64_t size, uint64_t gpa, struct gm_error *e)
 {
 	void *dst = gm_mem_hva(mem, gpa, size);
 	ssize_t n;
@@ -316,6 +401,10 @@ static void fill_zero_page(uint8_t *zp, const uint8_t *hdr,
 	       h->hdr_end - BP_SETUP_SECTS);
 	zp[BP_TYPE_OF_LOADER] = BP_LOADER_UNDEFINED;
 	zp[BP_LOADFLAGS] = h->loadflags | BP_CAN_USE_HEAP;
+	if (p->kaslr)		/* [BP] loadflags bit 1, what the decompressor says */
+		zp[BP_LOADFLAGS] |= BP_KASLR_FLAG;
+	else
+		zp[BP_LOADFLAGS] &= ~BP_KASLR_FLAG;
 	set16(zp, BP_HEAP_END_PTR, 0xfe00);	/* [BP] heap_end_ptr, unused by the 64-bit entry */
 	set32(zp, BP_CMD_LINE_PTR, (uint32_t)p->cmdline);
 	set32(zp, ZP_EXT_CMD_LINE_PTR, (uint32_t)(p->cmdline >> 32));
@@ -327,16 +416,17 @@ static void fill_zero_page(uint8_t *zp, const uint8_t *hdr,
 		set64(zp, ZP_ACPI_RSDP_ADDR, p->acpi);
 }
 
-/* Low fixed ranges: zero page, command line, legacy hole, ACPI area. */
-static int place_low(struct gm_mem *mem, struct vmm_boot_plan *p,
-		     uint64_t cmdline_room, struct gm_error *e)
+/* Low fixed ranges: page tables, boot data page, command line, legacy hole, ACPI. */
+int vmm_linux_place_low(struct gm_mem *mem, struct vmm_boot_plan *p,
+			uint64_t cmdline_room, const char *label,
+			struct gm_error *e)
 {
 	int ret;
 
 	ret = vmm_pgtable_place(mem, &p->entry, e);
 	if (!ret)
 		ret = vmm_early_place(mem, VMM_ZERO_PAGE_ADDR, ZP_SIZE, VMM_PAGE,
-				      "zeropage", &p->zero_page, e);
+				      label, &p->zero_page, e);
 	if (!ret)
 		ret = vmm_early_place(mem, VMM_CMDLINE_ADDR, cmdline_room,
 				      VMM_PAGE, "cmdline", &p->cmdline, e);
@@ -353,68 +443,184 @@ static int place_low(struct gm_mem *mem, struct vmm_boot_plan *p,
 	return ret;
 }
 
+/* True if @cmdline holds the word @w (space-separated, as the kernel parses). */
+static bool has_word(const char *cmdline, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *s = cmdline; (s = strstr(s, w)); s += n)
+		if ((s == cmdline || s[-1] == ' ') && (!s[n] || s[n] == ' '))
+			return true;
+	return false;
+}
+
+/*
+ * The direct path, if @a asks for it and the kernel allows it: 1 with @d
+ * open, 0 for the bzImage path (auto, and a payload kvmem cannot
+ * decompress), or -errno.
+ */
+static int want_direct(const struct vmm_linux_args *a,
+		       const struct bz_header *h, struct vmm_direct *d,
+		       struct gm_error *e)
+{
+	int ret;
+
+	if (a->boot == VMM_BOOT_BZIMAGE)
+		return 0;
+	if (!h->payload_len)
+		ret = gm_error_set(e, EOPNOTSUPP, "kernel %s: boot protocol %u.%02u names no payload (2.08+ needed to boot it directly)",
+			   a->kernel, h->version >> 8, h->version & 0xff);
+	else	/* the decompressed kernel fits init_size, and a kernel mapping */
+		ret = vmm_direct_open(a->kernel, h->payload_off, h->payload_len,
+				      h->init_size < LNX_KERNEL_MAX ? h->init_size : LNX_KERNEL_MAX,
+				      a->cache_dir, d, e);
+	if (ret == -EOPNOTSUPP && a->boot == VMM_BOOT_AUTO)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (d->elf.lo != h->pref_address || d->elf.entry < d->elf.lo ||
+	    d->elf.entry >= d->elf.hi) {
+		ret = gm_error_set(e, ENOEXEC, "kernel %s: the payload's ELF is linked at 0x%llx (entry 0x%llx), the header says 0x%llx",
+			   a->kernel, (unsigned long long)d->elf.lo,
+			   (unsigned long long)d->elf.entry,
+			   (unsigned long long)h->pref_address);
+		vmm_direct_close(d);
+		return ret;
+	}
+	return 1;
+}
+
+/*
+ * Place and load the kernel: the compressed one (@d NULL) or the payload's
+ * ELF, relocated to a random virtual base when p->kaslr. Fills p->kernel,
+ * kernel_size, entry.rip.
+ */
+static int place_load_kernel(struct gm_mem *mem, const struct vmm_linux_args *a,
+			     const struct bz_header *h, const struct vmm_direct *d,
+			     struct vmm_boot_plan *p, struct gm_error *e)
+{
+	uint64_t span, delta;
+	int ret;
+
+	if (!d) {
+		ret = place_kernel(mem, h, a->kernel, p->kernel_size, false,
+				   &p->kernel, e);
+		if (!ret)
+			ret = vmm_load_file(mem, "kernel", a->kernel, h->pm_offset,
+					    h->pm_size, p->kernel, e);
+		p->entry.rip = p->kernel + BP_ENTRY_64;
+		return ret;
+	}
+	span = d->elf.hi - d->elf.lo;
+	p->kernel_size = (span + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
+	ret = place_kernel(mem, h, a->kernel, p->kernel_size, p->kaslr,
+			   &p->kernel, e);
+	if (ret < 0)
+		return ret;
+	/* the decompressor leaves room for its whole output: so do we */
+	delta = 0;
+	if (p->kaslr)
+		delta = vmm_kaslr_virt(d->elf.lo, span > d->im.size ? span : d->im.size,
+				       h->kernel_alignment, random64()) - d->elf.lo;
+	p->virt_base = d->elf.lo + d->rel.map + delta;
+	p->entry.rip = p->kernel + (d->elf.entry - d->elf.lo);
+	return vmm_direct_load(mem, d, p->kernel, delta, e);
+}
+
+/* An ELF --kernel: a vmlinux for the PVH entry. */
+static int place_elf(struct gm_mem *mem, const struct vmm_linux_args *a,
+		     uint64_t size, struct vmm_boot_plan **plan,
+		     struct gm_error *e)
+{
+	struct vmm_image im = { .path = a->kernel, .size = size };
+	struct vmm_elf elf;
+	int ret;
+
+	if (a->boot == VMM_BOOT_BZIMAGE)
+		return gm_error_set(e, ENOEXEC, "kernel %s: an ELF vmlinux, not a bzImage (--boot bzimage needs a bzImage)",
+			    a->kernel);
+	ret = vmm_elf_parse(&im, &elf, e);
+	if (ret < 0)
+		return ret;
+	if (!elf.has_pvh)
+		return gm_error_set(e, ENOEXEC, "kernel %s: an ELF with no PVH entry note (Linux builds one with CONFIG_PVH)",
+			    a->kernel);
+	return vmm_pvh_place(mem, a, &im, &elf, plan, e);
+}
+
 int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 		    struct vmm_boot_plan **plan, struct gm_error *e)
 {
 	const char *given = a && a->cmdline ? a->cmdline : "";
-	char *cmdline;
 	uint8_t hdr[HDR_READ] = { 0 };
+	struct vmm_direct d = { 0 };
 	struct vmm_boot_plan *p;
-	uint64_t initrd_size = 0;
+	uint64_t initrd_size = 0, fsize, mark;
 	struct bz_header h = { 0 };
-	uint64_t mark;
+	char *cmdline, *cl;
+	int direct, ret;
+	size_t len = 0;
 	uint8_t *zp;
-	char *cl;
-	int ret;
 
 	if (!mem || !a || !a->kernel || !plan)
 		return gm_error_set(e, EINVAL, "linux boot: no kernel given");
 	if (!gm_mem_hva(mem, 0, VMM_LEGACY_END))
 		return gm_error_set(e, EIO, "linux boot: guest memory is not backed or node 0 is under 1 MiB");
 	/* every check before anything is placed */
-	ret = read_header(a->kernel, hdr, &h, e);
+	ret = read_head(a->kernel, hdr, &len, &fsize, e);
+	if (ret < 0)
+		return ret;
+	if (len >= 4 && get32(hdr, 0) == ELF_MAGIC)
+		return place_elf(mem, a, fsize, plan, e);
+	ret = parse_header(a->kernel, hdr, len, fsize, &h, e);
 	if (ret < 0)
 		return ret;
 	if (strlen(given) > h.cmdline_size)
 		return gm_error_set(e, EINVAL, "command line too long (%zu bytes, the kernel takes %u)",
 			    strlen(given), h.cmdline_size);
-	if (a->initrd) {
-		ret = kio_file_size(a->initrd, &initrd_size);
-		if (ret < 0)
-			return gm_error_set(e, -ret, "initrd %s: %s", a->initrd,
-				    strerror(-ret));
-		if (!initrd_size)
-			return gm_error_set(e, EINVAL, "initrd %s: empty file", a->initrd);
-		if (initrd_size > initrd_room(mem, &h))
-			return gm_error_set(e, ENOMEM, "initrd %s: %llu MiB is larger than the guest memory the kernel can take it in",
-				    a->initrd,
-				    (unsigned long long)(initrd_size >> 20));
-	}
+	ret = vmm_initrd_check(mem, a->initrd, (uint64_t)h.initrd_addr_max + 1,
+			       h.xloadflags & BP_XLF_ABOVE_4G, &initrd_size, e);
+	if (ret < 0)
+		return ret;
+	direct = want_direct(a, &h, &d, e);
+	if (direct < 0)
+		return direct;
 	p = calloc(1, sizeof(*p));
-	cmdline = final_cmdline(mem, given, h.cmdline_size);
+	cmdline = vmm_linux_cmdline(mem, given, h.cmdline_size);
 	if (!p || !cmdline) {
-		free(p);
-		free(cmdline);
-		return gm_error_set(e, ENOMEM, "linux boot: out of memory");
+		ret = gm_error_set(e, ENOMEM, "linux boot: out of memory");
+		goto err_free;
 	}
+	p->kind = direct ? VMM_PLAN_DIRECT : VMM_PLAN_BZIMAGE;
 	p->version = h.version;
 	p->kernel_file_size = h.pm_size;
 	p->kernel_size = (h.init_size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
 	p->cmdline_len = strlen(cmdline);
+	if (direct) {
+		p->format = d.format;
+		p->cached = d.cached;
+		p->kaslr = (d.rel.n64 || d.rel.ninv || d.rel.n32) && h.relocatable &&
+			   !has_word(given, "nokaslr");
+	}
 
 	mark = gm_early_mark(mem);
-	ret = place_low(mem, p, (h.cmdline_size + VMM_PAGE) & ~(VMM_PAGE - 1), e);
+	ret = vmm_linux_place_low(mem, p, (h.cmdline_size + VMM_PAGE) & ~(VMM_PAGE - 1),
+				  "zeropage", e);
+	/* a randomized kernel goes where the initrd is not: initrd first */
+	if (!ret && initrd_size && p->kaslr)
+		ret = vmm_initrd_place(mem, a->initrd, initrd_size,
+				       (uint64_t)h.initrd_addr_max + 1,
+				       h.xloadflags & BP_XLF_ABOVE_4G, &p->initrd, e);
 	if (!ret)
-		ret = place_kernel(mem, &h, a->kernel, &p->kernel, e);
-	if (!ret && initrd_size) {
-		ret = place_initrd(mem, &h, a->initrd, initrd_size, &p->initrd, e);
-		p->initrd_size = initrd_size;
-	}
-	if (!ret)
-		ret = load(mem, "kernel", a->kernel, h.pm_offset, h.pm_size,
-			   p->kernel, e);
+		ret = place_load_kernel(mem, a, &h, direct ? &d : NULL, p, e);
+	if (!ret && initrd_size && !p->kaslr)
+		ret = vmm_initrd_place(mem, a->initrd, initrd_size,
+				       (uint64_t)h.initrd_addr_max + 1,
+				       h.xloadflags & BP_XLF_ABOVE_4G, &p->initrd, e);
+	p->initrd_size = initrd_size;
 	if (!ret && initrd_size)
-		ret = load(mem, "initrd", a->initrd, 0, initrd_size, p->initrd, e);
+		ret = vmm_load_file(mem, "initrd", a->initrd, 0, initrd_size,
+				    p->initrd, e);
 	if (ret < 0)
 		goto err;
 
@@ -426,16 +632,49 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	}
 	memcpy(cl, cmdline, p->cmdline_len + 1);
 	fill_zero_page(zp, hdr, &h, p);
-	p->entry.rip = p->kernel + BP_ENTRY_64;
 	p->entry.rsi = p->zero_page;
 	*plan = p;
 	free(cmdline);
+	vmm_direct_close(&d);
 	return 0;
 err:
 	gm_early_rollback(mem, mark);
+err_free:
 	free(cmdline);
 	free(p);
+	vmm_direct_close(&d);
 	return ret;
+}
+
+void vmm_boot_describe(const struct vmm_boot_plan *p, char *buf, size_t len)
+{
+	static const char *const kind[] = {
+		[VMM_PLAN_BZIMAGE] = "bzimage (the kernel decompresses itself)",
+		[VMM_PLAN_DIRECT] = "direct",
+		[VMM_PLAN_PVH] = "direct (PVH entry)",
+	};
+	char how[64] = "";
+
+	if (!p) {
+		snprintf(buf, len, "no plan");
+		return;
+	}
+	if (p->kind == VMM_PLAN_DIRECT)
+		snprintf(how, sizeof(how), " (%s payload, %s)", p->format,
+			 p->cached ? "cached" : "decompressed");
+	snprintf(buf, len, "boot %s%s, kernel at 0x%llx+0x%llx, %s, entry 0x%llx %s",
+		 kind[p->kind], how, (unsigned long long)p->kernel,
+		 (unsigned long long)p->kernel_size,
+		 p->kind == VMM_PLAN_BZIMAGE ? "KASLR left to the kernel" :
+		 p->kaslr ? "KASLR" : "no KASLR",
+		 (unsigned long long)p->entry.rip,
+		 p->entry.mode == VMM_ENTRY_PROT32 ? "32-bit" : "64-bit");
+	if (p->kind == VMM_PLAN_DIRECT) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, ", virtual base 0x%llx",
+			 (unsigned long long)p->virt_base);
+	}
 }
 
 /* The RAM of every node, for SRAT: what e820 says is RAM there. */
@@ -497,9 +736,10 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 	ret = vmm_e820_build(mem, ram, -1, &map, e);
 	if (ret < 0)
 		return ret;
-	if (map.nr > ZP_E820_MAX) {
-		ret = gm_error_set(e, E2BIG, "e820 map: %u entries, the zero page holds %d",
-			   map.nr, ZP_E820_MAX);
+	if (map.nr > (plan->kind == VMM_PLAN_PVH ? PVH_MEMMAP_MAX : ZP_E820_MAX)) {
+		ret = gm_error_set(e, E2BIG, "e820 map: %u entries, the %s holds %d",
+			   map.nr, plan->kind == VMM_PLAN_PVH ? "PVH memory map" : "zero page",
+			   plan->kind == VMM_PLAN_PVH ? PVH_MEMMAP_MAX : ZP_E820_MAX);
 		goto out;
 	}
 	ret = srat_ranges(mem, ram, &m, &nr_mem, e);
@@ -510,6 +750,12 @@ int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan,
 			     &used, e);
 	if (ret < 0)
 		goto out;
+	if (plan->kind == VMM_PLAN_PVH) {
+		ret = vmm_pvh_memmap(mem, plan, &map, e);
+		if (!ret)
+			*out = plan->entry;
+		goto out;
+	}
 	zp[ZP_E820_ENTRIES] = (uint8_t)map.nr;
 	for (unsigned i = 0; i < map.nr; i++) {
 		uint8_t *ent = zp + ZP_E820_TABLE + 20 * i;

@@ -9,6 +9,12 @@
  *          arch/x86/include/uapi/asm/bootparam.h
  *   [ACPI] ACPI Specification 6.4
  *   [SDM]  Intel SDM vol. 3A (paging, descriptors)
+ *   [PVH]  Xen's PVH boot ABI: docs/misc/pvh.pandoc (entry state) and
+ *          xen/include/public/arch-x86/hvm/start_info.h (struct hvm_start_info)
+ *   [ELF]  System V ABI, ELF-64 Object File Format; x86-64 psABI
+ *   [LNX]  Linux x86 sources: arch/x86/include/asm/page_64_types.h,
+ *          arch/x86/boot/compressed/Makefile and misc.c (payload, relocations),
+ *          arch/x86/tools/relocs.c (the relocation table's layout)
  *
  * Low memory, node 0 (every placement is a labelled early range; when the
  * fixed address is taken, the early allocator chooses another):
@@ -16,12 +22,16 @@
  *   0x00000 - 0x01000   real-mode IVT and BIOS data area, left to the guest
  *   0x01000 - 0x02000   "gdt"       GDT: null, null, CS 0x10, DS 0x18
  *   0x03000 - 0x07000   "stack"     boot stack, RSP at its top
- *   0x07000 - 0x08000   "zeropage"  struct boot_params
+ *   0x07000 - 0x08000   "zeropage"  struct boot_params (PVH: "startinfo",
+ *                                   hvm_start_info + module list + memory map)
  *   0x09000 - 0x0f000   "pgtable"   PML4, PDPT, 4 PDs: low 4 GiB, 2 MiB pages
  *   0x20000 - ...       "cmdline"   kernel command line, cmdline_size + 1
  *   0x9f000 - 0xe0000   "legacy"    EBDA, VGA hole, option ROMs (e820 reserved)
  *   0xe0000 - 0x100000  "acpi"      RSDP + tables (e820 ACPI)
- *   pref_address        "kernel"    protected-mode kernel, init_size bytes
+ *   pref_address        "kernel"    protected-mode kernel, init_size bytes; or
+ *                                   the decompressed kernel's segments (direct
+ *                                   boot, anywhere aligned with KASLR); or a
+ *                                   vmlinux's segments at their p_paddr (PVH)
  *   top of low RAM      "initrd"    below initrd_addr_max
  *
  * The first 64 KiB and 0x9f000-0x100000 are reserved by Linux itself; the
@@ -67,6 +77,8 @@
 #define BP_XLOADFLAGS		0x236	/* u16 (2.12+) */
 #define BP_CMDLINE_SIZE		0x238	/* u32 (2.06+), max length without the NUL */
 #define BP_PREF_ADDRESS		0x258	/* u64 (2.10+) */
+#define BP_PAYLOAD_OFFSET	0x248	/* u32 (2.08+), from the protected-mode code's start */
+#define BP_PAYLOAD_LENGTH	0x24c	/* u32 (2.08+) */
 #define BP_INIT_SIZE		0x260	/* u32 (2.10+) */
 
 #define BP_HDRS_MAGIC		0x53726448u	/* "HdrS" little-endian */
@@ -74,7 +86,9 @@
 #define BP_MIN_VERSION		0x020c	/* 2.12: xloadflags, XLF_KERNEL_64 */
 #define BP_VERSION_RSDP		0x020e	/* 2.14: boot_params.acpi_rsdp_addr */
 #define BP_LOADED_HIGH		0x01	/* loadflags bit 0: protected-mode code at 1 MiB+ */
+#define BP_KASLR_FLAG		0x02	/* loadflags bit 1: "KASLR enabled", set by the loader that randomized */
 #define BP_CAN_USE_HEAP		0x80
+#define BP_VERSION_PAYLOAD	0x0208	/* 2.08: payload_offset / payload_length */
 #define BP_XLF_KERNEL_64	0x01	/* [BP] xloadflags: 64-bit entry at load + 0x200 */
 #define BP_XLF_ABOVE_4G		0x02	/* kernel/boot_params/cmdline/initrd may be above 4G */
 #define BP_ENTRY_64		0x200	/* [BP] "64-bit BOOT PROTOCOL": startup_64 */
@@ -106,8 +120,68 @@
 #define PT_ADDR_MASK		0x000ffffffffff000ULL
 #define VMM_BOOT_CS		0x10		/* [BP] __BOOT_CS */
 #define VMM_BOOT_DS		0x18		/* [BP] __BOOT_DS */
+#define VMM_BOOT_CS32		0x08		/* [PVH] "the selector value is unspecified" */
 #define VMM_GDT_ENTRIES		4
 #define VMM_GDT_CODE64		0x00af9a000000ffffULL	/* L=1, P, DPL0, execute/read */
+#define VMM_GDT_CODE32		0x00cf9a000000ffffULL	/* G, D/B, P, DPL0, execute/read, 4 GiB */
 #define VMM_GDT_DATA		0x00cf92000000ffffULL	/* G, D/B, P, DPL0, read/write, 4 GiB */
+
+/* ---- [ELF] the fields the loaders read, ELF-64 little-endian -------------- */
+
+#define ELF_MAGIC		0x464c457fu	/* "\x7fELF" little-endian */
+#define ELF_CLASS64		2		/* e_ident[EI_CLASS] */
+#define ELF_DATA_LSB		1		/* e_ident[EI_DATA] */
+#define ELF_ET_EXEC		2
+#define ELF_EM_X86_64		62
+#define ELF_EHDR_SIZE		64
+#define ELF_PHDR_SIZE		56
+#define ELF_E_TYPE		0x10	/* u16 */
+#define ELF_E_MACHINE		0x12	/* u16 */
+#define ELF_E_ENTRY		0x18	/* u64 */
+#define ELF_E_PHOFF		0x20	/* u64 */
+#define ELF_E_SHOFF		0x28	/* u64 */
+#define ELF_E_PHENTSIZE		0x36	/* u16 */
+#define ELF_E_PHNUM		0x38	/* u16 */
+#define ELF_E_SHENTSIZE		0x3a	/* u16 */
+#define ELF_E_SHNUM		0x3c	/* u16 */
+#define ELF_PT_LOAD		1
+#define ELF_PT_NOTE		4
+#define ELF_P_TYPE		0x00	/* u32 */
+#define ELF_P_OFFSET		0x08	/* u64 */
+#define ELF_P_VADDR		0x10	/* u64 */
+#define ELF_P_PADDR		0x18	/* u64 */
+#define ELF_P_FILESZ		0x20	/* u64 */
+#define ELF_P_MEMSZ		0x28	/* u64 */
+
+/* ---- [PVH] entry note and struct hvm_start_info ---------------------------- */
+
+#define PVH_NOTE_NAME		"Xen"	/* the note's owner */
+#define PVH_NOTE_PHYS32_ENTRY	18	/* XEN_ELFNOTE_PHYS32_ENTRY: 32-bit physical entry */
+#define PVH_START_MAGIC		0x336ec578u	/* XEN_HVM_START_MAGIC_VALUE */
+#define PVH_START_VERSION	1	/* version 1 adds the memory map */
+#define PVH_SI_MAGIC		0x00	/* u32 */
+#define PVH_SI_VERSION		0x04	/* u32 */
+#define PVH_SI_NR_MODULES	0x0c	/* u32 */
+#define PVH_SI_MODLIST		0x10	/* u64, array of struct hvm_modlist_entry */
+#define PVH_SI_CMDLINE		0x18	/* u64, NUL-terminated */
+#define PVH_SI_RSDP		0x20	/* u64 */
+#define PVH_SI_MEMMAP		0x28	/* u64, array of struct hvm_memmap_table_entry (v1) */
+#define PVH_SI_MEMMAP_ENTRIES	0x30	/* u32 */
+#define PVH_SI_SIZE		0x38
+#define PVH_MOD_SIZE		0x20	/* {u64 paddr, size, cmdline_paddr, reserved} */
+#define PVH_MAP_SIZE		0x18	/* {u64 addr, size; u32 type, reserved}, e820 types */
+#define PVH_MODLIST_OFF		0x40	/* where kvmem puts them in the "startinfo" page */
+#define PVH_MEMMAP_OFF		0x80
+/* Linux copies the map into a 128-entry e820 table and adds the ISA hole itself
+ * (arch/x86/platform/pvh/enlighten.c): one slot less than the zero page. */
+#define PVH_MEMMAP_MAX		(ZP_E820_MAX - 1)
+#define PVH_CMDLINE_SIZE	2048	/* [LNX] COMMAND_LINE_SIZE, with the NUL */
+#define PVH_INITRD_ADDR_MAX	0x7fffffffULL	/* what 64-bit kernels declare in initrd_addr_max */
+
+/* ---- [LNX] the decompressed kernel (direct boot of a bzImage) -------------- */
+
+#define LNX_KERNEL_IMAGE_SIZE	0x40000000ULL	/* 1 GiB of kernel text mapping with CONFIG_RANDOMIZE_BASE */
+#define LNX_PAYLOAD_SIZE_BYTES	4	/* the decompressed size, u32 LE, ends the payload */
+#define LNX_KERNEL_MAX		LNX_KERNEL_IMAGE_SIZE	/* no bigger image can run */
 
 #endif /* KVMEM_VMM_LAYOUT_H */

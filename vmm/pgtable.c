@@ -2,7 +2,9 @@
 /*
  * pgtable.c - the long-mode state a Linux or flat guest is entered with:
  * identity page tables for the low 4 GiB, a GDT with __BOOT_CS 0x10 and
- * __BOOT_DS 0x18, a boot stack ([BP] "64-bit BOOT PROTOCOL").
+ * __BOOT_DS 0x18, a boot stack ([BP] "64-bit BOOT PROTOCOL"). The GDT also
+ * holds a 32-bit code segment at 0x08 for the PVH entry ([PVH]), which
+ * runs with paging off and ignores the tables.
  *
  * The tables use 2 MiB pages (every x86-64 CPU has them; 1 GiB pages need
  * CPUID pdpe1gb, which a nested guest may lack): one PML4, one PDPT and four
@@ -98,6 +100,7 @@ int vmm_pgtable_place(struct gm_mem *mem, struct vmm_entry *out,
 		return -EIO;
 
 	memset(gdt_p, 0, VMM_PAGE);
+	gdt_p[VMM_BOOT_CS32 / 8] = VMM_GDT_CODE32;
 	gdt_p[VMM_BOOT_CS / 8] = VMM_GDT_CODE64;
 	gdt_p[VMM_BOOT_DS / 8] = VMM_GDT_DATA;
 	memset(stack_p, 0, VMM_STACK_SIZE);

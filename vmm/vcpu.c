@@ -250,7 +250,37 @@ static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type,
 	};
 }
 
-/* The BSP in 64-bit long mode at @entry ([BP] 64-bit boot protocol). */
+/* 64-bit long mode, paging on ([BP] "64-bit BOOT PROTOCOL"). */
+static void long_mode(struct kvm_sregs *sregs, const struct vmm_entry *entry)
+{
+	set_seg(&sregs->cs, 0x10, 0xb, true);
+	set_seg(&sregs->ds, 0x18, 0x3, false);
+	sregs->tr.type = 0xb;		/* a busy 64-bit TSS, as VMX demands */
+	sregs->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	sregs->cr3 = entry->cr3;
+	sregs->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	sregs->efer = EFER_LME | EFER_LMA;
+}
+
+/*
+ * [PVH] entry state: 32-bit flat code and data segments (base 0, limit
+ * 4 GiB), CR0 with only PE (ET reads as 1), CR4 and EFER clear, paging
+ * off, TR a busy 32-bit TSS with base 0 and limit 0x67; EBX is set by the
+ * caller.
+ */
+static void prot32_mode(struct kvm_sregs *sregs)
+{
+	set_seg(&sregs->cs, 0x08, 0xb, false);
+	set_seg(&sregs->ds, 0x18, 0x3, false);
+	sregs->tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .type = 0xb,
+					  .present = 1 };
+	sregs->cr0 = X86_CR0_PE | X86_CR0_ET;
+	sregs->cr3 = 0;
+	sregs->cr4 = 0;
+	sregs->efer = 0;
+}
+
+/* The BSP at @entry, in the mode it asks for. */
 static int set_entry(struct vmm_vcpu *v, const struct vmm_entry *entry)
 {
 	struct kvm_sregs sregs;
@@ -258,24 +288,22 @@ static int set_entry(struct vmm_vcpu *v, const struct vmm_entry *entry)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	set_seg(&sregs.cs, 0x10, 0xb, true);
-	set_seg(&sregs.ds, 0x18, 0x3, false);
+	if (entry->mode == VMM_ENTRY_PROT32)
+		prot32_mode(&sregs);
+	else
+		long_mode(&sregs, entry);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.tr.type = 0xb;		/* a busy 64-bit TSS, as VMX demands */
 	sregs.gdt.base = entry->gdt_base;
 	sregs.gdt.limit = entry->gdt_limit;
 	sregs.idt.base = 0;		/* no IDT: an early fault is a triple fault */
 	sregs.idt.limit = 0;
-	sregs.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-	sregs.cr3 = entry->cr3;
-	sregs.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
-	sregs.efer = EFER_LME | EFER_LMA;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -errno;
 
 	regs.rip = entry->rip;
 	regs.rsp = entry->rsp;
 	regs.rsi = entry->rsi;
+	regs.rbx = entry->rbx;
 	regs.rflags = 0x2;		/* interrupts off */
 	return ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 }

@@ -54,6 +54,7 @@ dr-xr-xr-x ./nodes/node1/early
 -r--r--r-- ./nodes/node1/meminfo
 -r--r--r-- ./nodes/online
 dr-xr-xr-x ./vm
+-r--r--r-- ./vm/domain.xml
 -r--r--r-- ./vm/e820
 -r--r--r-- ./vm/memory
 -r--r--r-- ./vm/name
@@ -83,6 +84,7 @@ eq "vm/state without a guest" "$(cat "$M/vm/state")" none
 eq "vm/vcpus without a guest" "$(cat "$M/vm/vcpus")" 0
 eq "vm/memory without a guest" "$(cat "$M/vm/memory")" 0
 eq "vm/e820 without a guest is empty" "$(cat "$M/vm/e820")" ""
+eq "vm/domain.xml without a guest is empty" "$(cat "$M/vm/domain.xml")" ""
 eq "allocations/error starts empty" "$(cat "$M/allocations/error")" ""
 for n in 0 1; do
 	eq "node$n host_node unbound" "$(cat "$M/nodes/node$n/host_node")" -1

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * fuzz_bzimage.c - vmm_linux_place() on mutated copies of the real
- * /boot/vmlinuz-* (skipped, exit 77, when there is none).
+ * /boot/vmlinuz-* (skipped, exit 77, when there is none), then on mutated
+ * synthetic kernels for the loaders that need no in-guest decompression
+ * (tests/vmm/kimage.h): bzImages whose payload is an ELF compressed with
+ * xz, gzip, zstd or lz4 (--boot direct / auto), and ELF vmlinux files
+ * (PVH).
  *
  * Mutants, written to one temp file: the setup header fields kvmem reads
  * (setup_sects, syssize, boot_flag, the header end byte, "HdrS", version,
@@ -19,8 +23,17 @@
  * (the standard: nothing changed on bad input; vmm_linux_place takes back
  * what it placed with gm_early_rollback()).
  *
+ * The direct and PVH sections (4 and 5): the compressed stream with bits
+ * flipped, cut short, or its declared size changed; the ELF (headers,
+ * program headers, notes, relocation table) with fields set to edge or
+ * random values before compression; vmlinux files mutated the same way
+ * and truncated. Same failure checks; a success must be a plan of the
+ * right kind whose kernel lies in node 0 above 1 MiB with its entry
+ * inside it (PVH: at its link address, entered in 32-bit mode).
+ *
  * Seed printed; KVMEM_SEED=N reruns another; KVMEM_FUZZ_LINES=N sets the
- * number of random mutants (default 160, 64 under ASan).
+ * number of random mutants (default 160, 64 under ASan; the direct and PVH
+ * sections run twice as many each).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +49,7 @@
 #include "boot.h"
 #include "layout.h"
 #include "fuzz.h"
+#include "../vmm/kimage.h"
 
 #define MIB		(1024ULL * 1024)
 #define MAX_RANGES	64
@@ -187,7 +201,40 @@ static const char *ename(int err)
 {
 	if (err < 0)
 		err = -err;
-	return err == ENOEXEC ? "ENOEXEC" : gm_errno_name(err);
+	return err == ENOEXEC ? "ENOEXEC" : err == EOPNOTSUPP ? "EOPNOTSUPP" :
+	       gm_errno_name(err);
+}
+
+/*
+ * The checks of a failed placement (@ret != 0): errno and one printable
+ * line, no plan, the early ranges as they were. True if it failed.
+ */
+static bool check_failure(struct gm_mem **mem, int ret, const struct gm_error *e,
+			  const struct vmm_boot_plan *plan,
+			  const struct ranges *before, const struct ranges *after)
+{
+	char rs[2048];
+
+	CHECK(ret <= 0 && ret > -4096, "returned %d", ret);
+	if (!ret)
+		return false;
+	CHECK(e->err == -ret, "e.err %d for %d", e->err, ret);
+	CHECK(e->msg[0], "empty message for %d", ret);
+	for (const char *p = e->msg; *p; p++)
+		CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+		      "message byte 0x%02x: %s", (unsigned char)*p, e->msg);
+	CHECK(plan == NULL, "plan set on failure");
+	nr_err[-ret & 255]++;
+	if (!ranges_eq(before, after)) {
+		ranges_str(after, rs, sizeof(rs));
+		fprintf(stderr, "FAIL: case %lu (%s): failed %s (%s) but left early ranges:%s\n",
+			cur_case, cur_desc, ename(ret), e->msg, rs);
+		CHECK(false, "early ranges changed on failure (%s)", cur_desc);
+		/* the mem is spoiled: start the next case on a fresh one */
+		gm_mem_destroy(*mem);
+		*mem = NULL;
+	}
+	return true;
 }
 
 /* Write @len bytes of @d to the kernel file (the fd stays open, for repro). */
@@ -209,7 +256,7 @@ static void put_kernel(const uint8_t *d, size_t len)
 static void run_case(struct gm_mem **mem, const uint8_t *d, size_t len,
 		     bool two, bool initrd, const char *cmdline)
 {
-	struct vmm_linux_args a = { .kernel = kpath, .cmdline = cmdline,
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .kernel = kpath, .cmdline = cmdline,
 				    .initrd = initrd ? ipath : NULL };
 	struct vmm_boot_plan *plan = NULL;
 	struct gm_error e = { 0 };
@@ -225,28 +272,8 @@ static void run_case(struct gm_mem **mem, const uint8_t *d, size_t len,
 	ranges_get(*mem, &before);
 	ret = vmm_linux_place(*mem, &a, &plan, &e);
 	ranges_get(*mem, &after);
-	CHECK(ret <= 0 && ret > -4096, "returned %d", ret);
-	if (ret) {
-		char rs[2048];
-
-		CHECK(e.err == -ret, "e.err %d for %d", e.err, ret);
-		CHECK(e.msg[0], "empty message for %d", ret);
-		for (const char *p = e.msg; *p; p++)
-			CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
-			      "message byte 0x%02x: %s", (unsigned char)*p, e.msg);
-		CHECK(plan == NULL, "plan set on failure");
-		nr_err[-ret & 255]++;
-		if (!ranges_eq(&before, &after)) {
-			ranges_str(&after, rs, sizeof(rs));
-			fprintf(stderr, "FAIL: case %lu (%s): failed %s (%s) but left early ranges:%s\n",
-				cur_case, cur_desc, ename(ret), e.msg, rs);
-			CHECK(false, "early ranges changed on failure (%s)", cur_desc);
-			/* the mem is spoiled: start the next case on a fresh one */
-			gm_mem_destroy(*mem);
-			*mem = NULL;
-		}
+	if (check_failure(mem, ret, &e, plan, &before, &after))
 		return;
-	}
 
 	/* success: the kernel is where the header allows, loaded */
 	{
@@ -285,6 +312,194 @@ static void run_case(struct gm_mem **mem, const uint8_t *d, size_t len,
 	vmm_boot_plan_free(plan);
 	gm_mem_destroy(*mem);
 	*mem = NULL;
+}
+
+/* ---- 4, 5: the direct and PVH loaders, on synthetic kernels ---- */
+
+static const char *const dformats[] = { "xz", "gzip", "zstd", "lz4" };
+static unsigned long nr_kind_ok[3];	/* successes by enum vmm_plan_kind */
+
+/*
+ * Place the kernel file (written already) with @boot and check: a failure
+ * as in run_case; a success a plan of a kind @boot allows (an ELF file is
+ * PVH, a bzImage direct, or under auto the bzImage path), the kernel in
+ * node 0 above 1 MiB, the entry inside it in the mode of its kind.
+ */
+static void run_direct_case(struct gm_mem **mem, bool elf_file, enum vmm_boot boot,
+			    bool initrd, const char *cmdline)
+{
+	struct vmm_linux_args a = { .kernel = kpath, .cmdline = cmdline,
+				    .initrd = initrd ? ipath : NULL, .boot = boot };
+	struct vmm_boot_plan *plan = NULL;
+	struct gm_error e = { 0 };
+	struct ranges before, after;
+	int ret;
+
+	if (!*mem)
+		*mem = mk_mem(false);
+	ranges_get(*mem, &before);
+	ret = vmm_linux_place(*mem, &a, &plan, &e);
+	ranges_get(*mem, &after);
+	if (check_failure(mem, ret, &e, plan, &before, &after))
+		return;
+	CHECK(plan != NULL, "success without a plan");
+	CHECK(elf_file ? plan->kind == VMM_PLAN_PVH && boot != VMM_BOOT_BZIMAGE :
+	      plan->kind == VMM_PLAN_DIRECT ||
+	      (plan->kind == VMM_PLAN_BZIMAGE && boot != VMM_BOOT_DIRECT),
+	      "plan kind %d for %s with --boot %d", plan->kind,
+	      elf_file ? "an ELF" : "a bzImage", boot);
+	CHECK(plan->kernel >= VMM_LEGACY_END && plan->kernel_size &&
+	      plan->kernel + plan->kernel_size <= 256 * MIB,
+	      "kernel 0x%" PRIx64 "+0x%" PRIx64 " outside node 0's RAM above 1 MiB",
+	      plan->kernel, plan->kernel_size);
+	if (plan->kind == VMM_PLAN_BZIMAGE)
+		CHECK(plan->entry.rip == plan->kernel + BP_ENTRY_64, "bzImage entry");
+	else
+		CHECK(plan->entry.rip >= plan->kernel &&
+		      plan->entry.rip < plan->kernel + plan->kernel_size,
+		      "entry 0x%" PRIx64 " outside the kernel 0x%" PRIx64 "+0x%" PRIx64,
+		      plan->entry.rip, plan->kernel, plan->kernel_size);
+	if (plan->kind == VMM_PLAN_PVH)
+		CHECK(plan->entry.mode == VMM_ENTRY_PROT32 &&
+		      plan->entry.rbx == plan->zero_page && plan->kernel == KI_LO,
+		      "PVH entry state");
+	else
+		CHECK(plan->entry.mode == VMM_ENTRY_LONG64 &&
+		      plan->entry.rsi == plan->zero_page, "64-bit entry state");
+	CHECK(after.nr[0] > before.nr[0], "success placed nothing");
+	nr_ok++;
+	nr_kind_ok[plan->kind]++;
+	vmm_boot_plan_free(plan);
+	gm_mem_destroy(*mem);
+	*mem = NULL;
+}
+
+/* Regions of the synthetic ELF worth mutating: headers, notes, relocations. */
+static const struct { size_t off, len; const char *name; } elf_regions[] = {
+	{ 0, ELF_EHDR_SIZE, "ELF header" },
+	{ ELF_EHDR_SIZE, 3 * ELF_PHDR_SIZE, "program headers" },
+	{ KI_TEXT_OFF + KI_NOTE_AT, 48, "notes" },
+	{ KI_ELF_END, 32, "relocations" },
+};
+
+/* 1-4 random writes into @d's interesting regions; described in cur_desc. */
+static void mutate_elf(uint8_t *d, size_t len, size_t *pos)
+{
+	unsigned k = 1 + (unsigned)fz_below(4);
+
+	for (unsigned j = 0; j < k; j++) {
+		unsigned r = (unsigned)fz_below(4), w = 1u << fz_below(4);
+		size_t at = elf_regions[r].off + fz_below(elf_regions[r].len);
+		static const uint64_t edges[] = { 0, 1, 0x7fffffff, 0x80000000,
+						  0xffffffff, 0x1000000, 0x100000000ULL,
+						  0xffffffffffffffffULL, 0xffffffff80000000ULL };
+		uint64_t v = fz_below(3) ? edges[fz_below(9)] : fz_next();
+
+		if (at + w > len)
+			continue;
+		if (fz_below(4) == 0) {		/* near what is there */
+			memcpy(&v, d + at, w);
+			v += fz_below(5) - 2;
+		}
+		memcpy(d + at, &v, w);
+		if (*pos < sizeof(cur_desc) - 48)
+			*pos += (size_t)snprintf(cur_desc + *pos, sizeof(cur_desc) - *pos,
+						 ", %s +0x%zx u%u = 0x%" PRIx64,
+						 elf_regions[r].name, at, 8 * w, v);
+	}
+}
+
+/* 4: bzImages with a synthetic payload, mutated before or after compression. */
+static void fuzz_direct(struct gm_mem **mem, unsigned long n)
+{
+	size_t elen;
+	uint8_t *elf = ki_elf(true, true, &elen);
+
+	for (unsigned long i = 0; i < n; i++) {
+		const char *fmt = dformats[i < 4 ? i : fz_below(4)];
+		unsigned kind = i < 4 ? 4 : (unsigned)fz_below(4);
+		uint8_t *e2 = malloc(elen), *bz;
+		struct ki_buf p = { 0 };
+		size_t pos, blen, e2len = elen;
+		enum vmm_boot boot = fz_below(2) ? VMM_BOOT_DIRECT : VMM_BOOT_AUTO;
+
+		CHECK(e2 != NULL, "malloc");
+		memcpy(e2, elf, elen);
+		cur_case++;
+		pos = (size_t)snprintf(cur_desc, sizeof(cur_desc), "direct %s, --boot %s",
+				       fmt, boot == VMM_BOOT_DIRECT ? "direct" : "auto");
+		if (kind == 0) {
+			mutate_elf(e2, e2len, &pos);
+			if (fz_below(4) == 0) {		/* cut the ELF or its table */
+				e2len = fz_below(elen) + 1;
+				pos += (size_t)snprintf(cur_desc + pos, sizeof(cur_desc) - pos,
+							", ELF cut to %zu", e2len);
+			}
+		}
+		CHECK(ki_compress(fmt, e2, e2len, &p), "compress");
+		if (kind == 1) {			/* flip bits in the stream */
+			unsigned k = 1 + (unsigned)fz_below(8);
+
+			for (unsigned j = 0; j < k; j++) {
+				size_t at = fz_below(p.len);
+
+				p.d[at] ^= (uint8_t)(1u << fz_below(8));
+				if (pos < sizeof(cur_desc) - 32)
+					pos += (size_t)snprintf(cur_desc + pos, sizeof(cur_desc) - pos,
+								", flip 0x%zx", at);
+			}
+		} else if (kind == 2) {			/* cut the stream */
+			size_t keep = fz_below(p.len);
+
+			if (fz_below(2) && keep >= 4)	/* with the size still last */
+				memcpy(p.d + keep - 4, p.d + p.len - 4, 4);
+			p.len = keep;
+			snprintf(cur_desc + pos, sizeof(cur_desc) - pos, ", payload cut to %zu", keep);
+		} else if (kind == 3) {			/* lie about the size */
+			uint32_t s;
+
+			memcpy(&s, p.d + p.len - 4, 4);
+			s = fz_below(2) ? (uint32_t)(s + fz_below(9) - 4) : (uint32_t)fz_next();
+			memcpy(p.d + p.len - 4, &s, 4);
+			snprintf(cur_desc + pos, sizeof(cur_desc) - pos, ", declared size %u", s);
+		}
+		bz = ki_bzimage(p.d, p.len, elen, &blen);
+		put_kernel(bz, blen);
+		run_direct_case(mem, false, boot, fz_below(3) == 0,
+				fz_below(2) ? "console=ttyS0" : "console=ttyS0 nokaslr");
+		if (kind == 4)
+			CHECK(nr_kind_ok[VMM_PLAN_DIRECT] == i + 1,
+			      "the unmutated %s kernel did not boot directly", fmt);
+		free(bz);
+		free(p.d);
+		free(e2);
+	}
+	free(elf);
+}
+
+/* 5: ELF vmlinux files (PVH), mutated or cut. */
+static void fuzz_pvh(struct gm_mem **mem, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		size_t elen, pos;
+		uint8_t *elf = ki_elf(fz_below(2), i == 0 || fz_below(8), &elen);
+		enum vmm_boot boot = (enum vmm_boot)fz_below(3);
+
+		cur_case++;
+		pos = (size_t)snprintf(cur_desc, sizeof(cur_desc), "vmlinux, --boot %d", boot);
+		if (i && fz_below(4)) {
+			mutate_elf(elf, elen, &pos);
+		} else if (i) {
+			elen = fz_below(elen);
+			snprintf(cur_desc + pos, sizeof(cur_desc) - pos, ", cut to %zu", elen);
+		}
+		put_kernel(elf, elen);
+		run_direct_case(mem, true, i ? boot : VMM_BOOT_AUTO, fz_below(3) == 0,
+				"console=ttyS0");
+		if (!i)
+			CHECK(nr_kind_ok[VMM_PLAN_PVH] == 1, "the unmutated vmlinux did not boot");
+		free(elf);
+	}
 }
 
 /* ---- main ---- */
@@ -488,9 +703,15 @@ int main(void)
 		}
 	}
 
+	/* 4, 5: the loaders with no in-guest decompression */
+	fuzz_direct(&mem, 2 * nrand);
+	fuzz_pvh(&mem, 2 * nrand);
+
 	if (mem)
 		gm_mem_destroy(mem);
-	printf("fuzz_bzimage: %lu cases: %lu placed", cur_case + 1, nr_ok);
+	printf("fuzz_bzimage: %lu cases: %lu placed (%lu bzImage, %lu direct, %lu PVH)",
+	       cur_case + 1, nr_ok, nr_ok - nr_kind_ok[VMM_PLAN_DIRECT] - nr_kind_ok[VMM_PLAN_PVH],
+	       nr_kind_ok[VMM_PLAN_DIRECT], nr_kind_ok[VMM_PLAN_PVH]);
 	for (int i = 1; i < 256; i++)
 		if (nr_err[i])
 			printf(", %s %lu", ename(i), nr_err[i]);

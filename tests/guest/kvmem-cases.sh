@@ -3,7 +3,7 @@
 # where /dev/kvm exists (inside the nested harness), recording what
 # happened; guest-suite.sh asserts on the results from the host side.
 #
-# Usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]
+# Usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR [VMLINUX]]
 #
 # For each case NAME it writes WORK/NAME.{out,err,rc,time} (stdout,
 # stderr, exit status, seconds) and, for bad-input cases, WORK/NAME.left
@@ -13,10 +13,13 @@
 # It asserts nothing and always exits 0 unless its arguments are wrong.
 set -uo pipefail
 
-(($# >= 5)) || { echo "usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR]" >&2; exit 2; }
-kvmem=$1 work=$2 kernel=$3 initrd=$4 cmdline=$5 flat=${6:-}
+(($# >= 5)) || { echo "usage: kvmem-cases.sh KVMEM WORK KERNEL INITRD CMDLINE [FLAT@ADDR [VMLINUX]]" >&2; exit 2; }
+kvmem=$1 work=$2 kernel=$3 initrd=$4 cmdline=$5 flat=${6:-} vmlinux=${7:-}
 tmo=${KVMEM_GUEST_TIMEOUT:-300}
 scratch=$(mktemp -d /tmp/kvmem-cases.XXXXXX)
+# decompressed kernels: an empty cache, so the first direct boot
+# decompresses and the later ones read it back
+export KVMEM_KERNEL_CACHE=$scratch/kcache
 shopt -s nullglob dotglob globstar
 
 # Under TCG every fork+exec costs a lot of the one outer CPU: the helpers
@@ -27,12 +30,14 @@ elapsed() { # elapsed START_US -> seconds with 2 decimals
 	printf '%d.%02d\n' $((d / 1000000)) $((d % 1000000 / 10000))
 }
 
-# run NAME ARGS...: kvmem ARGS with stdin closed, recorded under NAME
+# run NAME ARGS...: kvmem ARGS with stdin closed, recorded under NAME;
+# with trace=1 in the environment, kvmem says how it booted (stderr)
 run() {
 	local name=$1 t rc=0
 	shift
 	t=${EPOCHREALTIME/[.,]/}
-	timeout -k 5 "$tmo" "$kvmem" "$@" </dev/null >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	KVMEM_BOOT_TRACE=${trace:-} timeout -k 5 "$tmo" "$kvmem" "$@" </dev/null \
+		>"$work/$name.out" 2>"$work/$name.err" || rc=$?
 	echo "$rc" >"$work/$name.rc"
 	elapsed "$t" >"$work/$name.time"
 }
@@ -87,9 +92,17 @@ bad() {
 	((${#left[@]})) && echo "not empty: $mnt" >>"$work/$name.left"
 }
 
-# 1. A Linux guest: 2 vCPUs, 2 nodes of 256 MiB.
-run linux run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
+# 1. A Linux guest: 2 vCPUs, 2 nodes of 256 MiB (--boot auto: the
+#    bzImage decompressed on the host, the cache empty), the same through
+#    the kernel's own decompressor, and the vmlinux through PVH.
+trace=1 run linux run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" \
 	--cpus 2 --numa 0:256M,1:256M --console stdio
+trace=1 run bzimage run --kernel "$kernel" --boot bzimage --initrd "$initrd" \
+	--cmdline "$cmdline" --cpus 1 --numa 0:256M --console stdio
+if [[ -n $vmlinux ]]; then
+	trace=1 run vmlinux run --kernel "$vmlinux" --initrd "$initrd" --cmdline "$cmdline" \
+		--cpus 2 --numa 0:256M,1:256M --console stdio
+fi
 
 # 2. The reference: the same kernel, initramfs and layout under QEMU q35
 #    (microvm has no SRAT, so it cannot show two nodes).
@@ -125,56 +138,100 @@ bad bad-numa-comma run --kernel "$kernel" "${ok[@]}" --numa 0:64M,,1:64M
 bad bad-numa-at run --kernel "$kernel" "${ok[@]}" --numa 0:64M@
 bad bad-host-node run --kernel "$kernel" "${ok[@]}" --numa 0:64M@7
 bad bad-cpus-zero run --kernel "$kernel" --cmdline "console=ttyS0" --cpus 0 --numa 0:64M
+bad bad-boot-option run --kernel "$kernel" --boot sideways "${ok[@]}" --numa 0:64M
+# a payload damaged 4 KiB in: --boot direct must refuse it (it cannot
+# fall back), after the cache above holds the good kernel of another path
+sects=$(od -An -tu1 -j $((0x1f1)) -N 1 "$kernel" | tr -d ' ')
+poff=$(( (${sects:-4} + 1) * 512 + $(od -An -tu4 -j $((0x248)) -N 4 "$kernel" | tr -d ' ') ))
+cp "$kernel" "$scratch/corrupt-bzImage"
+head -c 64 /dev/urandom | dd of="$scratch/corrupt-bzImage" bs=1 seek=$((poff + 4096)) conv=notrunc status=none
+bad bad-payload run --kernel "$scratch/corrupt-bzImage" --boot direct "${ok[@]}" --numa 0:128M
+if [[ -n $vmlinux ]]; then
+	head -c 300000 "$vmlinux" >"$scratch/truncated-vmlinux"
+	bad bad-vmlinux-truncated run --kernel "$scratch/truncated-vmlinux" "${ok[@]}" --numa 0:128M
+	bad bad-vmlinux-bzimage run --kernel "$vmlinux" --boot bzimage "${ok[@]}" --numa 0:128M
+fi
 for f in "$work"/bad-*.rc; do
 	f=${f##*/}
 	echo "${f%.rc}"
 done >"$work/bad.list"
 
-# 5. Host binding: one node bound to host node 1; when the guest's init
-#    has reported (it then holds 4 s), snapshot kvmem's /proc/PID/numa_maps
-#    and read nodes/online through its --mount (FUSE in the nested VM).
-#    The guest's RAM is the VM's own: under the running guest, rmdir of
-#    allocations/vm.ram0 and `free vm.ram0` must fail (EBUSY; the error
-#    file says whose it is), its spec says owner=vm, and a user allocation
-#    named ram0 (in the 8M of headroom) leaves vm/e820 as it was; the guest
-#    then runs on to its end ("KVMEM-GUEST done", poweroff). Then record
-#    whether the mount is gone after the run.
-#    Only bash builtins in the loop (rmdir aside): under TCG a fork per
-#    poll would steal the one outer CPU from the guest.
-if [[ -d /sys/devices/system/node/node1 ]]; then
+# live NAME MNT HOOK ARGS...: `kvmem ARGS --mount MNT`, its console read
+# line by line into WORK/NAME.out; when the guest's init has reported
+# (KVMEM-GUEST token; it then holds as long as kvmem.hold= says), `HOOK PID
+# MNT` looks at the running guest. Records NAME.rc, NAME.time, and "still
+# mounted" in NAME.fs if the mount outlives the run. Only bash builtins in
+# the loop and the hooks (rmdir aside): under TCG a fork per poll would
+# steal the one outer CPU from the guest. The array live_env holds
+# VAR=VALUE words for kvmem's environment.
+live_env=()
+live() {
+	local name=$1 mnt=$2 hook=$3 t fd pid line st rc mounts
+	shift 3
 	t=${EPOCHREALTIME/[.,]/}
-	mnt=$scratch/mnt-bind
 	mkdir -p "$mnt"
-	: >"$work/bind.out" >"$work/bind.numa_maps" >"$work/bind.fs"
-	exec {fd}< <(exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-		--cmdline "console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=4" \
-		--cpus 1 --numa 0:256M@1 --headroom 0:8M --console stdio \
-		--mount "$mnt" </dev/null 2>"$work/bind.err")
+	: >"$work/$name.out" >"$work/$name.fs"
+	exec {fd}< <(exec env "${live_env[@]}" "$kvmem" "$@" --mount "$mnt" </dev/null 2>"$work/$name.err")
 	pid=$!
 	while :; do
 		IFS= read -r -t "$tmo" -u "$fd" line
 		st=$?
 		((st == 0)) || break
-		printf '%s\n' "$line" >>"$work/bind.out"
-		if [[ $line == *"KVMEM-GUEST token"* ]]; then
-			IFS= read -r -d '' maps <"/proc/$pid/numa_maps"
-			printf '%s' "$maps" >"$work/bind.numa_maps"
-			IFS= read -r online <"$mnt/nodes/online" &&
-				echo "online=$online" >"$work/bind.fs"
-			owned_ram "$mnt" >>"$work/bind.fs" 2>>"$work/bind.owned-err"
-		fi
+		printf '%s\n' "$line" >>"$work/$name.out"
+		[[ $line == *"KVMEM-GUEST token"* ]] && "$hook" "$pid" "$mnt"
 	done
 	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
 	exec {fd}<&-
 	rc=0
 	wait "$pid" || rc=$?
-	echo "$rc" >"$work/bind.rc"
+	echo "$rc" >"$work/$name.rc"
 	IFS= read -r -d '' mounts </proc/mounts
-	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/bind.fs"
-	elapsed "$t" >"$work/bind.time"
+	[[ $mounts == *" $mnt "* ]] && echo "still mounted" >>"$work/$name.fs"
+	elapsed "$t" >"$work/$name.time"
+}
+
+# 5. Host binding: one node bound to host node 1; while the guest holds
+#    (4 s), kvmem's /proc/PID/numa_maps and nodes/online through its
+#    --mount (FUSE in the nested VM). And KASLR: no nokaslr; the guest says
+#    where its text runs (kvmem.text=1), kvmem where it put it
+#    (KVMEM_BOOT_TRACE). The guest's RAM is the VM's own: under the
+#    running guest, rmdir of allocations/vm.ram0 and `free vm.ram0` must
+#    fail (EBUSY; the error file says whose it is), its spec says
+#    owner=vm, and a user allocation named ram0 (in the 8M of headroom)
+#    leaves vm/e820 as it was; the guest then runs on to its end
+#    ("KVMEM-GUEST done", poweroff).
+bind_hook() {
+	local maps online
+	IFS= read -r -d '' maps <"/proc/$1/numa_maps"
+	printf '%s' "$maps" >"$work/bind.numa_maps"
+	IFS= read -r online <"$2/nodes/online" && echo "online=$online" >>"$work/bind.fs"
+	owned_ram "$2" >>"$work/bind.fs" 2>>"$work/bind.owned-err"
+}
+if [[ -d /sys/devices/system/node/node1 ]]; then
+	: >"$work/bind.numa_maps" >"$work/bind.owned-err"
+	live_env=(KVMEM_BOOT_TRACE=1)
+	live bind "$scratch/mnt-bind" bind_hook run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.text=1 kvmem.hold=4" \
+		--cpus 1 --numa 0:256M@1 --headroom 0:8M --console stdio
+	live_env=()
 fi
 
-# 6. A failed vCPU start leaves the VM not stopped (tests/vmm/vcpu-start,
+# 6. A libvirt domain (examples/domain.xml with this run's kernel, initrd
+#    and command line, made by guest-suite.sh): while the guest holds, its
+#    vm/domain.xml, vm/name and node 1's CMA size through the mount.
+domain_hook() {
+	local xml name cma
+	IFS= read -r -d '' xml <"$2/vm/domain.xml"
+	printf '%s' "$xml" >"$work/domain-vm.xml"
+	IFS= read -r name <"$2/vm/name"
+	IFS= read -r cma <"$2/nodes/node1/cma/size"
+	echo "name=$name cma=$cma" >>"$work/domain.fs"
+}
+if [[ -e $work/domain.xml ]]; then
+	live domain "$scratch/mnt-domain" domain_hook run --domain "$work/domain.xml"
+fi
+
+# 7. A failed vCPU start leaves the VM not stopped (tests/vmm/vcpu-start,
 #    TAP), when the suite was given it.
 if [[ -n ${KVMEM_VCPU_START:-} ]]; then
 	t=${EPOCHREALTIME/[.,]/}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../check-run.h"
 #include "guestmem.h"
@@ -14,6 +15,21 @@
 #define KIB	1024ULL
 #define MIB	(1024ULL * KIB)
 #define GIB	(1024ULL * MIB)
+
+/* Resident host pages (4 KiB) of [@p, @p+@len), by mincore(2). */
+static inline uint64_t resident_pages(const void *p, size_t len)
+{
+	size_t n = (len + 4095) / 4096;
+	unsigned char *v = malloc(n ? n : 1);
+	uint64_t count = 0;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(mincore((void *)p, len, v), 0);
+	for (size_t i = 0; i < n; i++)
+		count += v[i] & 1;
+	free(v);
+	return count;
+}
 
 /* A mem from option strings (chunk 0 = default), retired if asked. */
 static inline struct gm_mem *mkmem(const char *numa, uint64_t chunk,

@@ -22,7 +22,6 @@ START_TEST(test_two_small_nodes)
 	ck_assert_uint_eq(r[0].start, 0);
 	ck_assert_uint_eq(r[0].size, GIB);
 	ck_assert_ptr_null(r[0].hva);
-	ck_assert_int_eq(r[0].fd, -1);
 	ck_assert_int_eq(gm_node_ranges(mem, 1, r, 4), 1);
 	ck_assert_uint_eq(r[0].start, 4 * GIB);
 	ck_assert_uint_eq(r[0].size, 512 * MIB);
@@ -52,7 +51,7 @@ START_TEST(test_node0_4g)
 	ck_assert_uint_eq(r[0].size, 3 * GIB);
 	ck_assert_uint_eq(r[1].start, 4 * GIB);
 	ck_assert_uint_eq(r[1].size, GIB);
-	ck_assert_uint_eq(r[1].fd_offset, 3 * GIB);
+	ck_assert_uint_eq(r[1].map_offset, 3 * GIB);
 	ck_assert_int_eq(gm_node_find(mem, GM_MMIO_HOLE_START), -ENOENT);
 	ck_assert_int_eq(gm_node_find(mem, GM_MMIO_HOLE_END - 1), -ENOENT);
 	ck_assert_int_eq(gm_node_find(mem, GM_MMIO_HOLE_END), 0);

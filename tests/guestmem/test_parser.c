@@ -40,6 +40,27 @@ START_TEST(test_sizes)
 }
 END_TEST
 
+/* gm_format_size() is gm_parse_size()'s inverse: the largest exact unit. */
+START_TEST(test_format_size)
+{
+	static const struct { uint64_t v; const char *s; } c[] = {
+		{ 0, "0" }, { 1, "1" }, { 4095, "4095" }, { 4096, "4K" },
+		{ 12288, "12K" }, { 512ULL << 20, "512M" }, { 1536ULL << 20, "1536M" },
+		{ 1ULL << 30, "1G" }, { 3ULL << 40, "3T" }, { (1ULL << 40) + 4096, "1073741828K" },
+		{ UINT64_MAX, "18446744073709551615" }, { 1ULL << 63, "8388608T" },
+	};
+	char buf[GM_SIZE_STR_MAX];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint64_t back;
+
+		ck_assert_str_eq(gm_format_size(c[i].v, buf), c[i].s);
+		ck_assert_int_eq(gm_parse_size(buf, &back), 0);
+		ck_assert_uint_eq(back, c[i].v);
+	}
+}
+END_TEST
+
 START_TEST(test_numa)
 {
 	struct gm_config cfg;
@@ -281,6 +302,7 @@ int main(void)
 	TCase *tc = tcase_create("parser");
 
 	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_format_size);
 	tcase_add_test(tc, test_numa);
 	tcase_add_test(tc, test_cma);
 	tcase_add_test(tc, test_cmd_ok);

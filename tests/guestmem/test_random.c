@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_random.c - a randomized differential test of gm_alloc()/gm_free()
- * against a chunk-map reference model, >= 10^6 operations over three
- * configurations (one node; two nodes with CMA areas, one with
- * order_per_bit 1; a node 0 split by the MMIO hole plus a CMA node).
+ * test_random.c - randomized differential tests against reference models.
  *
+ * gm_alloc()/gm_free() against a chunk-map model, >= 10^6 operations over
+ * three configurations (one node; two nodes with CMA areas, one with
+ * order_per_bit 1; a node 0 split by the MMIO hole plus a CMA node).
  * The model keeps one state per chunk of each node's span (free, live,
  * reserved, CMA free, CMA live). After every step it checks: no new block
  * overlaps a live one or a reserved chunk, every block lies in its node
@@ -15,12 +15,19 @@
  * node. A scattered request with room must not fail. At the end all is
  * freed and one allocation of each whole free pool succeeds.
  *
+ * The buddy allocator alone (guestmem/buddy.c) against its own chunk model,
+ * 10^6 operations over four spans: allocations in every mode and flag,
+ * reservations, frees, bad frees (double, never allocated, misaligned, and
+ * wrong sizes of memory wholly in use), walks over free blocks; see
+ * "the buddy allocator against a chunk model" below.
+ *
  * Seeds are fixed and printed; KVMEM_SEED=N overrides the first one.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "buddy-check.h"
 #include "helpers.h"
 
 /*
@@ -432,7 +439,438 @@ START_TEST(test_hole_node)
 }
 END_TEST
 
+/* ---- the buddy allocator against a chunk model --------------------------- */
+
+/*
+ * A reference model of one buddy allocator: a "used" and a "known zero"
+ * flag per chunk, and the order of the live block starting at each chunk.
+ * It predicts exactly when a request must succeed: a non-contiguous request
+ * iff the fully free, aligned min-blocks inside its range add up to the
+ * rounded size (every such block lies in some free buddy block, and each
+ * block taken is made of them); a contiguous one iff some aligned free
+ * block of the rounded-up power of two lies inside the range, or, when the
+ * range is exactly the rounded size, iff the whole range is free; a free
+ * iff (gpa, order) is exactly a live block: every other free, a wrong size
+ * of memory wholly in use included, is -EINVAL and changes nothing. After
+ * every step: no block overlaps a used chunk, every block is aligned,
+ * inside the span and its range, at least min_block, clean only if truly
+ * zero; avail and free-area sums are exact; failures change nothing. Every
+ * 64 steps a walk over a random range must give exactly the free chunks
+ * meeting it, as ascending aligned blocks, clean ones truly zero.
+ */
+#define BM_CHUNKS	512
+#define BM_LIVE		128
+
+struct bmodel {
+	struct gm_buddy *b;
+	uint64_t base, chunk, n, nfree;
+	bool used[BM_CHUNKS], zero[BM_CHUNKS];
+	uint8_t head[BM_CHUNKS];	/* order + 1 of the live block here, or 0 */
+	struct gm_blist live[BM_LIVE];
+	unsigned nlive;
+	uint64_t rng;
+	unsigned long bad_frees, wrong_size, walks;
+};
+
+static uint64_t bm_rnd(struct bmodel *m, uint64_t n)
+{
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 7;
+	m->rng ^= m->rng << 17;
+	return m->rng % n;
+}
+
+static uint64_t bm_end(const struct bmodel *m)
+{
+	return m->base + m->n * m->chunk;
+}
+
+static uint64_t cidx(const struct bmodel *m, uint64_t gpa)
+{
+	return (gpa - m->base) / m->chunk;
+}
+
+static bool all_free(const struct bmodel *m, uint64_t gpa, uint64_t size)
+{
+	for (uint64_t i = cidx(m, gpa); i < cidx(m, gpa + size); i++)
+		if (m->used[i])
+			return false;
+	return true;
+}
+
+/* Aligned blocks of @sz wholly inside [@start, @end), all chunks free. */
+static uint64_t free_blocks(const struct bmodel *m, uint64_t sz, uint64_t start,
+			    uint64_t end)
+{
+	uint64_t cnt = 0;
+
+	for (uint64_t p = (start + sz - 1) / sz * sz; p + sz <= end; p += sz)
+		cnt += all_free(m, p, sz);
+	return cnt;
+}
+
+/* Is (@gpa, @order) exactly a live block? */
+static bool is_live(const struct bmodel *m, uint64_t gpa, unsigned order)
+{
+	return gpa >= m->base && gpa < bm_end(m) && (gpa - m->base) % m->chunk == 0 &&
+	       m->head[cidx(m, gpa)] == order + 1;
+}
+
+static void bm_check(struct bmodel *m)
+{
+	MUST_EQ(gm_buddy_avail(m->b), m->nfree * m->chunk);
+	assert_area_sums(m->b);
+}
+
+/* Check blocks appended from @nr0 and mark them used. */
+static uint64_t take_blocks(struct bmodel *m, struct gm_blist *l, unsigned nr0,
+			    uint64_t start, uint64_t end, uint64_t min)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = nr0; i < l->nr; i++) {
+		const struct gm_block *bl = &l->b[i];
+
+		MUST_EQ(bl->size, m->chunk << bl->order);
+		MUST_EQ(bl->gpa % bl->size, 0);
+		MUST(bl->gpa >= start);
+		MUST(bl->gpa + bl->size <= end);
+		MUST(bl->size >= min);
+		MUST(all_free(m, bl->gpa, bl->size));
+		for (uint64_t c = cidx(m, bl->gpa); c < cidx(m, bl->gpa + bl->size);
+		     c++) {
+			if (!bl->dirty)
+				MUST(m->zero[c]);
+			m->used[c] = true;
+			m->zero[c] = false;	/* the owner may write it */
+		}
+		m->head[cidx(m, bl->gpa)] = bl->order + 1;
+		total += bl->size;
+	}
+	m->nfree -= total / m->chunk;
+	return total;
+}
+
+static void bm_alloc(struct bmodel *m)
+{
+	uint64_t end = bm_end(m), start = m->base, want, pow, total;
+	uint64_t size = (1 + bm_rnd(m, bm_rnd(m, 4) ? 8 : 96)) * m->chunk;
+	uint64_t min = m->chunk << (bm_rnd(m, 4) ? 0 : bm_rnd(m, 4));
+	enum gm_mode mode = bm_rnd(m, 3);
+	unsigned flags = 0;
+	struct gm_blist *l = &m->live[m->nlive];
+	struct snap s;
+	bool ok, exact;
+	int rc;
+
+	if (bm_rnd(m, 3) == 0)
+		flags |= GM_F_CONTIGUOUS;
+	if (bm_rnd(m, 3) == 0)
+		flags |= GM_F_CLEAR;
+	if (bm_rnd(m, 5) == 0)
+		flags |= GM_F_TRIM_DISABLE;
+	if (bm_rnd(m, 3) == 0)
+		size = min;	/* one block: the allocator's fast path */
+	want = (size + min - 1) / min * min;
+	for (pow = m->chunk; pow < want; pow <<= 1)
+		;
+	if (mode == GM_MODE_RANGE) {
+		uint64_t x = bm_rnd(m, m->n), y = bm_rnd(m, m->n);
+
+		start = m->base + (x < y ? x : y) * m->chunk;
+		end = m->base + ((x < y ? y : x) + 1) * m->chunk;
+		if (bm_rnd(m, 4) == 0 && start + want <= bm_end(m))
+			end = start + want;	/* an exact fit, now and then */
+	}
+	exact = (flags & GM_F_CONTIGUOUS) && mode == GM_MODE_RANGE &&
+		end - start == want && (start | end) % min == 0;
+	if (exact)
+		ok = all_free(m, start, want);
+	else if (flags & GM_F_CONTIGUOUS)
+		ok = free_blocks(m, pow, start, end) > 0;
+	else
+		ok = free_blocks(m, min, start, end) * min >= want;
+
+	snap(m->b, &s);
+	rc = gm_buddy_alloc(m->b, mode, start, end, size, min, flags, l);
+	if (rc != (ok ? 0 : -ENOSPC))
+		ck_abort_msg("alloc mode %d [%#llx,%#llx) size %#llx min %#llx "
+			     "flags %#x: %d, model says %d", mode,
+			     (unsigned long long)start, (unsigned long long)end,
+			     (unsigned long long)size, (unsigned long long)min,
+			     flags, rc, ok);
+	if (rc) {
+		MUST_EQ(l->nr, 0);
+		assert_same(m->b, &s);
+		return;
+	}
+	total = take_blocks(m, l, 0, start, end, min);
+	if (flags & GM_F_CONTIGUOUS) {
+		MUST_EQ(total, !exact && (flags & GM_F_TRIM_DISABLE) ? pow : want);
+		if (exact)
+			MUST_EQ(l->b[0].gpa, start);
+		for (unsigned i = 1; i < l->nr; i++)
+			MUST_EQ(l->b[i].gpa, l->b[i - 1].gpa + l->b[i - 1].size);
+	} else {
+		MUST_EQ(total, want);
+	}
+	m->nlive++;
+}
+
+static void bm_reserve(struct bmodel *m)
+{
+	uint64_t x = bm_rnd(m, m->n), len = 1 + bm_rnd(m, 16);
+	uint64_t start = m->base + x * m->chunk, end;
+	struct gm_blist *l = &m->live[m->nlive];
+	struct snap s;
+	bool ok;
+	int rc;
+
+	if (x + len > m->n)
+		len = m->n - x;
+	end = start + len * m->chunk;
+	ok = all_free(m, start, end - start);
+	snap(m->b, &s);
+	rc = gm_buddy_reserve(m->b, start, end, l);
+	MUST_EQ(rc, ok ? 0 : -EBUSY);
+	if (rc) {
+		MUST_EQ(l->nr, 0);
+		assert_same(m->b, &s);
+		return;
+	}
+	for (unsigned i = 0; i < l->nr; i++)
+		MUST_EQ(l->b[i].gpa, i ? l->b[i - 1].gpa + l->b[i - 1].size : start);
+	MUST_EQ(take_blocks(m, l, 0, start, end, m->chunk), end - start);
+	m->nlive++;
+}
+
+/* A free that must be refused: -EINVAL, and nothing changes. */
+static void refused(struct bmodel *m, uint64_t gpa, unsigned order)
+{
+	struct snap s;
+
+	snap(m->b, &s);
+	MUST_EQ(gm_buddy_free(m->b, gpa, order, bm_rnd(m, 2)), -EINVAL);
+	assert_same(m->b, &s);
+	m->bad_frees++;
+}
+
+static void bm_free(struct bmodel *m, bool cleared_all)
+{
+	unsigned i = bm_rnd(m, m->nlive);
+	struct gm_blist *l = &m->live[i], tmp;
+
+	for (unsigned j = 0; j < l->nr; j++) {
+		const struct gm_block *bl = &l->b[j];
+		bool cleared = cleared_all || bm_rnd(m, 2);
+
+		MUST_EQ(gm_buddy_free(m->b, bl->gpa, bl->order, cleared), 0);
+		for (uint64_t c = cidx(m, bl->gpa); c < cidx(m, bl->gpa + bl->size);
+		     c++) {
+			m->used[c] = false;
+			m->zero[c] = cleared;
+		}
+		m->head[cidx(m, bl->gpa)] = 0;
+		m->nfree += bl->size / m->chunk;
+	}
+	if (l->nr && bm_rnd(m, 4) == 0)		/* and once more: a double free */
+		refused(m, l->b[0].gpa, l->b[0].order);
+	l->nr = 0;
+	tmp = *l;
+	*l = m->live[--m->nlive];
+	m->live[m->nlive] = tmp;
+}
+
+/*
+ * A bad free: a random (gpa, order), or one next to a live block: its
+ * halves, its parent, its neighbour, the next order up or down at its
+ * address, mostly memory wholly in use. Refused unless exactly live.
+ */
+static void bm_bad_free(struct bmodel *m)
+{
+	unsigned order = bm_rnd(m, gm_buddy_max_order(m->b) + 3);
+	uint64_t gpa = m->base + bm_rnd(m, m->n + 4) * m->chunk;
+
+	if (m->nlive && bm_rnd(m, 3)) {
+		const struct gm_blist *l = &m->live[bm_rnd(m, m->nlive)];
+		const struct gm_block *bl = &l->b[bm_rnd(m, l->nr)];
+
+		gpa = bl->gpa;
+		order = bl->order;
+		switch (bm_rnd(m, 5)) {
+		case 0:		/* a half */
+			if (!order)
+				return;
+			order--;
+			gpa += bm_rnd(m, 2) * (m->chunk << order);
+			break;
+		case 1:		/* the parent (or an aligned block above) */
+			order += 1 + bm_rnd(m, 2);
+			gpa &= ~((m->chunk << order) - 1);
+			break;
+		case 2:		/* the neighbour of the same order */
+			gpa ^= m->chunk << order;
+			break;
+		case 3:		/* one order up or down, same address */
+			order = bm_rnd(m, 2) && order ? order - 1 : order + 1;
+			break;
+		default:	/* misaligned */
+			gpa += bm_rnd(m, 2) ? 512 : m->chunk;
+			break;
+		}
+		m->wrong_size++;
+	} else if (bm_rnd(m, 8) == 0) {
+		gpa += 512;
+	}
+	if (is_live(m, gpa, order))
+		return;		/* a legal free after all */
+	refused(m, gpa, order);
+}
+
+/* The blocks a walk reports, checked against the model as they come. */
+struct bwalk {
+	struct bmodel *m;
+	uint64_t start, end, next, chunks;
+	uint64_t count[GM_MAX_ORDER + 1][2];
+};
+
+static int bm_walked(void *opaque, uint64_t gpa, unsigned order, bool clean)
+{
+	struct bwalk *w = opaque;
+	struct bmodel *m = w->m;
+	uint64_t size = m->chunk << order, lo, hi;
+
+	MUST(order <= gm_buddy_max_order(m->b));
+	MUST_EQ(gpa % size, 0);
+	MUST(gpa >= m->base && gpa + size <= bm_end(m));
+	MUST(gpa + size > w->start && gpa < w->end);	/* it meets the range */
+	MUST(gpa >= w->next);				/* ascending, disjoint */
+	/* every free chunk between the last block and this one is outside */
+	lo = w->next > w->start ? w->next : w->start;
+	for (uint64_t p = lo / m->chunk * m->chunk; p < gpa; p += m->chunk)
+		if (p + m->chunk > w->start && p >= m->base)
+			MUST(m->used[cidx(m, p)]);
+	for (uint64_t c = cidx(m, gpa); c < cidx(m, gpa + size); c++) {
+		MUST(!m->used[c]);
+		if (clean)
+			MUST(m->zero[c]);
+	}
+	hi = gpa + size;
+	w->next = hi;
+	w->chunks += size / m->chunk;
+	w->count[order][!clean]++;
+	return 0;
+}
+
+/* Walk a random range (or the whole span) and check it against the model. */
+static void bm_walk(struct bmodel *m, bool whole)
+{
+	uint64_t span = bm_end(m) - m->base + 2 * m->chunk;
+	uint64_t x = m->base - m->chunk + bm_rnd(m, span);
+	uint64_t y = m->base - m->chunk + bm_rnd(m, span);
+	struct bwalk w = { .m = m };
+	struct snap s;
+
+	w.start = whole ? 0 : (x < y ? x : y);
+	w.end = whole ? UINT64_MAX : (x < y ? y : x);
+	w.next = 0;
+	snap(m->b, &s);
+	MUST_EQ(gm_buddy_walk_free(m->b, w.start, w.end, bm_walked, &w), 0);
+	assert_same(m->b, &s);
+	/* and no free chunk after the last block, up to the range's end */
+	for (uint64_t p = (w.next > w.start ? w.next : w.start) / m->chunk * m->chunk;
+	     p < w.end && p < bm_end(m); p += m->chunk)
+		if (p >= m->base)
+			MUST(m->used[cidx(m, p)]);
+	if (whole) {
+		MUST_EQ(w.chunks, m->nfree);
+		for (unsigned k = 0; k <= GM_MAX_ORDER; k++) {
+			MUST_EQ(w.count[k][0], s.clean[k]);
+			MUST_EQ(w.count[k][1], s.dirty[k]);
+		}
+	}
+	m->walks++;
+}
+
+static void bm_run(uint64_t seed, uint64_t base, uint64_t n, uint64_t chunk,
+		   unsigned ops)
+{
+	struct bmodel *m = calloc(1, sizeof(*m));
+	struct gm_blist whole;
+	struct snap s0, s1;
+
+	MUST(m);
+	m->b = mk(base, n * chunk, chunk);
+	m->base = base;
+	m->chunk = chunk;
+	m->n = n;
+	m->nfree = n;
+	m->rng = seed;
+	for (uint64_t i = 0; i < n; i++)
+		m->zero[i] = true;
+	for (unsigned i = 0; i < BM_LIVE; i++)
+		gm_blist_init(&m->live[i]);
+	snap(m->b, &s0);
+
+	for (unsigned op = 0; op < ops; op++) {
+		unsigned r = bm_rnd(m, 100);
+
+		if (m->nlive == BM_LIVE || (r < 40 && m->nlive))
+			bm_free(m, false);
+		else if (r < 85)
+			bm_alloc(m);
+		else if (r < 90)
+			bm_reserve(m);
+		else
+			bm_bad_free(m);
+		bm_check(m);
+		if (op % 64 == 0)
+			bm_walk(m, op % 512 == 0);
+	}
+	while (m->nlive)
+		bm_free(m, true);
+	bm_check(m);
+	bm_walk(m, true);
+	/* Merged back: the same blocks per order as at creation (some dirty). */
+	gm_buddy_free_area(m->b, s1.clean, s1.dirty);
+	for (unsigned k = 0; k <= GM_MAX_ORDER; k++)
+		MUST_EQ(s1.clean[k] + s1.dirty[k], s0.clean[k]);
+
+	gm_blist_init(&whole);
+	MUST_EQ(gm_buddy_alloc(m->b, GM_MODE_SIMPLE, 0, 0, n * chunk, chunk, 0,
+			       &whole), 0);
+	MUST_EQ(gm_buddy_avail(m->b), 0);
+	printf("buddy model: seed %llu base %#llx chunks %llu chunk %#llx ops %u: "
+	       "bad frees %lu (%lu next to a live block), walks %lu\n",
+	       (unsigned long long)seed, (unsigned long long)base,
+	       (unsigned long long)n, (unsigned long long)chunk, ops,
+	       m->bad_frees, m->wrong_size, m->walks);
+	fflush(stdout);
+	gm_blist_release(&whole);
+	for (unsigned i = 0; i < BM_LIVE; i++)
+		gm_blist_release(&m->live[i]);
+	gm_buddy_destroy(m->b);
+	free(m);
+}
+
+/*
+ * 10^6 random operations over four spans (aligned, unaligned base, odd
+ * size, 8K chunks), fixed seeds printed. Expect the model's predictions
+ * and invariants to hold at every step and a full merge at the end.
+ */
+START_TEST(buddy_vs_model)
+{
+	uint64_t seed = seed_of(1);
+
+	bm_run(seed, 0, 256, K4, 250000);
+	bm_run(seed + 1, 5 * K4, 300, K4, 250000);
+	bm_run(seed + 2, 24 * K4, 333, 2 * K4, 250000);
+	bm_run(seed + 3, 64 * M + 12 * K4, 512, K4, 250000);
+}
+END_TEST
+
 int main(void)
 {
-	RUN_SUITE("random", test_one_node, test_two_nodes_cma, test_hole_node);
+	RUN_SUITE("random", test_one_node, test_two_nodes_cma, test_hole_node,
+		  buddy_vs_model);
 }

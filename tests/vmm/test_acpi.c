@@ -68,7 +68,7 @@ static void alloc_ram(unsigned node, uint64_t size)
  */
 static void boot(const char *numa, unsigned cpus, const char *initrd)
 {
-	struct vmm_linux_args a = { .cmdline = "console=ttyS0",
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "console=ttyS0",
 				    .initrd = initrd };
 	struct vmm_topology t = { .nr_cpus = cpus };
 	struct gm_config cfg;
@@ -396,7 +396,7 @@ END_TEST
  */
 START_TEST(test_e820_too_many)
 {
-	struct vmm_linux_args a = { .cmdline = "" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "" };
 	struct vmm_topology t = { .nr_cpus = 1, .nr_nodes = 2 };
 	struct gm_range r1;
 	struct gm_config cfg;
@@ -456,7 +456,7 @@ END_TEST
  */
 START_TEST(test_kernel_relocation)
 {
-	struct vmm_linux_args a = { .cmdline = "" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "" };
 	struct gm_early_range r[32];
 	struct gm_config cfg;
 	struct gm_error e = { 0 };

@@ -130,7 +130,7 @@ static bool has_label(const char *label, uint64_t *start)
  */
 START_TEST(test_real_kernel)
 {
-	struct vmm_linux_args a = { .cmdline = "console=ttyS0 quiet" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "console=ttyS0 quiet" };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 	uint64_t pref, off, sz, at;
@@ -188,7 +188,7 @@ END_TEST
  */
 START_TEST(test_initrd_high)
 {
-	struct vmm_linux_args a = { .cmdline = "" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "" };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 	char path[600];
@@ -227,7 +227,7 @@ END_TEST
 static void expect_refused(const uint8_t *img, size_t len, const char *initrd,
 			   int err, const char *what)
 {
-	struct vmm_linux_args a = { .initrd = initrd };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .initrd = initrd };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 	int before0 = nr_early(0), before1 = nr_early(1);
@@ -352,7 +352,7 @@ END_TEST
 /* Expect: a missing kernel file is -ENOENT naming the path. */
 START_TEST(test_missing)
 {
-	struct vmm_linux_args a = { .kernel = "/nonexistent/bzImage" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .kernel = "/nonexistent/bzImage" };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 
@@ -398,7 +398,7 @@ END_TEST
 /* Expect: a command line that chooses its own swiotlb= is kept as given. */
 START_TEST(test_cmdline_own_swiotlb)
 {
-	struct vmm_linux_args a = { .cmdline = "console=ttyS0 swiotlb=2048" };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE, .cmdline = "console=ttyS0 swiotlb=2048" };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 	size_t len;
@@ -418,7 +418,7 @@ END_TEST
  */
 START_TEST(test_cmdline_too_long)
 {
-	struct vmm_linux_args a = { 0 };
+	struct vmm_linux_args a = { .boot = VMM_BOOT_BZIMAGE };
 	struct vmm_boot_plan *p = NULL;
 	struct gm_error e = { 0 };
 	char cl[SYNTH_CMDLINE + 2];

@@ -83,6 +83,13 @@ START_TEST(test_mem_and_default_cmdline)
 	ck_assert_uint_eq(o.cfg.nr_nodes, 1);
 	ck_assert_uint_eq(o.cfg.node[0].size, 1ULL << 30);
 	ck_assert_str_eq(o.cmdline, RUN_DEFAULT_CMDLINE);
+	ck_assert_int_eq(o.boot, VMM_BOOT_AUTO);
+	run_opts_release(&o);
+	ck_assert_int_eq(parse(ARGV("--kernel", "k", "--boot", "direct"), &o, &e), 0);
+	ck_assert_int_eq(o.boot, VMM_BOOT_DIRECT);
+	run_opts_release(&o);
+	ck_assert_int_eq(parse(ARGV("--boot", "bzimage", "--kernel", "k"), &o, &e), 0);
+	ck_assert_int_eq(o.boot, VMM_BOOT_BZIMAGE);
 	run_opts_release(&o);
 }
 END_TEST
@@ -115,6 +122,9 @@ static const struct {
 	{ ARGV("--kernel", "k", "stray"), "stray" },
 	{ ARGV("--kernel"), "--kernel" },
 	{ ARGV("--kernel", "k", "--console", ""), "--console" },
+	{ ARGV("--kernel", "k", "--boot", "pvh"), "--boot pvh" },
+	{ ARGV("--kernel", "k", "--boot"), "--boot" },
+	{ ARGV("--flat", "f@0x100000", "--boot", "auto"), "--boot" },
 };
 
 START_TEST(test_bad)

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the files of domain/ share: read.c (the file, libxml2
+ * and libvirt) calls map.c (the element table) and host.c (what the host
+ * has).
+ */
+#ifndef KVMEM_DOMAIN_INTERNAL_H
+#define KVMEM_DOMAIN_INTERNAL_H
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "domain.h"
+
+/* ---- lib.c: libvirt and libxml2, opened on first use --------------------- */
+
+struct dom_lib {
+	__typeof__(xmlNewParserCtxt) *xmlNewParserCtxt;
+	__typeof__(xmlCtxtReadMemory) *xmlCtxtReadMemory;
+	__typeof__(xmlCtxtGetLastError) *xmlCtxtGetLastError;
+	__typeof__(xmlFreeParserCtxt) *xmlFreeParserCtxt;
+	__typeof__(xmlFreeDoc) *xmlFreeDoc;
+	__typeof__(xmlDocGetRootElement) *xmlDocGetRootElement;
+	__typeof__(xmlGetProp) *xmlGetProp;
+	__typeof__(xmlHasProp) *xmlHasProp;
+	__typeof__(xmlNodeGetContent) *xmlNodeGetContent;
+	__typeof__(xmlStrdup) *xmlStrdup;
+	__typeof__(xmlStrcat) *xmlStrcat;
+	__typeof__(xmlStrEqual) *xmlStrEqual;
+	xmlFreeFunc *xmlFree;			/* a variable in libxml2 */
+	__typeof__(virConnectOpen) *virConnectOpen;
+	__typeof__(virConnectClose) *virConnectClose;
+	__typeof__(virConnectListAllDomains) *virConnectListAllDomains;
+	__typeof__(virDomainIsActive) *virDomainIsActive;
+	__typeof__(virDomainDestroy) *virDomainDestroy;
+	__typeof__(virDomainUndefine) *virDomainUndefine;
+	__typeof__(virDomainFree) *virDomainFree;
+	__typeof__(virDomainDefineXMLFlags) *virDomainDefineXMLFlags;
+	__typeof__(virDomainGetXMLDesc) *virDomainGetXMLDesc;
+	__typeof__(virGetLastError) *virGetLastError;
+	__typeof__(virSetErrorFunc) *virSetErrorFunc;
+};
+
+extern struct dom_lib dom_lib;
+
+/*
+ * dom_lib_load() - open libxml2 and libvirt and fill dom_lib, once per
+ * process (thread-safe). 0, or -ENOTSUP naming the library or symbol
+ * missing. Every entry point of domain/ that parses calls it first.
+ */
+int dom_lib_load(struct gm_error *e);
+
+/* The rest of domain/ calls the libraries by their own names, through dom_lib. */
+#ifndef DOM_LIB_IMPL
+#define xmlNewParserCtxt	(*dom_lib.xmlNewParserCtxt)
+#define xmlCtxtReadMemory	(*dom_lib.xmlCtxtReadMemory)
+#define xmlCtxtGetLastError	(*dom_lib.xmlCtxtGetLastError)
+#define xmlFreeParserCtxt	(*dom_lib.xmlFreeParserCtxt)
+#define xmlFreeDoc		(*dom_lib.xmlFreeDoc)
+#define xmlDocGetRootElement	(*dom_lib.xmlDocGetRootElement)
+#define xmlGetProp		(*dom_lib.xmlGetProp)
+#define xmlHasProp		(*dom_lib.xmlHasProp)
+#define xmlNodeGetContent	(*dom_lib.xmlNodeGetContent)
+#define xmlStrdup		(*dom_lib.xmlStrdup)
+#define xmlStrcat		(*dom_lib.xmlStrcat)
+#define xmlStrEqual		(*dom_lib.xmlStrEqual)
+#define xmlFree			(*dom_lib.xmlFree)
+#define virConnectOpen		(*dom_lib.virConnectOpen)
+#define virConnectClose		(*dom_lib.virConnectClose)
+#define virConnectListAllDomains (*dom_lib.virConnectListAllDomains)
+#define virDomainIsActive	(*dom_lib.virDomainIsActive)
+#define virDomainDestroy	(*dom_lib.virDomainDestroy)
+#define virDomainUndefine	(*dom_lib.virDomainUndefine)
+#define virDomainFree		(*dom_lib.virDomainFree)
+#define virDomainDefineXMLFlags	(*dom_lib.virDomainDefineXMLFlags)
+#define virDomainGetXMLDesc	(*dom_lib.virDomainGetXMLDesc)
+#define virGetLastError		(*dom_lib.virGetLastError)
+#define virSetErrorFunc		(*dom_lib.virSetErrorFunc)
+#endif
+
+/* ---- walk.c: a document against a table of rules ------------------------- */
+
+struct mapping;		/* the handlers' state (map.c); opaque to the walk */
+
+struct dom_rule {
+	const char *path;	/* below the root, "a/b"; "" is the root itself;
+				 * "kvmem:x" an element in DOM_XMLNS */
+	const char *attrs;	/* the attributes read: "a b=x|y" (b only x or y) */
+	const char *text;	/* NULL none, "" any, "x|y" only those */
+	int (*fn)(struct mapping *m, xmlNode *n);	/* NULL: nothing to read */
+	const char *why;	/* what kvmem does instead, for refused values */
+	const char *no;		/* refused outright: why */
+};
+
+struct dom_walk {
+	const struct dom_rule *rules;
+	size_t nr_rules;
+	xmlDoc *orig;		/* the document as the user wrote it */
+	struct mapping *m;	/* handed to the handlers */
+	struct gm_error *e;
+};
+
+/*
+ * dom_walk() - check @root's tree against @w's rules and run each
+ * element's handler (parents before children, in document order). Returns
+ * 0, -EINVAL with @e naming the element or attribute, or a handler's error.
+ * Elements in a namespace other than DOM_XMLNS are refused.
+ */
+int dom_walk(const struct dom_walk *w, xmlNode *root);
+
+/*
+ * dom_user_wrote() - did the document @orig hold @n (the element at the same
+ * place: same names and index among same-named siblings) and, if @attr,
+ * that attribute on it?
+ */
+bool dom_user_wrote(xmlDoc *orig, xmlNode *n, const char *attr);
+
+/* ---- map.c, host.c, read.c ---------------------------------------------------- */
+
+/*
+ * dom_map() - map libvirt's normalized document @norm into @g (init'ed by
+ * the caller) through the element table, then check what spans elements
+ * (sizes, cells against <memory>, the topology, kernel or flat binary).
+ * @orig is the document as the user wrote it: a value kvmem cannot honour
+ * is accepted when the user did not write it (libvirt's own default).
+ * Returns 0 or -EINVAL with @e naming the element or attribute.
+ */
+int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
+	    struct gm_error *e);
+
+/*
+ * dom_check_host() - what @g asks of the host: the files it names exist and
+ * are readable regular files (-ENOENT, -EACCES, -EINVAL), its host NUMA
+ * nodes exist and 2 MiB huge pages are a size the host has (-ENODEV).
+ * Reads /sys; changes nothing.
+ */
+int dom_check_host(const struct dom_guest *g, struct gm_error *e);
+
+/* dom_printable() - true if @s holds no control byte (< 0x20, 0x7f). */
+bool dom_printable(const char *s);
+
+/*
+ * dom_one_line() - show the control bytes of @e's message as '?': messages
+ * quote the document's values, and must stay one printable line. Returns
+ * @ret.
+ */
+int dom_one_line(struct gm_error *e, int ret);
+
+#endif /* KVMEM_DOMAIN_INTERNAL_H */

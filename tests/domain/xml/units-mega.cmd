@@ -1,0 +1,1 @@
+kvmem run --kernel @DIR@/bzImage --cpus 3 --numa 0:500000K,1:256M,2:128M --name units-mega
