@@ -8,9 +8,9 @@
  * allocation crosses the locks in three short
  * steps: claim the name (table write lock), take the blocks (node lock),
  * then zero them with no lock held and publish (table write lock). A free
- * mirrors it: mark the entry FREEING (table), punch the blocks (no lock),
- * give them back (node lock), drop the entry (table). So memset and
- * fallocate on one node never stop allocations, frees or reads elsewhere,
+ * mirrors it: mark the entry FREEING (table), discard the blocks' host
+ * pages (no lock), give them back (node lock), drop the entry (table). So
+ * memset and madvise on one node never stop allocations, frees or reads elsewhere,
  * and the name stays held until the call is done.
  *
  * Reads and writes of an allocation's bytes hold the table read lock, so
@@ -310,7 +310,7 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 	pthread_mutex_lock(&n->lock);
 	if (req->from == GM_FROM_CMA) {
 		ret = alloc_cma(n, mem->chunk, rsize, align, &l);
-		if (!ret && !backed)	/* nothing will punch it clean */
+		if (!ret && !backed)	/* nothing will discard it clean */
 			n->cma_dirty = true;
 	} else {
 		ret = alloc_buddy(n, req, rsize, align, &l);
@@ -367,7 +367,7 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 /*
  * Free entry @a for @who (caller holds the table write lock; released
  * here). @drop_pending: a pending reservation is dropped rather than
- * refused as "no allocation". Blocks are punched with no lock held and
+ * refused as "no allocation". Blocks are discarded with no lock held and
  * given back all or nothing; the entry (and its name) goes last.
  */
 static int free_entry(struct gm_mem *mem, struct gm_alloc *a,

@@ -25,7 +25,7 @@
  * rwlock over its allocation table (readers: lookups and data copies;
  * writers: claiming, publishing and dropping names) and one mutex per node
  * around that node's early, buddy and CMA state. Lock order: table, then
- * node. Zeroing and hole punching hold neither: an allocation or a free
+ * node. Zeroing and discarding host pages hold neither: an allocation or a free
  * claims its name and blocks under the locks, zeroes with none, and
  * publishes under them again. Callers take no locks.
  *
@@ -405,12 +405,12 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 /*
  * gm_free() - the user's free of allocation @name (`free NAME`): every block
  * goes back. Blocks return dirty, except when backed: their host pages are
- * released (punched) and they return clean. -EINVAL empty name, -ENOENT no
+ * released (gm_mem_discard()) and they return clean. -EINVAL empty name, -ENOENT no
  * such allocation (also a pending reservation: rmdir drops those; and one
  * another call is freeing), -EBUSY owned by the VM ("owned by the vm
  * (PURPOSE)") or a reservation being committed, -EIO allocator mismatch (a bug: the allocation is kept, with its blocks,
  * though backed bytes may already read as zero). No state change on error.
- * Locking: as gm_alloc(); the punching holds neither lock, and the name stays
+ * Locking: as gm_alloc(); the discarding holds neither lock, and the name stays
  * taken until the blocks are back.
  */
 int gm_free(struct gm_mem *mem, const char *name, struct gm_error *e);

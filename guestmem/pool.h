@@ -8,7 +8,7 @@
  * area. Lock order: table, then node. Two node locks are never held at once.
  * mem->retired and mem->backed change only under the table write lock and
  * the node locks in turn; early.c takes the table read lock before a node
- * lock, so the early phase never races with retire. Zeroing and punching
+ * lock, so the early phase never races with retire. Zeroing and discarding
  * (backing.c) run with no lock held, on blocks that a table entry in state
  * ALLOCATING or FREEING owns.
  */
@@ -52,7 +52,7 @@ struct gm_node {
  *   ALLOCATING  memory being taken and zeroed; the name is held; visible
  *               (as pending) only when it commits a reservation
  *   LIVE        an allocation with its blocks
- *   FREEING     its blocks being punched and given back; the name is held,
+ *   FREEING     its blocks being discarded and given back; the name is held,
  *               invisible; back to LIVE if the allocator refuses a block
  */
 enum gm_alloc_state { GM_A_PENDING, GM_A_ALLOCATING, GM_A_LIVE, GM_A_FREEING };

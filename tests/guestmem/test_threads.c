@@ -202,7 +202,7 @@ END_TEST
 
 /*
  * Backed memory, 4 threads: every new allocation reads zero (its previous
- * owner's bytes were punched or zeroed), holds what its owner wrote until
+ * owner's bytes were discarded or zeroed), holds what its owner wrote until
  * freed, and no owner sees another's pattern.
  */
 struct bworker {
