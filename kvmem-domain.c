@@ -84,20 +84,17 @@ static int add(struct run_domain *d, const char *fmt, ...)
 
 static int add(struct run_domain *d, const char *fmt, ...)
 {
-	char **argv;
 	va_list ap;
 	int ret;
 
-	argv = realloc(d->argv, (d->argc + 2) * sizeof(*argv));
-	if (!argv)
+	if (gm_grow(&d->argv, &d->cap, (size_t)d->argc + 2, sizeof(*d->argv)))
 		return -ENOMEM;
-	d->argv = argv;
 	va_start(ap, fmt);
-	ret = vasprintf(&argv[d->argc], fmt, ap);
+	ret = vasprintf(&d->argv[d->argc], fmt, ap);
 	va_end(ap);
 	if (ret < 0)
 		return -ENOMEM;
-	argv[++d->argc] = NULL;
+	d->argv[++d->argc] = NULL;
 	return 0;
 }
 

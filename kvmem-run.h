@@ -70,6 +70,7 @@ static inline unsigned run_cpu_node(unsigned cpu, unsigned nr_cpus,
 struct run_domain {
 	int argc;
 	char **argv;			/* malloc'd strings */
+	size_t cap;			/* of argv, gm_grow() */
 	char uuid[37];			/* the XML's <uuid>, "" if none */
 };
 
