@@ -10,13 +10,14 @@
  *
  *   alone     nothing else runs;
  *   plain     a second thread does the same memory work as below on a
- *             private memfd, with no guestmem call;
+ *             private anonymous mapping, with no guestmem call;
  *   guestmem  the second thread churns dirty blocks on node 1.
  *
  * Two kinds of churn, 1 GiB of dirty memory per cycle either way:
  *   1G blocks   allocate 1 GiB (noclear), write one byte in each 4 KiB page,
- *               free it: the free punches the pages out of the node's memfd
- *               (plain: the same writes and fallocate on the private memfd);
+ *               free it: the free discards the pages (MADV_DONTNEED on the
+ *               node's anonymous mapping; plain: the same writes and madvise
+ *               on the private mapping);
  *   32K blocks  allocate 32 KiB, write it, free it, 32768 times: the free
  *               zeroes each block with memset (plain: write and memset).
  *
@@ -31,7 +32,6 @@
  * Medians of CROSS_ROUNDS rounds (by pairs/s).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +71,7 @@ struct churn {
 	struct gm_mem *mem;
 	enum churn_mode mode;
 	uint64_t block;			/* CROSS_BIG or CROSS_SMALL */
-	char *plain;			/* CROSS_BIG bytes of a private memfd */
-	int plain_fd;
+	char *plain;			/* CROSS_BIG bytes, private anonymous */
 	volatile int stop;
 	unsigned long cycles;		/* done since started (atomic) */
 };
@@ -104,9 +103,8 @@ static void *churn_thread(void *arg)
 				dirty(c->plain, c->block);
 				if (c->block < CROSS_BIG)
 					memset(c->plain, 0, c->block);
-				else if (fallocate(c->plain_fd, FALLOC_FL_PUNCH_HOLE |
-						   FALLOC_FL_KEEP_SIZE, 0, CROSS_BIG))
-					cross_die("punch", strerror(errno));
+				else if (madvise(c->plain, CROSS_BIG, MADV_DONTNEED))
+					cross_die("discard", strerror(errno));
 				continue;
 			}
 			if (gm_alloc(c->mem, &req, NULL, &e))
@@ -251,16 +249,14 @@ void bench_cross_node(void)
 	    gm_mem_retire(mem, &e))
 		cross_die("setup", e.msg);
 	c.mem = mem;
-	c.plain_fd = memfd_create("cross-node-plain", MFD_CLOEXEC);
-	if (c.plain_fd < 0 || ftruncate(c.plain_fd, CROSS_BIG))
-		cross_die("memfd", strerror(errno));
+	/* as the pools are (guestmem/backing.c): anonymous, private, THP */
 	c.plain = mmap(NULL, CROSS_BIG, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE, c.plain_fd, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (c.plain == MAP_FAILED)
 		cross_die("mmap", strerror(errno));
+	(void)madvise(c.plain, CROSS_BIG, MADV_HUGEPAGE);
 	cross_row(&c, CROSS_BIG, "cross-node 1G blocks");
 	cross_row(&c, CROSS_SMALL, "cross-node 32K blocks");
 	munmap(c.plain, CROSS_BIG);
-	close(c.plain_fd);
 	gm_mem_destroy(mem);
 }
