@@ -22,6 +22,7 @@ static const char usage_text[] =
 "                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
+"                 [--rng]\n"
 "\n"
 "  --kernel FILE      Linux bzImage (x86 64-bit boot protocol)\n"
 "  --initrd FILE      initramfs loaded below the kernel's initrd_addr_max\n"
@@ -36,11 +37,12 @@ static const char usage_text[] =
 "  --console WHERE    stdio (default; Ctrl-A x quits) or an output file\n"
 "  --mount DIR        serve the memory filesystem on DIR while running\n"
 "  --name NAME        the guest's name in vm/name (default kvmem-PID)\n"
-"  --alloc LINE       a control-grammar line run after boot setup\n";
+"  --alloc LINE       a control-grammar line run after boot setup\n"
+"  --rng              a virtio-rng entropy device (guest: /dev/hwrng)\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP };
+       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_HELP, OPT_RNG };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -58,6 +60,7 @@ static const struct option long_opts[] = {
 	{ "headroom", required_argument, NULL, OPT_HEADROOM },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -195,6 +198,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			o->alloc[o->nr_alloc++] = optarg;
 			break;
 		case OPT_HEADROOM: headroom = optarg; break;
+		case OPT_RNG: o->rng = true; break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;

@@ -4,6 +4,7 @@
  *
  * The run is a list of init/exit pairs (kvmtool's util-init, with undo):
  *
+ *   devices   run_devs_plan()  options checked, slots   run_devs_release()
  *   mem       gm_mem_create()                      gm_mem_destroy()
  *   back      gm_mem_back()  memfd, MAP_NORESERVE, hugepages, mbind
  *   place     vmm_linux_place() or the --flat load   vmm_boot_plan_free()
@@ -14,6 +15,7 @@
  *   slots     vmm_map_mem()  every node range is a memory slot
  *   power     vmm_power_init()                      vmm_power_exit()
  *   console   vmm_console_open()                    vmm_console_close()
+ *   virtio    run_devs_start()  devices on the VM   run_devs_stop()
  *   alloc     the --alloc lines (gm_cmd_exec)
  *   mount     fs_mount() with the vm/ callbacks       fs_unmount()
  *   vcpus     vmm_vcpus_start()                     vmm_vcpus_join()
@@ -64,9 +66,21 @@ struct run {
 	struct vmm *vm;
 	struct vmm_power *power;
 	struct vmm_console *console;
+	struct run_devs *devs;
 	struct fs *fs;
 	struct fs_vm fs_vm;
 };
+
+static int step_devices(struct run *r, struct gm_error *e)
+{
+	return run_devs_plan(r->o, &r->devs, e);
+}
+
+static void unstep_devices(struct run *r)
+{
+	run_devs_release(r->devs);
+	r->devs = NULL;
+}
 
 static int step_mem(struct run *r, struct gm_error *e)
 {
@@ -184,6 +198,7 @@ static int step_finish(struct run *r, struct gm_error *e)
 	r->topo.nr_nodes = nodes;
 	for (unsigned i = 0; i < cpus; i++)
 		r->topo.cpu_node[i] = (uint64_t)i * nodes / cpus;
+	run_devs_describe(r->devs, &r->topo);
 	if (r->o->flat_path)
 		return 0;
 	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->entry, e);
@@ -227,6 +242,16 @@ static void unstep_console(struct run *r)
 {
 	vmm_console_close(r->console);
 	r->console = NULL;
+}
+
+static int step_virtio(struct run *r, struct gm_error *e)
+{
+	return run_devs_start(r->devs, r->mem, r->vm, e);
+}
+
+static void unstep_virtio(struct run *r)
+{
+	run_devs_stop(r->devs);
 }
 
 static int step_alloc(struct run *r, struct gm_error *e)
@@ -333,6 +358,7 @@ static const struct run_step {
 	int (*init)(struct run *r, struct gm_error *e);
 	void (*exit)(struct run *r);
 } steps[] = {
+	{ "devices", step_devices, unstep_devices },
 	{ "mem", step_mem, unstep_mem },
 	{ "back", step_back, NULL },
 	{ "place", step_place, unstep_place },
@@ -343,6 +369,7 @@ static const struct run_step {
 	{ "slots", step_slots, NULL },
 	{ "power", step_power, unstep_power },
 	{ "console", step_console, unstep_console },
+	{ "virtio", step_virtio, unstep_virtio },
 	{ "alloc", step_alloc, NULL },
 	{ "mount", step_mount, unstep_mount },
 	{ "vcpus", step_vcpus, unstep_vcpus },

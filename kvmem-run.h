@@ -28,6 +28,7 @@ struct run_opts {
 	const char *name;
 	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
 	unsigned nr_alloc;
+	bool rng;				/* --rng: a virtio entropy device */
 };
 
 /*
@@ -48,5 +49,25 @@ void run_opts_release(struct run_opts *o);
  * rule (or drive the terminal).
  */
 void run_printable_msg(struct gm_error *e);
+
+/*
+ * kvmem-run-devs.c: the virtio-mmio devices the options ask for.
+ * run_devs_plan() - check the options' devices and give each a slot
+ * (nothing is created yet); 0 or -errno with @e filled. run_devs_describe()
+ * - their DSDT entries into @t. run_devs_start() - create them over @mem
+ * and attach them to @vm (before the vCPUs start); on error none is left.
+ * run_devs_stop() - destroy the started ones (after the vCPUs are joined).
+ * run_devs_release() - stop and free; NULL is a no-op.
+ */
+struct run_devs;
+struct vmm;
+struct vmm_topology;
+int run_devs_plan(const struct run_opts *o, struct run_devs **out,
+		  struct gm_error *e);
+void run_devs_describe(const struct run_devs *d, struct vmm_topology *t);
+int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
+		   struct gm_error *e);
+void run_devs_stop(struct run_devs *d);
+void run_devs_release(struct run_devs *d);
 
 #endif /* KVMEM_RUN_H */

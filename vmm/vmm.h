@@ -255,4 +255,42 @@ int vmm_flat_parse(const char *spec, char **path, uint64_t *addr);
 int vmm_flat_load(struct gm_mem *mem, const char *path, uint64_t addr,
 		  struct vmm_entry *out, struct gm_error *e);
 
+/* ---- virtio-mmio devices (virtio.h has the transport's device side) ------- */
+
+struct vmm_virtio;
+
+/*
+ * vmm_virtio_slot() - the register window (@base, @size) and GSI of the
+ * @i-th virtio-mmio device (layout.h: 4 KiB windows from
+ * VMM_VIRTIO_MMIO_BASE, one GSI each). Returns 0, or -ENOSPC past the last
+ * one (VMM_VIRTIO_MAX_DEVS).
+ */
+int vmm_virtio_slot(unsigned i, uint64_t *base, uint64_t *size, unsigned *gsi);
+
+/*
+ * vmm_virtio_attach() - put device @vd on @vm: its register window at
+ * @base (VMM_VIRTIO_MMIO_SIZE bytes on the MMIO bus), its interrupt on
+ * @gsi through KVM_IRQFD, one KVM_IOEVENTFD per queue on QueueNotify, and
+ * start its worker thread. Returns 0 or -errno with @e filled; nothing is
+ * left registered on error. Before the vCPUs start.
+ */
+int vmm_virtio_attach(struct vmm_virtio *vd, struct vmm *vm, uint64_t base,
+		      unsigned gsi, struct gm_error *e);
+
+/*
+ * vmm_virtio_destroy() - stop the worker (the device is reset first, so
+ * nothing is in flight), unregister from the VM, free the transport; then
+ * the device's own state is freed by the device's destroy function. Only
+ * after the vCPUs have been joined. NULL is a no-op.
+ */
+void vmm_virtio_destroy(struct vmm_virtio *vd);
+
+/*
+ * virtio-rng.c: an entropy device (virtio ID 4, one queue) filled from
+ * getrandom(2). vmm_rng_create() - a thread-less device over @mem, to
+ * attach; 0 or -errno. vmm_rng_destroy() - vmm_virtio_destroy() and free.
+ */
+int vmm_rng_create(struct gm_mem *mem, struct vmm_virtio **out);
+void vmm_rng_destroy(struct vmm_virtio *vd);
+
 #endif /* KVMEM_VMM_H */

@@ -45,7 +45,7 @@ static void fz_on_fail(void)
 static const char *const opts[] = {
 	"--kernel", "--initrd", "--cmdline", "--flat", "--cpus", "--numa",
 	"--mem", "--cma", "--hugepages", "--console", "--mount", "--alloc",
-	"--headroom", "--name",
+	"--headroom", "--name", "--rng",
 };
 
 /* A plausible value for option @o. */
@@ -150,7 +150,7 @@ int main(void)
 				snprintf(store[argc], sizeof(store[argc]), "%s=%s", opt,
 					 value_for(opt));
 			argv[argc] = store[argc], argc++;
-			if (r > 2 && strcmp(opt, "--hugepages") && fz_below(16)) {
+			if (r > 2 && strcmp(opt, "--hugepages") && strcmp(opt, "--rng") && fz_below(16)) {
 				snprintf(store[argc], sizeof(store[argc]), "%s", value_for(opt));
 				if (fz_below(3) == 0)
 					mutate(store[argc]);

@@ -12,6 +12,8 @@
 #            given, the initrd's token, a clean poweroff with status 0
 #   flat     the flat example guest (--flat FLAT_BIN@ADDR --mem 16M) prints
 #            each EXPECTED_LINE (a whole line) and exits 0
+#   virtio-rng  the virtio-mmio transport in Linux: a --rng device found
+#            through the DSDT, driven, reset by an unbind and rebound
 #   bad-*    each bad input fails with one line on stderr and leaves no
 #            mount, file or process behind
 #   bind     a node bound to host node 1 has its touched pages there;
@@ -58,7 +60,18 @@ token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 # 4 GiB (node 1 here; see vmm/bzimage.c), unless the command line already
 # has one; giving it keeps /proc/cmdline exactly as given.
 cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
-"$here/mkinitramfs" "$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
+# The guest loads the virtio modules (Debian builds them as modules and has
+# no command-line virtio-mmio devices: ACPI finds them) and carries the
+# in-guest scripts of the device cases (scripts/NAME.sh, run by
+# kvmem.run=NAME on the guest's command line).
+modules="virtio_mmio virtio-rng"
+adds=()
+for f in "$here"/scripts/*.sh; do
+	sname=${f##*/}
+	adds+=(--add "/scripts/${sname%.sh}=$f")
+done
+"$here/mkinitramfs" --kernel "$kernel" --modules "$modules" "${adds[@]}" \
+	"$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
 
 t0=$SECONDS
 KVMEM_NESTED_RW=$work:$(dirname "$kvmem"):$(dirname "${flat%@*}") "$withkvm" --host-numa 2 --mem 2048M --timeout 1500 \
@@ -119,6 +132,38 @@ if [[ -n $flat ]]; then
 	done
 	[[ $(cat "$work/flat.rc") == 0 ]] || diag <"$work/flat.err"
 fi
+
+# --------------------------------------------------- virtio-mmio: --rng
+# The transport seen from Linux: the device found through the DSDT, bound
+# to its driver with every status bit, bytes read through its queue, its
+# edge-triggered GSI 16 interrupt; an unbind resets it (status back to
+# ACKNOWLEDGE only) and a rebind makes it work again.
+gline() { grep -a "^KVMEM-GUEST $2" "$work/$1.out" | tr -d '\r' | head -n 1; }
+if [[ $(cat "$work/virtio-rng.rc") != 0 ]]; then
+	echo "# kvmem run (virtio-rng) stderr:"
+	diag <"$work/virtio-rng.err"
+	tail -n 20 "$work/virtio-rng.out" | diag
+fi
+check "virtio-rng: exit status 0" test "$(cat "$work/virtio-rng.rc")" = 0
+check "virtio-rng: the guest found device 4 and bound virtio_rng (status 0xf)" \
+	test "$(gline virtio-rng virtio-dev)" = "KVMEM-GUEST virtio-dev virtio0 device=0x0004 driver=virtio_rng status=0x0000000f"
+check "virtio-rng: it is the guest's hwrng" \
+	test "$(gline virtio-rng hwrng)" = "KVMEM-GUEST hwrng virtio_rng.0"
+distinct=$(gline virtio-rng rng-read | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+check "virtio-rng: 256 bytes read from /dev/hwrng look random (${distinct:-no} distinct values)" \
+	test "${distinct:-0}" -ge 100
+irq=$(gline virtio-rng rng-irq)
+check "virtio-rng: interrupts arrive on GSI 16, edge ($irq)" \
+	grep -qE '^KVMEM-GUEST rng-irq 16-edge virtio0 count=[1-9]' <<<"$irq"
+check "virtio-rng: unbind resets the device (status back to ACKNOWLEDGE)" \
+	test "$(gline virtio-rng after-unbind)" = "KVMEM-GUEST after-unbind status=0x00000001"
+check "virtio-rng: rebind brings it back" \
+	test "$(gline virtio-rng after-rebind)" = "KVMEM-GUEST after-rebind status=0x0000000f hwrng=virtio_rng.0"
+distinct=$(gline virtio-rng rng-read-again | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+check "virtio-rng: bytes again after the reset (${distinct:-no} distinct values)" \
+	test "${distinct:-0}" -ge 100
+check "virtio-rng: the guest's script ended with status 0" \
+	test "$(gline virtio-rng run-status)" = "KVMEM-GUEST run-status 0"
 
 # ------------------------------------------------------------- bad input
 while read -r name; do

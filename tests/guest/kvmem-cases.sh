@@ -91,6 +91,12 @@ if [[ -n $flat ]]; then
 	run flat run --flat "$flat" --mem 16M --console stdio
 fi
 
+# 3b. virtio-mmio: an entropy device; the guest's rng script reads it,
+#     resets it by unbinding its driver and binds it again.
+dev_cmdline="console=ttyS0 quiet panic=-1"
+run virtio-rng run --kernel "$kernel" --initrd "$initrd" \
+	--cmdline "$dev_cmdline kvmem.run=rng" --rng --mem 256M --console stdio
+
 # 4. Bad input: each must fail with one line on stderr, leaving nothing.
 head -c 65536 /dev/urandom >"$scratch/garbage"
 head -c 200000 "$kernel" >"$scratch/truncated"

@@ -35,6 +35,7 @@ START_TEST(test_defaults_flat)
 	ck_assert_uint_eq(o.cfg.node[0].size, RUN_DEFAULT_MEM);
 	ck_assert_str_eq(o.console, "stdio");
 	ck_assert(!o.hugepages);
+	ck_assert(!o.rng);
 	ck_assert_ptr_null(o.mount);
 	run_opts_release(&o);
 }
@@ -50,7 +51,7 @@ START_TEST(test_full_linux)
 			   "--headroom", "1:16M", "--hugepages", "--console",
 			   "out.log", "--mount", "/run/kvmem/x", "--name", "demo",
 			   "--alloc", "alloc name=a node=1 size=1M",
-			   "--alloc", "free a");
+			   "--alloc", "free a", "--rng");
 
 	ck_assert_int_eq(parse(argv, &o, &e), 0);
 	ck_assert_str_eq(o.kernel, "bzImage");
@@ -70,6 +71,7 @@ START_TEST(test_full_linux)
 	ck_assert_str_eq(o.name, "demo");
 	ck_assert_uint_eq(o.nr_alloc, 2);
 	ck_assert_str_eq(o.alloc[1], "free a");
+	ck_assert(o.rng);
 	run_opts_release(&o);
 }
 END_TEST
