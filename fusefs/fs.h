@@ -29,7 +29,7 @@
 #define FS_LINE_MAX	4096	/* one control line, including its newline */
 #define FS_CACHE_BITS	8	/* 256 buckets of rendered texts (cache.c) */
 
-enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC };
+enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC, FS_XDIR };
 
 /* The rows of the table, in tree order (tree.c). */
 enum fs_row_id {
@@ -41,8 +41,11 @@ enum fs_row_id {
 	R_UNUSABLE,
 	R_CMA, R_CMA_SIZE, R_CMA_USED, R_CMA_MAXCHUNK, R_CMA_OPB, R_CMA_BITMAP,
 	R_ALLOC, R_SPEC, R_BLOCKS, R_DATA,
+	R_XDIR, R_XFILE,	/* dirs.c: added directories and their files */
 	R_NR
 };
+
+#define FS_XNAME_MAX	31	/* a name in an added directory */
 
 /* One allocation directory the filesystem has handed an inode to. */
 struct fs_name {
@@ -86,6 +89,12 @@ struct fs {
 
 	pthread_mutex_t cache_lock;
 	struct fs_cent *cache[1u << FS_CACHE_BITS];
+
+	/* dirs.c: directories added at run time (fs_dir_add()). */
+	pthread_rwlock_t xdir_lock;
+	pthread_mutex_t xdir_add;
+	struct fs_xdir *xdirs;
+	unsigned nr_xdirs, cap_xdirs;
 };
 
 /* Head of an open file or directory, linked in fs->open_list (fs->lock). */
@@ -97,9 +106,9 @@ struct fs_open {
 /* What an inode stands for. */
 struct fs_obj {
 	int row;			/* index in the table */
-	unsigned node;			/* FS_NODE scope */
-	uint64_t id;			/* FS_ALLOC scope */
-	char name[GM_NAME_MAX + 1];	/* FS_ALLOC scope */
+	unsigned node;			/* FS_NODE scope; FS_XDIR: file + 1, 0 = the dir */
+	uint64_t id;			/* FS_ALLOC scope; FS_XDIR: the dir's index */
+	char name[GM_NAME_MAX + 1];	/* FS_ALLOC and FS_XDIR scopes */
 	bool pending;			/* FS_ALLOC scope: no allocation yet */
 };
 
@@ -226,6 +235,30 @@ ssize_t fs_rw_memory(struct fs *fs, const struct fs_obj *o, void *buf,
 uint64_t fs_size_memory(struct fs *fs, const struct fs_obj *o);
 /* fs_rmdir_alloc() - rmdir allocations/NAME: free it (or drop a pending). */
 int fs_rmdir_alloc(struct fs *fs, const char *name);
+
+/*
+ * fs_take_value() - the one value of a write to a one-value file: surrounding
+ * whitespace (and the newline echo adds) stripped, NUL-terminated into @out.
+ * -EINVAL for NUL bytes, several lines, nothing, or more than @outlen - 1
+ * bytes.
+ */
+int fs_take_value(const char *buf, size_t len, char *out, size_t outlen);
+
+/* ---- dirs.c: directories added at run time (fs_dir_add()) ---- */
+bool fs_xdir_ino(fuse_ino_t ino);		/* in the FS_XDIR inode range */
+fuse_ino_t fs_xdir_encode(const struct fs_obj *o);
+int fs_xdir_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o);
+/* fs_xdir_child() - added dir or file @name under @dir; 0 or -ENOENT. */
+int fs_xdir_child(struct fs *fs, const struct fs_obj *dir, const char *name,
+		  struct fs_obj *out);
+/* fs_xdir_list() - the added children of @dir, malloc'd (NULL if none). */
+int fs_xdir_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
+		 unsigned *nr);
+mode_t fs_xdir_mode(struct fs *fs, const struct fs_obj *o);
+int fs_show_xfile(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_store_xfile(struct fs *fs, const struct fs_obj *o, const char *buf,
+		   size_t len);
+void fs_xdir_release(struct fs *fs);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops fs_ops;

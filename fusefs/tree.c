@@ -73,6 +73,11 @@ const struct fs_row fs_rows[R_NR] = {
 	[R_BLOCKS]	= { "blocks",	R_ALLOC, FS_ALLOC, REG_RO, .show = fs_show_blocks },
 	[R_DATA]	= { "data",	R_ALLOC, FS_ALLOC, REG_PRIV, .rw = fs_rw_data,
 			    .size = fs_size_data },
+
+	/* dirs.c: any added directory and any of its files (mode per file) */
+	[R_XDIR]	= { NULL,	-1,	FS_XDIR, DIR_RO },
+	[R_XFILE]	= { NULL,	-1,	FS_XDIR, REG_RW, .show = fs_show_xfile,
+			    .store = fs_store_xfile },
 };
 const unsigned fs_nr_rows = R_NR;
 
@@ -211,6 +216,8 @@ fuse_ino_t fs_encode(const struct fs_obj *o)
 		return NODE_BASE + o->node * ROW_SPAN + (unsigned)o->row;
 	case FS_ALLOC:
 		return ALLOC_BASE + o->id * ROW_SPAN + (unsigned)o->row;
+	case FS_XDIR:
+		return fs_xdir_encode(o);
 	default:
 		return 1 + (unsigned)o->row;
 	}
@@ -260,6 +267,8 @@ int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o)
 			return -ENOENT;
 		return 0;
 	}
+	if (fs_xdir_ino(ino))
+		return fs_xdir_decode(fs, ino, o);
 	if (ino < ALLOC_BASE) {
 		x = ino - NODE_BASE;
 		o->node = (unsigned)(x / ROW_SPAN);
@@ -303,6 +312,8 @@ int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 		out->row = (int)r;
 		return 0;
 	}
+	if (!fs_xdir_child(fs, dir, name, out))
+		return 0;
 	if (dir->row == R_NODES) {
 		if (sscanf(name, "node%u%c", &node, &tail) != 1 ||
 		    node >= gm_mem_nr_nodes(fs->mem))
@@ -361,6 +372,8 @@ void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 	/* A committed spec cannot be written again. */
 	if (o->row == R_SPEC && !o->pending)
 		st->st_mode = S_IFREG | 0444;
+	if (r->scope == FS_XDIR)
+		st->st_mode = fs_xdir_mode(fs, o);
 	st->st_nlink = S_ISDIR(r->mode) ? 2 : 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -433,6 +446,15 @@ int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 		}
 		pthread_mutex_unlock(&fs->lock);
 	}
+	if (!ret) {
+		struct fs_obj *x = NULL;
+		unsigned nx = 0;
+
+		ret = fs_xdir_list(fs, dir, &x, &nx);
+		for (unsigned i = 0; !ret && i < nx; i++)
+			ret = list_push(&v, &n, &cap, &x[i]);
+		free(x);
+	}
 	if (ret) {
 		free(v);
 		return ret;
@@ -447,7 +469,7 @@ void fs_obj_name(const struct fs_obj *o, char *buf, size_t len)
 {
 	if (o->row == R_NODE)
 		snprintf(buf, len, "node%u", o->node);
-	else if (o->row == R_ALLOC)
+	else if (o->row == R_ALLOC || fs_rows[o->row].scope == FS_XDIR)
 		snprintf(buf, len, "%s", o->name);
 	else
 		snprintf(buf, len, "%s", fs_rows[o->row].name);
