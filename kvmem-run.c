@@ -330,10 +330,17 @@ static int vm_store(void *opaque, const char *file, const char *value)
 
 static int step_mount(struct run *r, struct gm_error *e)
 {
+	int ret;
+
 	if (!r->o->mount)
 		return 0;
 	r->fs_vm = (struct fs_vm){ .opaque = r, .show = vm_show, .store = vm_store };
-	return fs_mount(r->mem, r->o->mount, &r->fs_vm, &r->fs, e);
+	ret = fs_mount(r->mem, r->o->mount, &r->fs_vm, &r->fs, e);
+	if (!ret && (ret = run_devs_files(r->devs, r->fs, e))) {
+		fs_unmount(r->fs);
+		r->fs = NULL;
+	}
+	return ret;
 }
 
 static void unstep_mount(struct run *r)

@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include "guestmem.h"
+#include "vmm.h"
 
 #define RUN_MAX_ALLOCS		64
+#define RUN_MAX_DISKS		15	/* every virtio slot (VMM_VIRTIO_MAX_DEVS) */
 #define RUN_DEFAULT_MEM		(256ULL << 20)
 #define RUN_DEFAULT_CMDLINE	"console=ttyS0"
 
@@ -29,6 +31,8 @@ struct run_opts {
 	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
 	unsigned nr_alloc;
 	bool rng;				/* --rng: a virtio entropy device */
+	struct vmm_blk_conf disk[RUN_MAX_DISKS];	/* --disk, in order: vda, vdb, ... */
+	unsigned nr_disks;
 };
 
 /*
@@ -62,6 +66,7 @@ void run_printable_msg(struct gm_error *e);
 struct run_devs;
 struct vmm;
 struct vmm_topology;
+struct fs;
 int run_devs_plan(const struct run_opts *o, struct run_devs **out,
 		  struct gm_error *e);
 void run_devs_describe(const struct run_devs *d, struct vmm_topology *t);
@@ -69,5 +74,7 @@ int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
 		   struct gm_error *e);
 void run_devs_stop(struct run_devs *d);
 void run_devs_release(struct run_devs *d);
+/* run_devs_files() - each device's directory in the mounted @fs (vm/disks/vdX). */
+int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e);
 
 #endif /* KVMEM_RUN_H */

@@ -45,7 +45,7 @@ static void fz_on_fail(void)
 static const char *const opts[] = {
 	"--kernel", "--initrd", "--cmdline", "--flat", "--cpus", "--numa",
 	"--mem", "--cma", "--hugepages", "--console", "--mount", "--alloc",
-	"--headroom", "--name", "--rng",
+	"--headroom", "--name", "--rng", "--disk",
 };
 
 /* A plausible value for option @o. */
@@ -58,6 +58,7 @@ static const char *value_for(const char *o)
 	static const char *const flat[] = { "guest.bin@0x100000", "x@0", "@0x1000", "x@", "x", "x@@1", "x@0x10000000000000000" };
 	static const char *const head[] = { "0:16M", "0:0", "1:4K", "0:257M", "-1:4K", "0:4K,0:8K", ":4K", "0:", "18446744073709551616:4K" };
 	static const char *const alloc[] = { "node=0 size=4K", "name=x node=0 size=1M", "junk" };
+	static const char *const disk[] = { "a.img", "a.img,ro", "b,cache=none,serial=X", ",ro", "a,serial=", "a,bogus", "" };
 	static const char *const any[] = { "", "/boot/vmlinuz", "console=ttyS0", "stdio", "/tmp/x", "vm1" };
 
 #define P(v) v[fz_below(sizeof(v) / sizeof(v[0]))]
@@ -68,6 +69,7 @@ static const char *value_for(const char *o)
 	if (!strcmp(o, "--flat")) return P(flat);
 	if (!strcmp(o, "--headroom")) return P(head);
 	if (!strcmp(o, "--alloc")) return P(alloc);
+	if (!strcmp(o, "--disk")) return P(disk);
 	return P(any);
 #undef P
 }
