@@ -202,7 +202,7 @@ else
 		tail -n 30 "$work/disk.out" | diag
 	fi
 	check "disk: exit status 0" test "$(cat "$work/disk.rc")" = 0
-	check "disk: vda 32 MiB read-write, vdb read-only, vdc with serial EXT4DISK, vdd 8 MiB (512-byte sectors, discard on vda only)" \
+	check "disk: vda 32 MiB read-write, vdb read-only, vdc with serial EXT4DISK, vdd 8 MiB (512-byte sectors, discard on all but the read-only one)" \
 		test "$(gline disk 'blk vda')$(gline disk 'blk vdb')$(gline disk 'blk vdc')$(gline disk 'blk vdd')" = \
 		"KVMEM-GUEST blk vda size=65536 ro=0 serial= lbs=512 discard=2147483648KVMEM-GUEST blk vdb size=8192 ro=1 serial= lbs=512 discard=0KVMEM-GUEST blk vdc size=32768 ro=0 serial=EXT4DISK lbs=512 discard=2147483648KVMEM-GUEST blk vdd size=16384 ro=0 serial= lbs=512 discard=2147483648"
 	check "disk: the guest reads the host's bytes (vda sha256 = the host's)" \
