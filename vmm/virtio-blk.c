@@ -462,7 +462,9 @@ static bool good_serial(const char *s, size_t len)
 
 int vmm_blk_parse(const char *spec, struct vmm_blk_conf *c, struct gm_error *e)
 {
+	enum { SEEN_RO = 1, SEEN_CACHE = 2, SEEN_SERIAL = 4 };
 	const char *p, *opt;
+	unsigned seen = 0, bit;
 	size_t len;
 
 	memset(c, 0, sizeof(*c));
@@ -477,21 +479,30 @@ int vmm_blk_parse(const char *spec, struct vmm_blk_conf *c, struct gm_error *e)
 		opt = p + 1;
 		len = strcspn(opt, ",") + 1;
 		if (len == 3 && !strncmp(opt, "ro", 2)) {
+			bit = SEEN_RO;
 			c->ro = true;
 		} else if (len == 11 && !strncmp(opt, "cache=none", 10)) {
+			bit = SEEN_CACHE;
 			c->cache = VMM_BLK_CACHE_NONE;
 		} else if (len == 16 && !strncmp(opt, "cache=writeback", 15)) {
+			bit = SEEN_CACHE;
 			c->cache = VMM_BLK_CACHE_WRITEBACK;
 		} else if (!strncmp(opt, "serial=", 7) && len > 7) {
 			if (!good_serial(opt + 7, len - 8))
 				return gm_error_set(e, EINVAL, "--disk %s: serial must be 1 to %d printable characters, no spaces or commas",
 						    spec, VMM_BLK_SERIAL_MAX);
+			bit = SEEN_SERIAL;
 			memcpy(c->serial, opt + 7, len - 8);
 			c->serial[len - 8] = '\0';
 		} else {
 			return gm_error_set(e, EINVAL, "--disk %s: unknown option '%.*s' (ro, cache=none|writeback, serial=ID)",
 					    spec, (int)(len - 1), opt);
 		}
+		/* one meaning per option, as the other option lists (no last-wins) */
+		if (seen & bit)
+			return gm_error_set(e, EINVAL, "--disk %s: '%.*s' given twice", spec,
+					    (int)(bit == SEEN_RO ? 2 : bit == SEEN_CACHE ? 5 : 6), opt);
+		seen |= bit;
 	}
 	return 0;
 }

@@ -321,8 +321,8 @@ struct vmm_blk_conf {
 /*
  * vmm_blk_parse() - "FILE[,ro][,cache=none|writeback][,serial=ID]" into
  * @c (release with vmm_blk_conf_release(), also after an error). ID is 1
- * to 20 printable characters without spaces or commas. -EINVAL with @e
- * filled for anything else. Looks at no file.
+ * to 20 printable characters without spaces or commas; each option at most
+ * once. -EINVAL with @e filled for anything else. Looks at no file.
  */
 int vmm_blk_parse(const char *spec, struct vmm_blk_conf *c, struct gm_error *e);
 void vmm_blk_conf_release(struct vmm_blk_conf *c);

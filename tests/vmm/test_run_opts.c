@@ -148,6 +148,9 @@ static const struct {
 	{ ARGV("--kernel", "k", "--disk", "a.img,serial="), "serial must be 1 to 20" },
 	{ ARGV("--kernel", "k", "--disk", "a.img,serial=123456789012345678901"), "serial must be 1 to 20" },
 	{ ARGV("--kernel", "k", "--disk", "a.img,ro,"), "unknown option ''" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,ro,ro"), "'ro' given twice" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,cache=none,cache=writeback"), "'cache' given twice" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,serial=A,ro,serial=B"), "'serial' given twice" },
 };
 
 START_TEST(test_bad)
