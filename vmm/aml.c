@@ -47,23 +47,13 @@
 #define EXT_IRQ_EDGE		0x02	/* 0 = level */
 #define MEM32_READ_WRITE	0x01
 
+/* Room for @n more bytes (gm_grow(), kvmem's one growable array); sticky -ENOMEM. */
 static void reserve(struct vmm_aml *a, size_t n)
 {
-	size_t cap;
-	uint8_t *p;
-
 	if (a->err || a->len + n <= a->cap)
 		return;
-	cap = a->cap ? a->cap : 256;
-	while (cap < a->len + n)
-		cap *= 2;
-	p = realloc(a->p, cap);
-	if (!p) {
+	if (n > SIZE_MAX - a->len || gm_grow(&a->p, &a->cap, a->len + n, 1))
 		a->err = -ENOMEM;
-		return;
-	}
-	a->p = p;
-	a->cap = cap;
 }
 
 void vmm_aml_bytes(struct vmm_aml *a, const void *data, size_t len)
