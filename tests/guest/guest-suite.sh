@@ -213,7 +213,6 @@ fi
 # to its driver with every status bit, bytes read through its queue, its
 # edge-triggered GSI 16 interrupt; an unbind resets it (status back to
 # ACKNOWLEDGE only) and a rebind makes it work again.
-gline() { grep -a "^KVMEM-GUEST $2" "$work/$1.out" | tr -d '\r' | head -n 1; }
 if [[ $(cat "$work/virtio-rng.rc") != 0 ]]; then
 	echo "# kvmem run (virtio-rng) stderr:"
 	diag <"$work/virtio-rng.err"
@@ -221,24 +220,24 @@ if [[ $(cat "$work/virtio-rng.rc") != 0 ]]; then
 fi
 check "virtio-rng: exit status 0" test "$(cat "$work/virtio-rng.rc")" = 0
 check "virtio-rng: the guest found device 4 and bound virtio_rng (status 0xf)" \
-	test "$(gline virtio-rng virtio-dev)" = "KVMEM-GUEST virtio-dev virtio0 device=0x0004 driver=virtio_rng status=0x0000000f"
+	test "$(line virtio-rng virtio-dev)" = "KVMEM-GUEST virtio-dev virtio0 device=0x0004 driver=virtio_rng status=0x0000000f"
 check "virtio-rng: it is the guest's hwrng" \
-	test "$(gline virtio-rng hwrng)" = "KVMEM-GUEST hwrng virtio_rng.0"
-distinct=$(gline virtio-rng rng-read | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+	test "$(line virtio-rng hwrng)" = "KVMEM-GUEST hwrng virtio_rng.0"
+distinct=$(line virtio-rng rng-read | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
 check "virtio-rng: 256 bytes read from /dev/hwrng look random (${distinct:-no} distinct values)" \
 	test "${distinct:-0}" -ge 100
-irq=$(gline virtio-rng rng-irq)
+irq=$(line virtio-rng rng-irq)
 check "virtio-rng: interrupts arrive on GSI 16, edge ($irq)" \
 	grep -qE '^KVMEM-GUEST rng-irq 16-edge virtio0 count=[1-9]' <<<"$irq"
 check "virtio-rng: unbind resets the device (status back to ACKNOWLEDGE)" \
-	test "$(gline virtio-rng after-unbind)" = "KVMEM-GUEST after-unbind status=0x00000001"
+	test "$(line virtio-rng after-unbind)" = "KVMEM-GUEST after-unbind status=0x00000001"
 check "virtio-rng: rebind brings it back" \
-	test "$(gline virtio-rng after-rebind)" = "KVMEM-GUEST after-rebind status=0x0000000f hwrng=virtio_rng.0"
-distinct=$(gline virtio-rng rng-read-again | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+	test "$(line virtio-rng after-rebind)" = "KVMEM-GUEST after-rebind status=0x0000000f hwrng=virtio_rng.0"
+distinct=$(line virtio-rng rng-read-again | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
 check "virtio-rng: bytes again after the reset (${distinct:-no} distinct values)" \
 	test "${distinct:-0}" -ge 100
 check "virtio-rng: the guest's script ended with status 0" \
-	test "$(gline virtio-rng run-status)" = "KVMEM-GUEST run-status 0"
+	test "$(line virtio-rng run-status)" = "KVMEM-GUEST run-status 0"
 
 # ---------------------------------------------------------- disks: --disk
 # Four disks in one guest (scripts/disk.sh): what Linux sees, the bytes it
@@ -256,21 +255,21 @@ else
 	fi
 	check "disk: exit status 0" test "$(cat "$work/disk.rc")" = 0
 	check "disk: vda 32 MiB read-write, vdb read-only, vdc with serial EXT4DISK, vdd 8 MiB (512-byte sectors, discard on all but the read-only one)" \
-		test "$(gline disk 'blk vda')$(gline disk 'blk vdb')$(gline disk 'blk vdc')$(gline disk 'blk vdd')" = \
+		test "$(line disk 'blk vda')$(line disk 'blk vdb')$(line disk 'blk vdc')$(line disk 'blk vdd')" = \
 		"KVMEM-GUEST blk vda size=65536 ro=0 serial= lbs=512 discard=2147483648KVMEM-GUEST blk vdb size=8192 ro=1 serial= lbs=512 discard=0KVMEM-GUEST blk vdc size=32768 ro=0 serial=EXT4DISK lbs=512 discard=2147483648KVMEM-GUEST blk vdd size=16384 ro=0 serial= lbs=512 discard=2147483648"
 	check "disk: the guest reads the host's bytes (vda sha256 = the host's)" \
-		test "$(gline disk vda-sum)" = "KVMEM-GUEST vda-sum $rw_sum"
+		test "$(line disk vda-sum)" = "KVMEM-GUEST vda-sum $rw_sum"
 	check "disk: ... and on the read-only disk (vdb)" \
-		test "$(gline disk vdb-sum)" = "KVMEM-GUEST vdb-sum $ro_sum"
+		test "$(line disk vdb-sum)" = "KVMEM-GUEST vdb-sum $ro_sum"
 	check "disk: the guest writes 4 MiB and syncs" \
-		test "$(gline disk vda-write)$(gline disk vda-sync)" = "KVMEM-GUEST vda-write rc=0KVMEM-GUEST vda-sync rc=0"
+		test "$(line disk vda-write)$(line disk vda-sync)" = "KVMEM-GUEST vda-write rc=0KVMEM-GUEST vda-sync rc=0"
 	check "disk: the host file holds the guest's pattern after kvmem exits" \
 		test "$(val disk.host pattern-file)" = "$(val disk.host pattern-want)"
-	check "disk: the read-only disk refuses the guest's write ($(gline disk vdb-write))" \
-		grep -qE '^KVMEM-GUEST vdb-write rc=[1-9]' <<<"$(gline disk vdb-write)"
+	check "disk: the read-only disk refuses the guest's write ($(line disk vdb-write))" \
+		grep -qE '^KVMEM-GUEST vdb-write rc=[1-9]' <<<"$(line disk vdb-write)"
 	check "disk: ... and its file is unchanged" test "$(val disk.host ro-after)" = "$ro_sum"
 	check "disk: blkdiscard succeeds and the range reads back zero" \
-		test "$(gline disk vda-discard)$(gline disk vda-discarded-nonzero)" = \
+		test "$(line disk vda-discard)$(line disk vda-discarded-nonzero)" = \
 		"KVMEM-GUEST vda-discard rc=0KVMEM-GUEST vda-discarded-nonzero 0"
 	before=$(val disk.host blocks-before) after=$(val disk.host blocks-after)
 	echo "# rw.img allocated 512-byte blocks: ${before:-?} before, ${after:-?} after (16 MiB discarded = 32768)"
@@ -280,13 +279,13 @@ else
 		notok "disk: discard punched holes in the host file (${before:-?} -> ${after:-?} blocks)"
 	fi
 	check "disk: the guest mounts the host's ext4 image (mke2fs -d)" \
-		test "$(gline disk ext4-mount)" = "KVMEM-GUEST ext4-mount rc=0"
+		test "$(line disk ext4-mount)" = "KVMEM-GUEST ext4-mount rc=0"
 	check "disk: ... and reads its text file" \
-		test "$(gline disk ext4-hello)" = "KVMEM-GUEST ext4-hello hello from the host's ext4 image"
+		test "$(line disk ext4-hello)" = "KVMEM-GUEST ext4-hello hello from the host's ext4 image"
 	check "disk: ... and its 1 MiB of data, byte exact" \
-		test "$(gline disk ext4-data)" = "KVMEM-GUEST ext4-data $data_sum"
+		test "$(line disk ext4-data)" = "KVMEM-GUEST ext4-data $data_sum"
 	check "disk: a RAM block device behind cache=none (O_DIRECT): the guest writes and reads back" \
-		test "$(gline disk vdd-write)$(gline disk vdd-sum)" = "KVMEM-GUEST vdd-write rc=0KVMEM-GUEST vdd-sum $(val disk.host ram-want)"
+		test "$(line disk vdd-write)$(line disk vdd-sum)" = "KVMEM-GUEST vdd-write rc=0KVMEM-GUEST vdd-sum $(val disk.host ram-want)"
 	check "disk: ... and the block device holds it after kvmem exits" \
 		test -n "$(val disk.host ram-file)" -a "$(val disk.host ram-file)" = "$(val disk.host ram-want)"
 	check "disk: vm/disks/vda/{path,size,readonly,serial} while the guest runs" \
@@ -304,11 +303,13 @@ else
 		notok "disk: vm/disks/vda/stat has /sys/block/DEV/stat's 17 fields with the guest's I/O (${#st[@]} fields)"
 	fi
 	check "disk: the guest's script ended with status 0" \
-		test "$(gline disk run-status)" = "KVMEM-GUEST run-status 0"
+		test "$(line disk run-status)" = "KVMEM-GUEST run-status 0"
+	check "disk: the --mount is gone after the run" \
+		not grep -q "still mounted" "$work/disk.fs"
 
 	# kill -9 after sync
 	check "kill: the guest wrote and synced" \
-		test "$(gline kill kill-write)$(gline kill synced)" = "KVMEM-GUEST kill-write rc=0KVMEM-GUEST synced"
+		test "$(line kill kill-write)$(line kill synced)" = "KVMEM-GUEST kill-write rc=0KVMEM-GUEST synced"
 	check "kill: the disk ran on the synchronous fallback (KVMEM_KIO_SYNC=1: vm/disks/vda/engine)" \
 		test "$(val kill.fs engine)" = "sync"
 	read -ra st <<<"$(val kill.fs stat)"

@@ -185,14 +185,14 @@ for f in "$work"/bad-*.rc; do
 done >"$work/bad.list"
 
 # live NAME MNT HOOK ARGS...: `kvmem ARGS --mount MNT`, its console read
-# line by line into WORK/NAME.out; when the guest's init has reported
-# (KVMEM-GUEST token; it then holds as long as kvmem.hold= says), `HOOK PID
-# MNT` looks at the running guest. Records NAME.rc, NAME.time, and "still
-# mounted" in NAME.fs if the mount outlives the run. Only bash builtins in
-# the loop and the hooks (rmdir aside): under TCG a fork per poll would
-# steal the one outer CPU from the guest. The array live_env holds
-# VAR=VALUE words for kvmem's environment.
-live_env=()
+# line by line into WORK/NAME.out; when the guest prints a line holding
+# $live_on (default "KVMEM-GUEST token": its init has reported and holds as
+# long as kvmem.hold= says), `HOOK PID MNT` looks at the running guest.
+# Records NAME.rc, NAME.time, and "still mounted" in NAME.fs if the mount
+# outlives the run. Only bash builtins in the loop and the hooks (rmdir
+# aside): under TCG a fork per poll would steal the one outer CPU from the
+# guest. The array live_env holds VAR=VALUE words for kvmem's environment.
+live_env=() live_on=
 live() {
 	local name=$1 mnt=$2 hook=$3 t fd pid line st rc mounts
 	shift 3
@@ -206,7 +206,7 @@ live() {
 		st=$?
 		((st == 0)) || break
 		printf '%s\n' "$line" >>"$work/$name.out"
-		[[ $line == *"KVMEM-GUEST token"* ]] && "$hook" "$pid" "$mnt"
+		[[ $line == *"${live_on:-KVMEM-GUEST token}"* ]] && "$hook" "$pid" "$mnt"
 	done
 	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
 	exec {fd}<&-
@@ -271,51 +271,47 @@ fi
 
 # 8. Disks: four at once (guest script disk.sh): vda read-write on tmpfs
 #    (random bytes, written, discarded), vdb read-only, vdc the host's
-#    ext4 image with a serial, vdd a RAM block device with cache=none. The
-#    host side reads vm/disks/ through --mount while the guest holds, and
-#    records afterwards what the image files hold (disk.host).
-#    Only bash builtins in the read loop (see the binding case).
+#    ext4 image with a serial, vdd a RAM block device with cache=none. When
+#    the guest says disk-ready (it then holds 3 s), vm/disks/ through the
+#    mount; afterwards, what the image files hold (disk.host).
+disk_hook() {
+	local dev f v
+	for dev in vda vdb vdc vdd; do
+		for f in path size readonly serial cache engine stat; do
+			[[ -e $2/vm/disks/$dev/$f ]] || continue
+			IFS= read -r v <"$2/vm/disks/$dev/$f"
+			echo "$dev $f $v" >>"$work/disk.fs"
+		done
+	done
+}
+# 9. kill -9 after the guest's sync: the bytes are in the file. The
+#    synchronous fallback serves this disk (KVMEM_KIO_SYNC=1).
+kill_hook() {
+	local v
+	IFS= read -r v <"$2/vm/disks/vda/engine"
+	echo "engine $v" >>"$work/kill.fs"
+	IFS= read -r v <"$2/vm/disks/vda/stat"
+	echo "stat $v" >>"$work/kill.fs"
+	kill -9 "$1"
+}
 if [[ -e $work/rw.img ]]; then
-	t=${EPOCHREALTIME/[.,]/}
 	d=$scratch/disk
-	mnt=$scratch/mnt-disk
-	mkdir -p "$d" "$mnt"
+	mkdir -p "$d"
 	cp "$work/rw.img" "$work/ro.img" "$work/ext4.img" "$d/"
-	: >"$work/disk.out" >"$work/disk.fs" >"$work/disk.host"
+	: >"$work/disk.host"
 	ram=
 	if modprobe brd rd_nr=1 rd_size=8192 2>"$work/disk.brd" && [[ -b /dev/ram0 ]]; then
 		ram=/dev/ram0
 		head -c 8388608 /dev/zero >"$ram"
 	fi
 	echo "blocks-before $(stat -c %b "$d/rw.img")" >>"$work/disk.host"
-	exec {fd}< <(exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
+	live_on="KVMEM-GUEST disk-ready"
+	live disk "$scratch/mnt-disk" disk_hook run --kernel "$kernel" --initrd "$initrd" \
 		--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=disk kvmem.hold=3" \
-		--mem 256M --console stdio --mount "$mnt" \
+		--mem 256M --console stdio \
 		--disk "$d/rw.img" --disk "$d/ro.img,ro" \
 		--disk "$d/ext4.img,serial=EXT4DISK" \
-		${ram:+--disk "$ram,cache=none"} \
-		</dev/null 2>"$work/disk.err")
-	pid=$!
-	while :; do
-		IFS= read -r -t "$tmo" -u "$fd" line
-		st=$?
-		((st == 0)) || break
-		printf '%s\n' "$line" >>"$work/disk.out"
-		if [[ $line == *"KVMEM-GUEST disk-ready"* ]]; then
-			for dev in vda vdb vdc vdd; do
-				for f in path size readonly serial cache engine stat; do
-					[[ -e $mnt/vm/disks/$dev/$f ]] || continue
-					IFS= read -r v <"$mnt/vm/disks/$dev/$f"
-					echo "$dev $f $v" >>"$work/disk.fs"
-				done
-			done
-		fi
-	done
-	((st > 128)) && kill -9 "$pid" 2>/dev/null
-	exec {fd}<&-
-	rc=0
-	wait "$pid" || rc=$?
-	echo "$rc" >"$work/disk.rc"
+		${ram:+--disk "$ram,cache=none"}
 	{
 		echo "blocks-after $(stat -c %b "$d/rw.img")"
 		echo "pattern-file $(dd if="$d/rw.img" bs=1M skip=1 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
@@ -326,45 +322,20 @@ if [[ -e $work/rw.img ]]; then
 			echo "ram-want $(yes KVMEM-RAM-PATTERN | head -c 1048576 | sha256sum | cut -d' ' -f1)"
 		fi
 	} >>"$work/disk.host"
-	umount -l "$mnt" 2>/dev/null
+	umount -l "$scratch/mnt-disk" 2>/dev/null
 	[[ -n $ram ]] && rmmod brd 2>/dev/null
-	elapsed "$t" >"$work/disk.time"
 
-	# 9. kill -9 after the guest's sync: the bytes are in the file. The
-	#    synchronous fallback serves this disk (KVMEM_KIO_SYNC=1).
-	t=${EPOCHREALTIME/[.,]/}
-	mnt=$scratch/mnt-kill
-	mkdir -p "$mnt"
 	head -c 8388608 /dev/zero >"$d/kill.img"
-	: >"$work/kill.out" >"$work/kill.fs"
-	exec {fd}< <(KVMEM_KIO_SYNC=1 exec "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
+	live_env=(KVMEM_KIO_SYNC=1) live_on="KVMEM-GUEST synced"
+	live kill "$scratch/mnt-kill" kill_hook run --kernel "$kernel" --initrd "$initrd" \
 		--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=kill" \
-		--mem 256M --console stdio --mount "$mnt" --disk "$d/kill.img" \
-		</dev/null 2>"$work/kill.err")
-	pid=$!
-	while :; do
-		IFS= read -r -t "$tmo" -u "$fd" line
-		st=$?
-		((st == 0)) || break
-		printf '%s\n' "$line" >>"$work/kill.out"
-		if [[ $line == *"KVMEM-GUEST synced"* ]]; then
-			IFS= read -r v <"$mnt/vm/disks/vda/engine"
-			echo "engine $v" >>"$work/kill.fs"
-			IFS= read -r v <"$mnt/vm/disks/vda/stat"
-			echo "stat $v" >>"$work/kill.fs"
-			kill -9 "$pid"
-		fi
-	done
-	exec {fd}<&-
-	rc=0
-	wait "$pid" || rc=$?
-	echo "$rc" >"$work/kill.rc"
-	umount -l "$mnt" 2>/dev/null
+		--mem 256M --console stdio --disk "$d/kill.img"
+	live_env=() live_on=
+	umount -l "$scratch/mnt-kill" 2>/dev/null	# its server was killed
 	{
 		echo "kill-file $(head -c 2097152 "$d/kill.img" | sha256sum | cut -d' ' -f1)"
 		echo "kill-want $(yes KVMEM-KILL-PATTERN | head -c 2097152 | sha256sum | cut -d' ' -f1)"
 	} >>"$work/kill.fs"
-	elapsed "$t" >"$work/kill.time"
 fi
 
 elapsed "$start" >"$work/all-cases.time"
