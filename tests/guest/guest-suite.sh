@@ -111,7 +111,7 @@ head -c 4194304 /dev/urandom >"$work/ro.img"
 mkdir -p "$work/ext4-root"
 echo "hello from the host's ext4 image" >"$work/ext4-root/hello.txt"
 head -c 1048576 /dev/urandom >"$work/ext4-root/data.bin"
-if ! mke2fs -q -t ext4 -d "$work/ext4-root" -F "$work/ext4.img" 16M; then
+if ! mke2fs -q -t ext4 -d "$work/ext4-root" -F "$work/ext4.img" 16M >/dev/null; then
 	echo "Bail out! mke2fs -d failed (e2fsprogs)"
 	exit 1
 fi
