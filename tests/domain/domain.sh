@@ -12,8 +12,8 @@
 # @BLK@ for a block device of the machine (the case is skipped without one).
 # Also: the printed commands survive the shell (quoting), options that
 # describe the guest are refused beside --domain, usage errors, and
-# EXAMPLE (examples/domain.xml) with its kernel and initrd in the scratch
-# directory.
+# EXAMPLE (examples/domain.xml) with its kernel, initrd and disk image in
+# the scratch directory.
 set -uo pipefail
 
 (($# == 3)) || { echo "usage: domain.sh KVMEM XMLDIR EXAMPLE" >&2; exit 2; }
@@ -123,10 +123,11 @@ else
 	notok "kvmem domain --help: status $rc"
 fi
 
-# examples/domain.xml, with its kernel and initrd here.
+# examples/domain.xml, with its kernel, initrd and disk image here.
 sed -e "s|<kernel>[^<]*</kernel>|<kernel>$dir/bzImage</kernel>|" \
-	-e "s|<initrd>[^<]*</initrd>|<initrd>$dir/initrd.cpio</initrd>|" "$example" >"$dir/example.xml"
-want="kvmem run --kernel $dir/bzImage --initrd $dir/initrd.cpio --cmdline 'console=ttyS0 quiet' --cpus 2 --numa 0:512M,1:512M --cma 1:64M --console stdio --name numa-demo"
+	-e "s|<initrd>[^<]*</initrd>|<initrd>$dir/initrd.cpio</initrd>|" \
+	-e "s|<source file='[^']*'/>|<source file='$dir/vda.img'/>|" "$example" >"$dir/example.xml"
+want="kvmem run --kernel $dir/bzImage --initrd $dir/initrd.cpio --cmdline 'console=ttyS0 quiet' --cpus 2 --numa 0:512M,1:512M --cma 1:64M --console stdio --name numa-demo --rng --disk $dir/vda.img"
 run "$kvmem" domain "$dir/example.xml"
 if ((rc == 0)) && [[ $(cat "$dir/out") == "$want" ]]; then
 	ok "examples/domain.xml: $want"
