@@ -19,8 +19,6 @@
 
 #include "internal.h"
 
-#define SERIAL_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-"
-
 /* @s with XML's five special characters escaped. */
 static void put_escaped(FILE *f, const char *s)
 {
@@ -181,8 +179,7 @@ static int check_strings(const struct dom_guest *g, struct gm_error *e)
 		if (!dom_printable(g->disk[i].path))
 			return gm_error_set(e, EINVAL, "disk vd%c's path holds a control character (not representable in XML)",
 					    'a' + i);
-		/* libvirt's schema (diskSerial) takes these; kvmem's serial=ID takes more */
-		if (serial[strspn(serial, SERIAL_CHARS)])
+		if (serial[strspn(serial, DOM_SERIAL_CHARS)])
 			return gm_error_set(e, EINVAL, "disk vd%c's serial '%s': libvirt's schema takes letters, digits and _.+- only",
 					    'a' + i, serial);
 	}

@@ -140,6 +140,12 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
  */
 int dom_check_host(const struct dom_guest *g, struct gm_error *e);
 
+/*
+ * A disk serial's characters: libvirt's schema (diskSerial) takes these and
+ * space, kvmem's --disk serial=ID takes any printable but space and comma.
+ */
+#define DOM_SERIAL_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-"
+
 /* dom_printable() - true if @s holds no control byte (< 0x20, 0x7f). */
 bool dom_printable(const char *s);
 

@@ -439,16 +439,26 @@ static struct dom_disk *cur_disk(struct mapping *m)
 static int on_disk(struct mapping *m, xmlNode *n)
 {
 	struct dom_guest *g = m->g;
-	char *type;
+	char *type, *device;
+	int ret = 0;
 
 	if (g->nr_disks == DOM_MAX_DISKS)
 		return gm_error_set(m->e, EINVAL, "<devices/disk>: more than %d disks (kvmem's virtio-mmio slots)",
 				    DOM_MAX_DISKS);
 	type = prop(n, "type");
-	m->disk_target[g->nr_disks] = -1;
-	g->disk[g->nr_disks++].block = type && !strcmp(type, "block");
+	device = prop(n, "device");
+	/* the table refuses the user's values; these would be libvirt's defaults */
+	if ((type && strcmp(type, "file") && strcmp(type, "block")) ||
+	    (device && strcmp(device, "disk")))
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk type='%.20s' device='%.20s'>: kvmem supports type='file' or 'block', device='disk' only",
+				   type ? type : "", device ? device : "");
+	else {
+		m->disk_target[g->nr_disks] = -1;
+		g->disk[g->nr_disks++].block = type && !strcmp(type, "block");
+	}
 	xmlFree(type);
-	return 0;
+	xmlFree(device);
+	return ret;
 }
 
 static int on_disk_driver(struct mapping *m, xmlNode *n)
@@ -524,18 +534,18 @@ static int on_disk_readonly(struct mapping *m, xmlNode *n)
 	return 0;
 }
 
-/* What virtio-blk's 20-byte id and --disk's serial=ID can carry. */
+/*
+ * What virtio-blk's 20-byte id, --disk's serial=ID and libvirt's schema
+ * all carry (so that vm/domain.xml can say it again).
+ */
 static int on_disk_serial(struct mapping *m, xmlNode *n)
 {
 	char *t = text_of(n);
-	size_t len = strlen(t), i;
+	size_t len = strlen(t);
 	int ret = 0;
 
-	for (i = 0; i < len; i++)
-		if (t[i] <= ' ' || t[i] > '~' || t[i] == ',')
-			break;
-	if (!len || len > DOM_SERIAL_MAX || i < len)
-		ret = gm_error_set(m->e, EINVAL, "<devices/disk/serial>%.40s</devices/disk/serial>: kvmem takes 1 to %d printable characters, no spaces or commas",
+	if (!len || len > DOM_SERIAL_MAX || t[strspn(t, DOM_SERIAL_CHARS)])
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/serial>%.40s</devices/disk/serial>: kvmem takes 1 to %d letters, digits or _.+- (no spaces)",
 				   t, DOM_SERIAL_MAX);
 	else
 		snprintf(cur_disk(m)->serial, sizeof(cur_disk(m)->serial), "%s", t);
