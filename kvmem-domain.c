@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,6 +124,28 @@ static int add_nodes(struct run_domain *d, const struct dom_guest *g,
 	return len ? add(d, "%s", opt) ?: add(d, "%s", list) : 0;
 }
 
+_Static_assert(DOM_MAX_DISKS == RUN_MAX_DISKS, "a domain's disks are --disk's");
+_Static_assert(DOM_SERIAL_MAX == VMM_BLK_SERIAL_MAX, "<serial> is --disk's serial=ID");
+
+/* One --disk FILE[,ro][,cache=none|writeback][,serial=ID] per <disk>, vda first. */
+static int add_disks(struct run_domain *d, const struct dom_guest *g)
+{
+	static const char *const cache[] = {
+		[DOM_CACHE_DEFAULT] = "", [DOM_CACHE_NONE] = ",cache=none",
+		[DOM_CACHE_WRITEBACK] = ",cache=writeback",
+	};
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < g->nr_disks; i++) {
+		const struct dom_disk *k = &g->disk[i];
+
+		ret = add(d, "--disk") ?: add(d, "%s%s%s%s%s", k->path, k->ro ? ",ro" : "",
+					      cache[k->cache], k->serial[0] ? ",serial=" : "",
+					      k->serial);
+	}
+	return ret;
+}
+
 /* The canonical command: `kvmem run --help`'s order, every value explicit. */
 static int build_args(struct run_domain *d, const struct dom_guest *g)
 {
@@ -150,6 +173,10 @@ static int build_args(struct run_domain *d, const struct dom_guest *g)
 		ret = add(d, "--console") ?: add(d, "%s", g->console);
 	if (!ret)
 		ret = add(d, "--name") ?: add(d, "%s", g->name);
+	if (!ret && g->rng)
+		ret = add(d, "--rng");
+	if (!ret)
+		ret = add_disks(d, g);
 	return ret;
 }
 
@@ -328,6 +355,35 @@ static int abs_path(const char *path, char **out)
 	return ret < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * The --disk options as <disk>s: a block device is type='block', anything
+ * else type='file' (what the run opened was checked then).
+ */
+static int xml_disks(const struct run_opts *o, struct dom_guest *g)
+{
+	static const enum dom_cache cache[] = {
+		[VMM_BLK_CACHE_DEFAULT] = DOM_CACHE_DEFAULT,
+		[VMM_BLK_CACHE_NONE] = DOM_CACHE_NONE,
+		[VMM_BLK_CACHE_WRITEBACK] = DOM_CACHE_WRITEBACK,
+	};
+
+	for (unsigned i = 0; i < o->nr_disks; i++) {
+		const struct vmm_blk_conf *c = &o->disk[i];
+		struct dom_disk *d = &g->disk[i];
+		struct stat st;
+		int ret = abs_path(c->path, &d->path);
+
+		g->nr_disks = i + 1;	/* released with the others, also on error */
+		if (ret)
+			return ret;
+		d->block = !stat(c->path, &st) && S_ISBLK(st.st_mode);
+		d->ro = c->ro;
+		d->cache = cache[c->cache];
+		snprintf(d->serial, sizeof(d->serial), "%s", c->serial);
+	}
+	return 0;
+}
+
 int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		   struct gm_error *e)
 {
@@ -359,6 +415,9 @@ int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 	if (!ret && o->console)
 		ret = strcmp(o->console, "stdio") ? abs_path(o->console, &g.console) :
 		      (g.console = strdup("stdio")) ? 0 : -ENOMEM;
+	g.rng = o->rng;
+	if (!ret)
+		ret = xml_disks(o, &g);
 	if (ret)
 		ret = gm_error_set(e, -ret, "%s", strerror(-ret));
 	else

@@ -46,6 +46,27 @@ struct dom_node {
 	uint64_t cma, headroom;	/* kvmem metadata, bytes (0 = none) */
 };
 
+/*
+ * One <disk>: kvmem's --disk (virtio-blk), in the guest's order (vda
+ * first). Only what kvmem honours: a raw image file or block device.
+ */
+#define DOM_MAX_DISKS		15	/* kvmem's virtio-mmio slots */
+#define DOM_SERIAL_MAX		20	/* virtio-blk's GET_ID: 20 bytes */
+
+enum dom_cache {
+	DOM_CACHE_DEFAULT,		/* no cache=: kvmem's default */
+	DOM_CACHE_NONE,			/* cache='none': O_DIRECT */
+	DOM_CACHE_WRITEBACK,		/* cache='writeback': the page cache */
+};
+
+struct dom_disk {
+	char *path;			/* malloc'd; never holds a comma */
+	bool block;			/* type='block' (<source dev>), else 'file' */
+	bool ro;			/* <readonly/> */
+	enum dom_cache cache;
+	char serial[DOM_SERIAL_MAX + 1];	/* <serial>, "" for none */
+};
+
 struct dom_guest {
 	char name[DOM_NAME_MAX + 1];
 	char uuid[DOM_UUID_LEN + 1];	/* "" unless the file gave one */
@@ -58,6 +79,9 @@ struct dom_guest {
 	char *flat;			/* kvmem metadata: flat binary (malloc'd) */
 	uint64_t flat_addr;
 	char *console;			/* "stdio", a file path, or NULL (no serial) */
+	struct dom_disk disk[DOM_MAX_DISKS];	/* vda, vdb, ... */
+	unsigned nr_disks;
+	bool rng;			/* <rng model='virtio'>: --rng */
 };
 
 /*

@@ -7,7 +7,8 @@
  * It states what kvmem does where libvirt would assume otherwise: the CPU
  * is host-passthrough with one socket per vCPU, the guest's reset, poweroff
  * and crash all end the run (destroy), there is no balloon, the serial port
- * is COM1 on the terminal (stdio) or a file. Plain stdio writing: no
+ * is COM1 on the terminal (stdio) or a file, disks are raw virtio disks
+ * named vda, vdb, ... in order. Plain stdio writing: no
  * library state, safe from any thread.
  */
 #include <errno.h>
@@ -84,9 +85,41 @@ static void put_cpu(FILE *f, const struct dom_guest *g)
 	fprintf(f, "  </cpu>\n");
 }
 
+/* <disk>s in the guest's order: vda first. */
+static void put_disks(FILE *f, const struct dom_guest *g)
+{
+	static const char *const cache[] = {
+		[DOM_CACHE_NONE] = "none", [DOM_CACHE_WRITEBACK] = "writeback",
+	};
+
+	for (unsigned i = 0; i < g->nr_disks; i++) {
+		const struct dom_disk *d = &g->disk[i];
+
+		fprintf(f, "    <disk type='%s' device='disk'>\n"
+			"      <driver name='qemu' type='raw'", d->block ? "block" : "file");
+		if (d->cache != DOM_CACHE_DEFAULT)
+			fprintf(f, " cache='%s'", cache[d->cache]);
+		fprintf(f, "/>\n      <source %s='", d->block ? "dev" : "file");
+		put_escaped(f, d->path);
+		fprintf(f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n", 'a' + i);
+		if (d->ro)
+			fprintf(f, "      <readonly/>\n");
+		put_elem(f, "      ", "serial", d->serial[0] ? d->serial : NULL);
+		fprintf(f, "    </disk>\n");
+	}
+}
+
+static void put_rng(FILE *f, const struct dom_guest *g)
+{
+	if (g->rng)
+		fprintf(f, "    <rng model='virtio'>\n"
+			"      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
+}
+
 static void put_devices(FILE *f, const struct dom_guest *g)
 {
 	fprintf(f, "  <devices>\n");
+	put_disks(f, g);
 	if (g->console && !strcmp(g->console, "stdio")) {
 		fprintf(f, "    <serial type='stdio'>\n");
 	} else if (g->console) {
@@ -96,7 +129,9 @@ static void put_devices(FILE *f, const struct dom_guest *g)
 	}
 	if (g->console)
 		fprintf(f, "      <target port='0'/>\n    </serial>\n");
-	fprintf(f, "    <memballoon model='none'/>\n  </devices>\n");
+	fprintf(f, "    <memballoon model='none'/>\n");
+	put_rng(f, g);
+	fprintf(f, "  </devices>\n");
 }
 
 /* kvmem's options with no libvirt element. */
@@ -138,6 +173,16 @@ static int check_strings(const struct dom_guest *g, struct gm_error *e)
 		if (str[i].s && !dom_printable(str[i].s))
 			return gm_error_set(e, EINVAL, "the %s holds a control character (not representable in XML)",
 					    str[i].what);
+	for (unsigned i = 0; i < g->nr_disks; i++) {
+		const char *serial = g->disk[i].serial;
+
+		if (!dom_printable(g->disk[i].path))
+			return gm_error_set(e, EINVAL, "disk vd%c's path holds a control character (not representable in XML)",
+					    'a' + i);
+		if (serial[strspn(serial, DOM_SERIAL_CHARS)])
+			return gm_error_set(e, EINVAL, "disk vd%c's serial '%s': libvirt's schema takes letters, digits and _.+- only",
+					    'a' + i, serial);
+	}
 	return 0;
 }
 

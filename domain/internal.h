@@ -133,10 +133,18 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 /*
  * dom_check_host() - what @g asks of the host: the files it names exist and
  * are readable regular files (-ENOENT, -EACCES, -EINVAL), its host NUMA
- * nodes exist and 2 MiB huge pages are a size the host has (-ENODEV).
- * Reads /sys; changes nothing.
+ * nodes exist and 2 MiB huge pages are a size the host has (-ENODEV), its
+ * disks are files or block devices as their type says, writable unless
+ * read-only, each once (-ENOENT, -EACCES, -EROFS, -EINVAL). Reads /sys;
+ * changes nothing.
  */
 int dom_check_host(const struct dom_guest *g, struct gm_error *e);
+
+/*
+ * A disk serial's characters: libvirt's schema (diskSerial) takes these and
+ * space, kvmem's --disk serial=ID takes any printable but space and comma.
+ */
+#define DOM_SERIAL_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-"
 
 /* dom_printable() - true if @s holds no control byte (< 0x20, 0x7f). */
 bool dom_printable(const char *s);

@@ -39,6 +39,7 @@ struct mapping {
 	char *page_nodeset;		/* <hugepages><page nodeset>, xmlFree */
 	bool serial, serial_file;	/* one serial port seen; of type file */
 	uint64_t cma_seen, headroom_seen;	/* bit per node */
+	int disk_target[DOM_MAX_DISKS];	/* <target dev='vdX'>: X - 'a', -1 */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -423,12 +424,154 @@ static int on_flat(struct mapping *m, xmlNode *n)
 	return ret;
 }
 
+/* ---- devices/disk and devices/rng ------------------------------------------- */
+
+/*
+ * A <disk> is read into the guest's next slot in document order, its
+ * children fill it in; finish_disks() then puts each in the place its
+ * <target dev='vdX'> names, so the guest's vdX is the disk the file says.
+ */
+static struct dom_disk *cur_disk(struct mapping *m)
+{
+	return &m->g->disk[m->g->nr_disks - 1];
+}
+
+static int on_disk(struct mapping *m, xmlNode *n)
+{
+	struct dom_guest *g = m->g;
+	char *type, *device;
+	int ret = 0;
+
+	if (g->nr_disks == DOM_MAX_DISKS)
+		return gm_error_set(m->e, EINVAL, "<devices/disk>: more than %d disks (kvmem's virtio-mmio slots)",
+				    DOM_MAX_DISKS);
+	type = prop(n, "type");
+	device = prop(n, "device");
+	/* the table refuses the user's values; these would be libvirt's defaults */
+	if ((type && strcmp(type, "file") && strcmp(type, "block")) ||
+	    (device && strcmp(device, "disk")))
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk type='%.20s' device='%.20s'>: kvmem supports type='file' or 'block', device='disk' only",
+				   type ? type : "", device ? device : "");
+	else {
+		m->disk_target[g->nr_disks] = -1;
+		g->disk[g->nr_disks++].block = type && !strcmp(type, "block");
+	}
+	xmlFree(type);
+	xmlFree(device);
+	return ret;
+}
+
+static int on_disk_driver(struct mapping *m, xmlNode *n)
+{
+	char *cache = prop(n, "cache");
+	int ret = 0;
+
+	if (!cache || !strcmp(cache, "default"))
+		cur_disk(m)->cache = DOM_CACHE_DEFAULT;
+	else if (!strcmp(cache, "none"))
+		cur_disk(m)->cache = DOM_CACHE_NONE;
+	else if (!strcmp(cache, "writeback"))
+		cur_disk(m)->cache = DOM_CACHE_WRITEBACK;
+	else	/* the table refuses the user's; this is a default libvirt added */
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/driver cache='%.20s'>: kvmem supports cache='none' or 'writeback' only",
+				   cache);
+	xmlFree(cache);
+	return ret;
+}
+
+/* <source file='F'> (type='file') or <source dev='D'> (type='block'). */
+static int on_disk_source(struct mapping *m, xmlNode *n)
+{
+	struct dom_disk *d = cur_disk(m);
+	const char *key = d->block ? "dev" : "file";
+	char *path = prop(n, key);
+	int ret = 0;
+
+	if (!path || !*path)
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/source>: a type='%s' disk needs %s='...'",
+				   d->block ? "block" : "file", key);
+	else if (!dom_printable(path))
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/source %s>: holds a control character", key);
+	else if (strchr(path, ','))
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/source %s='%.120s'>: a comma in the path (kvmem's --disk FILE,OPTIONS cannot say it)",
+				   key, path);
+	else if (d->path)
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/source>: given twice");
+	else if (!(d->path = strdup(path)))
+		ret = gm_error_set(m->e, ENOMEM, "out of memory");
+	xmlFree(path);
+	return ret;
+}
+
+/*
+ * <target dev='vdX' bus='virtio'>: checked here rather than by the table,
+ * because libvirt fills bus in from the name (sda: scsi, hdc: ide) and the
+ * table lets a value the user did not write through.
+ */
+static int on_disk_target(struct mapping *m, xmlNode *n)
+{
+	char *dev = prop(n, "dev"), *bus = prop(n, "bus");
+	int ret = 0;
+
+	if (!bus || strcmp(bus, "virtio"))
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/target dev='%.20s' bus='%.20s'>: kvmem supports bus='virtio' only (its disks are virtio-blk: dev='vda', 'vdb', ...)",
+				   dev ? dev : "", bus ? bus : "");
+	else if (!dev || strlen(dev) != 3 || strncmp(dev, "vd", 2) || dev[2] < 'a' ||
+		 dev[2] >= 'a' + DOM_MAX_DISKS)
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/target dev='%.20s'>: kvmem's disks are vda to vd%c",
+				   dev ? dev : "", 'a' + DOM_MAX_DISKS - 1);
+	else
+		m->disk_target[m->g->nr_disks - 1] = dev[2] - 'a';
+	xmlFree(dev);
+	xmlFree(bus);
+	return ret;
+}
+
+static int on_disk_readonly(struct mapping *m, xmlNode *n)
+{
+	(void)n;
+	cur_disk(m)->ro = true;
+	return 0;
+}
+
+/*
+ * What virtio-blk's 20-byte id, --disk's serial=ID and libvirt's schema
+ * all carry (so that vm/domain.xml can say it again).
+ */
+static int on_disk_serial(struct mapping *m, xmlNode *n)
+{
+	char *t = text_of(n);
+	size_t len = strlen(t);
+	int ret = 0;
+
+	if (!len || len > DOM_SERIAL_MAX || t[strspn(t, DOM_SERIAL_CHARS)])
+		ret = gm_error_set(m->e, EINVAL, "<devices/disk/serial>%.40s</devices/disk/serial>: kvmem takes 1 to %d letters, digits or _.+- (no spaces)",
+				   t, DOM_SERIAL_MAX);
+	else
+		snprintf(cur_disk(m)->serial, sizeof(cur_disk(m)->serial), "%s", t);
+	xmlFree(t);
+	return ret;
+}
+
+static int on_rng(struct mapping *m, xmlNode *n)
+{
+	(void)n;
+	if (m->g->rng)
+		return gm_error_set(m->e, EINVAL, "<devices/rng>: a second one (kvmem has one virtio-rng device)");
+	m->g->rng = true;
+	return 0;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define KV		"metadata/kvmem:run"
 #define BIND_WHY	"kvmem binds a node's memory to one host node, mbind MPOL_BIND"
 #define CONSOLE_WHY	"kvmem's serial console is the terminal or a file"
 #define COM1_WHY	"kvmem has one 16550A, COM1"
+#define DISK_WHY	"kvmem's disks are virtio-blk on a raw image file or a block device"
+/* unsafe (flushes dropped), writethrough and directsync (O_DSYNC) are not kvmem's modes */
+#define DRIVER_WHY	"kvmem's disks are raw, opened O_DIRECT (none) or through the page cache (writeback), every guest flush honoured"
+#define RNG_WHY		"kvmem's virtio-rng reads getrandom(2), the source of /dev/urandom and /dev/random"
 
 static const struct dom_rule rules[] = {
 	{ .path = "", .attrs = "type=kvm", .why = "kvmem runs KVM guests" },
@@ -469,6 +612,17 @@ static const struct dom_rule rules[] = {
 	{ .path = "on_reboot", .text = "destroy", .why = "kvmem exits when the guest resets" },
 	{ .path = "on_crash", .text = "destroy", .why = "kvmem exits when the guest dies" },
 	{ .path = "devices" },
+	{ .path = "devices/disk", .attrs = "type=file|block device=disk", .fn = on_disk,
+	  .why = DISK_WHY },
+	{ .path = "devices/disk/driver", .attrs = "name=qemu type=raw cache=none|writeback|default",
+	  .fn = on_disk_driver, .why = DRIVER_WHY },
+	{ .path = "devices/disk/source", .attrs = "file dev", .fn = on_disk_source },
+	{ .path = "devices/disk/target", .attrs = "dev bus", .fn = on_disk_target },
+	{ .path = "devices/disk/readonly", .fn = on_disk_readonly },
+	{ .path = "devices/disk/serial", .text = "", .fn = on_disk_serial },
+	{ .path = "devices/rng", .attrs = "model=virtio", .fn = on_rng, .why = RNG_WHY },
+	{ .path = "devices/rng/backend", .attrs = "model=random", .text = "/dev/urandom|/dev/random",
+	  .why = RNG_WHY },
 	{ .path = "devices/serial", .attrs = "type=stdio|file", .fn = on_serial, .why = CONSOLE_WHY },
 	{ .path = "devices/serial/source", .attrs = "path", .fn = on_serial_source },
 	{ .path = "devices/serial/target", .attrs = "type=isa-serial port=0", .why = COM1_WHY },
@@ -480,7 +634,6 @@ static const struct dom_rule rules[] = {
 	  .why = "the console is serial port 0" },
 	{ .path = "devices/memballoon", .attrs = "model=none",
 	  .why = "kvmem has no virtio-balloon device yet" },
-	{ .path = "devices/disk", .no = "kvmem has no virtio-blk device yet" },
 	{ .path = "devices/memory", .no = "kvmem has no virtio-mem device yet" },
 	{ .path = "metadata" },
 	{ .path = KV },
@@ -587,6 +740,45 @@ static int finish_guest(struct mapping *m)
 	return 0;
 }
 
+/*
+ * Each disk to the place its target names: the guest calls kvmem's disks
+ * vda, vdb, ... in order, so the file's names must be those, with no gap.
+ */
+static int finish_disks(struct mapping *m)
+{
+	struct dom_guest *g = m->g;
+	struct dom_disk sorted[DOM_MAX_DISKS];
+	bool have[DOM_MAX_DISKS] = { false };
+	int gap = -1;
+
+	for (unsigned i = 0; i < g->nr_disks; i++) {
+		int t = m->disk_target[i];
+
+		if (t < 0)
+			return gm_error_set(m->e, EINVAL, "<devices/disk>: no <target dev='vdX' bus='virtio'>");
+		if (!g->disk[i].path)
+			return gm_error_set(m->e, EINVAL, "<devices/disk> vd%c: no <source> (kvmem's disks are files or block devices)",
+					    'a' + t);
+		if (have[t])
+			return gm_error_set(m->e, EINVAL, "<devices/disk/target dev='vd%c'>: given twice", 'a' + t);
+		have[t] = true;
+		sorted[t] = g->disk[i];
+		if ((unsigned)t >= g->nr_disks && (gap < 0 || t < gap))
+			gap = t;
+	}
+	if (gap >= 0) {
+		unsigned missing = 0;
+
+		while (have[missing])
+			missing++;
+		return gm_error_set(m->e, EINVAL,
+				    "<devices/disk/target dev='vd%c'>: no disk vd%c (the guest names kvmem's disks vda, vdb, ... in order, with no gap)",
+				    'a' + gap, 'a' + missing);
+	}
+	memcpy(g->disk, sorted, g->nr_disks * sizeof(g->disk[0]));
+	return 0;
+}
+
 int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 	    struct gm_error *e)
 {
@@ -613,6 +805,8 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 		ret = finish_cpu(&m);
 	if (!ret)
 		ret = finish_guest(&m);
+	if (!ret)
+		ret = finish_disks(&m);
 	xmlFree(m.page_nodeset);
 	return dom_one_line(e, ret);
 }
@@ -635,5 +829,7 @@ void dom_guest_release(struct dom_guest *g)
 	free(g->cmdline);
 	free(g->flat);
 	free(g->console);
+	for (unsigned i = 0; i < g->nr_disks; i++)
+		free(g->disk[i].path);
 	dom_guest_init(g);
 }

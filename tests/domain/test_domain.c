@@ -27,11 +27,13 @@ static void setup(void)
 	snprintf(dir, sizeof(dir), "/tmp/test_domain.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_int_eq(chdir(dir), 0);
-	for (const char *const *f = (const char *const[]){ "bzImage", "initrd.cpio", "flat.bin", NULL };
+	for (const char *const *f = (const char *const[]){ "bzImage", "initrd.cpio", "flat.bin",
+							    "vda.img", "vdb.img", "vdc.img", NULL };
 	     *f; f++) {
 		FILE *fp = fopen(*f, "w");
 
 		ck_assert_ptr_nonnull(fp);
+		ck_assert_int_eq(ftruncate(fileno(fp), 1 << 20), 0);	/* disks: 1 MiB */
 		fclose(fp);
 	}
 }
@@ -123,6 +125,44 @@ START_TEST(test_run_domain)
 }
 END_TEST
 
+/*
+ * <disk>s and <rng> under `kvmem run --domain`: the disks in their targets'
+ * order (the file says vdb first), each with its options.
+ */
+START_TEST(test_run_domain_disks)
+{
+	struct run_opts o;
+	struct gm_error e;
+
+	char xml[1024], path[2][96];
+
+	snprintf(xml, sizeof(xml),
+		"<domain type='kvm'><name>d</name><memory unit='MiB'>64</memory>"
+		"<os><type>hvm</type><kernel>/bin/sh</kernel></os><devices>"
+		"<disk type='file' device='disk'><driver name='qemu' type='raw' cache='writeback'/>"
+		"<source file='%s/vdb.img'/><target dev='vdb' bus='virtio'/></disk>"
+		"<disk type='file'><driver name='qemu' type='raw' cache='none'/>"
+		"<source file='%s/vda.img'/><target dev='vda'/><readonly/><serial>SN-1</serial></disk>"
+		"<rng model='virtio'><backend model='random'>/dev/random</backend></rng>"
+		"</devices></domain>", dir, dir);
+	write_file("d.xml", xml);
+	snprintf(path[0], sizeof(path[0]), "%s/vda.img", dir);
+	snprintf(path[1], sizeof(path[1]), "%s/vdb.img", dir);
+	ck_assert_msg(run_opts_parse(2, ARGV("--domain=d.xml"), &o, &e) == 0, "%s", e.msg);
+	ck_assert(o.rng);
+	ck_assert_uint_eq(o.nr_disks, 2);
+	ck_assert_str_eq(o.disk[0].path, path[0]);
+	ck_assert(o.disk[0].ro);
+	ck_assert_int_eq(o.disk[0].cache, VMM_BLK_CACHE_NONE);
+	ck_assert_str_eq(o.disk[0].serial, "SN-1");
+	ck_assert_str_eq(o.disk[1].path, path[1]);
+	ck_assert(!o.disk[1].ro);
+	ck_assert_int_eq(o.disk[1].cache, VMM_BLK_CACHE_WRITEBACK);
+	ck_assert_str_eq(o.disk[1].serial, "");
+	run_opts_release(&o);
+}
+END_TEST
+
 /* Option sets and the canonical arguments their vm/domain.xml maps back to. */
 static const struct {
 	char *argv[24];
@@ -148,6 +188,12 @@ static const struct {
 	{ { "run", "--kernel", "/bin/sh", "--numa", "0:64M,1:1G", NULL },
 	  "cpuless", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 1 --numa 0:64M,1:1G "
 	  "--console stdio --name cpuless" },
+	/* disks (relative paths made absolute) and the entropy device */
+	{ { "run", "--kernel", "/bin/sh", "--disk", "vda.img,ro,cache=none,serial=S.1+x_-",
+	    "--rng", "--disk", "vdb.img,cache=writeback", "--disk", "vdc.img,serial=x", NULL },
+	  "disks", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 1 --numa 0:256M --console stdio "
+	  "--name disks --rng --disk %D/vda.img,ro,cache=none,serial=S.1+x_- "
+	  "--disk %D/vdb.img,cache=writeback --disk %D/vdc.img,serial=x" },
 	/* one bound node: <numatune><memory> */
 	{ { "run", "--kernel", "/bin/sh", "--numa", "0:1G@0", "--cpus", "2", NULL },
 	  "bound", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 2 --numa 0:1G@0 "
@@ -183,6 +229,14 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(back.hugepages, o.hugepages);
 	ck_assert_str_eq(back.cmdline ? back.cmdline : "-", o.cmdline ? o.cmdline : "-");
 	ck_assert_uint_eq(back.flat_addr, o.flat_addr);
+	ck_assert_int_eq(back.rng, o.rng);
+	ck_assert_uint_eq(back.nr_disks, o.nr_disks);
+	for (unsigned i = 0; i < o.nr_disks; i++) {
+		ck_assert_str_eq(strrchr(back.disk[i].path, '/') + 1, o.disk[i].path);
+		ck_assert_int_eq(back.disk[i].ro, o.disk[i].ro);
+		ck_assert_int_eq(back.disk[i].cache, o.disk[i].cache);
+		ck_assert_str_eq(back.disk[i].serial, o.disk[i].serial);
+	}
 	run_opts_release(&back);
 	run_opts_release(&o);
 	run_domain_free(d);
@@ -216,6 +270,64 @@ START_TEST(test_uuid_kept)
 }
 END_TEST
 
+/*
+ * A block device comes back as <disk type='block'><source dev>, and the
+ * same --disk (skipped, passing, on a machine with no block device).
+ */
+START_TEST(test_block_disk)
+{
+	struct run_domain *d = NULL;
+	struct run_opts o;
+	struct gm_error e;
+	char *xml = NULL, want[256], *blk = NULL;
+	FILE *p = popen("find /dev -maxdepth 1 -type b -print -quit", "r");
+	size_t cap = 0;
+
+	ck_assert_ptr_nonnull(p);
+	if (getline(&blk, &cap, p) <= 1) {
+		pclose(p);
+		free(blk);
+		return;
+	}
+	pclose(p);
+	blk[strcspn(blk, "\n")] = '\0';
+	ck_assert_int_eq(run_opts_parse(5, ARGV("--kernel", "/bin/sh", "--disk", blk), &o, &e), 0);
+	ck_assert_int_eq(run_domain_xml(&o, "b", &xml, &e), 0);
+	snprintf(want, sizeof(want), "<disk type='block' device='disk'>\n"
+		 "      <driver name='qemu' type='raw'/>\n      <source dev='%s'/>", blk);
+	ck_assert_msg(strstr(xml, want), "%s", xml);
+	write_file("vm.xml", xml);
+	ck_assert_msg(run_domain_load("vm.xml", &d, &e) == 0, "%s", e.msg);
+	snprintf(want, sizeof(want), "--kernel /bin/sh --cmdline console=ttyS0 --cpus 1 "
+		 "--numa 0:256M --console stdio --name b --disk %s", blk);
+	ck_assert_str_eq(joined(d), want);
+	run_domain_free(d);
+	run_opts_release(&o);
+	free(xml);
+	free(blk);
+}
+END_TEST
+
+/*
+ * A serial libvirt's schema refuses (kvmem takes any printable character
+ * but space and comma): vm/domain.xml says EINVAL rather than an invalid
+ * document or a dropped serial.
+ */
+START_TEST(test_serial_libvirt_refuses)
+{
+	struct run_opts o;
+	struct gm_error e;
+	char *xml = NULL;
+
+	ck_assert_int_eq(run_opts_parse(5, ARGV("--kernel", "/bin/sh", "--disk", "vda.img,serial=a/b"),
+					&o, &e), 0);
+	ck_assert_int_eq(run_domain_xml(&o, "s", &xml, &e), -EINVAL);
+	ck_assert_ptr_null(xml);
+	ck_assert_str_eq(e.msg, "disk vda's serial 'a/b': libvirt's schema takes letters, digits and _.+- only");
+	run_opts_release(&o);
+}
+END_TEST
+
 /* No XML 1.0 document carries a control byte: vm/domain.xml says EINVAL. */
 START_TEST(test_control_byte)
 {
@@ -242,6 +354,9 @@ int main(void)
 	tcase_add_test(tc, test_run_domain);
 	tcase_add_loop_test(tc, test_round_trip, 0, sizeof(trips) / sizeof(trips[0]));
 	tcase_add_test(tc, test_uuid_kept);
+	tcase_add_test(tc, test_run_domain_disks);
+	tcase_add_test(tc, test_block_disk);
+	tcase_add_test(tc, test_serial_libvirt_refuses);
 	tcase_add_test(tc, test_control_byte);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -4,7 +4,7 @@
  * documents, and a few of them through libvirt too (dom_read_mem()).
  *
  * Seed documents shaped like libvirt's normalized output (every row of the
- * element table used) get 1-4 mutations each: attributes removed, added or
+ * element table used, disks out of their targets' order) get 1-4 mutations each: attributes removed, added or
  * given odd values (huge, negative, empty, other units, control bytes),
  * text replaced, elements removed, duplicated, renamed, moved into another
  * parent, put in kvmem's or another namespace. The document as written is
@@ -67,7 +67,11 @@ static const char *const seeds[] = {
 	"<on_crash>destroy</on_crash>"
 	"<devices><serial type='file'><source path='/tmp/c'/><target type='isa-serial' port='0'>"
 	"<model name='isa-serial'/></target></serial><console type='file'><source path='/tmp/c'/>"
-	"<target type='serial' port='0'/></console><memballoon model='none'/></devices></domain>",
+	"<target type='serial' port='0'/></console><memballoon model='none'/>"
+	"<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+	"<source file='/d.img'/><target dev='vdb' bus='virtio'/><readonly/><serial>S1</serial></disk>"
+	"<disk type='block' device='disk'><source dev='/dev/sdz'/><target dev='vda' bus='virtio'/></disk>"
+	"<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng></devices></domain>",
 
 	"<domain type='kvm'><name>f</name><metadata><kvmem:run " NS ">"
 	"<kvmem:flat file='/f.bin' address='0x100000'/></kvmem:run></metadata>"
@@ -88,19 +92,21 @@ static const char *const values[] = {
 	"b", "0-1", "0,2", "1-0", "0-65535", "63", "64", "kvm", "qemu", "strict", "interleave",
 	"stdio", "file", "pty", "none", "virtio", "hd", "utc", "destroy", "restart", "x86_64",
 	"i686", "host-passthrough", "isa-serial", "serial", "a\nb", "\x1b[2J", "\x7f",
-	"/k", "relative/path", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	"/k", "relative/path", "vda", "vdb", "vdp", "sda", "raw", "qcow2", "block", "writeback",
+	"unsafe", "/dev/urandom", "a,b", "S 1", "123456789012345678901", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
 
 static const char *const names[] = {
 	"name", "uuid", "memory", "currentMemory", "vcpu", "cell", "page", "memnode", "kernel",
 	"initrd", "cmdline", "serial", "source", "target", "topology", "numa", "cpu", "os",
 	"devices", "metadata", "run", "cma", "flat", "headroom", "disk", "bogus", "distances",
+	"driver", "readonly", "rng", "backend",
 };
 
 static const char *const attrs[] = {
 	"type", "unit", "id", "cpus", "memory", "size", "nodeset", "cellid", "mode", "placement",
 	"arch", "dev", "offset", "sockets", "dies", "cores", "threads", "port", "path", "model",
-	"name", "node", "file", "address", "current", "bogus",
+	"name", "node", "file", "address", "current", "bogus", "bus", "cache", "device",
 };
 
 #define PICK(a) (a[fz_below(sizeof(a) / sizeof(a[0]))])
@@ -198,6 +204,15 @@ static void check_guest(const struct dom_guest *g)
 
 	for (unsigned i = 0; i < sizeof(str) / sizeof(str[0]); i++)
 		CHECK(!str[i] || dom_printable(str[i]), "string %u with a control byte", i);
+	CHECK(g->nr_disks <= DOM_MAX_DISKS, "%u disks", g->nr_disks);
+	for (unsigned i = 0; i < g->nr_disks; i++) {
+		const struct dom_disk *d = &g->disk[i];
+
+		CHECK(d->path && *d->path && dom_printable(d->path) && !strchr(d->path, ','),
+		      "disk %u path", i);
+		CHECK(strlen(d->serial) <= DOM_SERIAL_MAX &&
+		      !d->serial[strspn(d->serial, DOM_SERIAL_CHARS)], "disk %u serial", i);
+	}
 }
 
 /* dom_format() of @g, mapped again, is @g. */
@@ -234,6 +249,13 @@ static void check_format(const struct dom_guest *g)
 	SAME(flat);
 	SAME(console);
 #undef SAME
+	CHECK(back.rng == g->rng && back.nr_disks == g->nr_disks, "rng/disks\n%s", xml);
+	for (unsigned i = 0; i < g->nr_disks; i++) {
+		const struct dom_disk *a = &g->disk[i], *b = &back.disk[i];
+
+		CHECK(!strcmp(a->path, b->path) && a->block == b->block && a->ro == b->ro &&
+		      a->cache == b->cache && !strcmp(a->serial, b->serial), "disk %u\n%s", i, xml);
+	}
 	dom_guest_release(&back);
 	xmlFreeDoc(doc);
 	free(xml);

@@ -39,8 +39,9 @@
 #            poweroff
 #   domain   examples/domain.xml (kvmem run --domain, with this run's
 #            kernel and initramfs): the guest sees its cells (CPUs and
-#            memory per node), vm/domain.xml read while it runs is valid
-#            for libvirt's schema and maps back to the same command
+#            memory per node) and its <disk> as /dev/vda (size, bytes)
+#            and <rng> as virtio_rng, vm/domain.xml read while it runs is
+#            valid for libvirt's schema and maps back to the same command
 # The guest kernel is Debian's newest /boot/vmlinuz-* (KVMEM_GUEST_KERNEL
 # overrides). KVMEM_GUEST_KEEP=1 keeps the work directory.
 set -uo pipefail
@@ -96,11 +97,14 @@ done
 	"$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
 "$here/extract-vmlinux" "$kernel" "$work/vmlinux" || { echo "Bail out! extract-vmlinux failed"; exit 1; }
 # The libvirt domain case: examples/domain.xml with this run's kernel,
-# initramfs and a command line that holds the guest 2 s.
+# initramfs, a 4 MiB disk image of random bytes, and a command line that
+# runs scripts/domain.sh and holds the guest 2 s.
 example=$here/../../examples/domain.xml
+head -c 4194304 /dev/urandom >"$work/domain-vda.img"
 sed -e "s|<kernel>[^<]*</kernel>|<kernel>$kernel</kernel>|" \
 	-e "s|<initrd>[^<]*</initrd>|<initrd>$work/initramfs.cpio</initrd>|" \
-	-e "s|<cmdline>[^<]*</cmdline>|<cmdline>console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2</cmdline>|" \
+	-e "s|<cmdline>[^<]*</cmdline>|<cmdline>console=ttyS0 quiet panic=-1 nokaslr kvmem.run=domain kvmem.hold=2</cmdline>|" \
+	-e "s|<source file='[^']*'/>|<source file='$work/domain-vda.img'/>|" \
 	"$example" >"$work/domain.xml"
 
 # The disk images the disk cases use (copied to tmpfs inside): random
@@ -414,6 +418,10 @@ if [[ -e $work/domain.rc ]]; then
 			notok "domain: node $c MemTotal ${got:-none} kB is 85-100 % of its $kb kB"
 		fi
 	done
+	check "domain: the guest's vda is the <disk>: 8192 sectors, read-write, the image's bytes" \
+		test "$(line domain domain-vda)" = "KVMEM-GUEST domain-vda size=8192 ro=0 sum=$(sum "$work/domain-vda.img")"
+	check "domain: the <rng> is the guest's hardware RNG (virtio_rng)" \
+		grep -q '^KVMEM-GUEST domain-hwrng virtio_rng' <<<"$(line domain domain-hwrng)"
 	check "domain: vm/name is the domain's name, node 1's CMA area its metadata's 64M" \
 		grep -qx "name=numa-demo cma=67108864" "$work/domain.fs"
 	xmllint --noout --relaxng /usr/share/libvirt/schemas/domain.rng "$work/domain-vm.xml" \
@@ -423,7 +431,7 @@ if [[ -e $work/domain.rc ]]; then
 	grep -qx "$work/domain-vm.xml validates" "$work/domain-vm.valid" || diag <"$work/domain-vm.valid"
 	check "domain: vm/domain.xml keeps the domain's uuid" \
 		grep -q "<uuid>5b2f2d1e-8a8e-4c55-9d2e-6f1a3c2b7e10</uuid>" "$work/domain-vm.xml"
-	want="kvmem run --kernel $kernel --initrd $work/initramfs.cpio --cmdline 'console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2' --cpus 2 --numa 0:512M,1:512M --cma 1:64M --console stdio --name numa-demo"
+	want="kvmem run --kernel $kernel --initrd $work/initramfs.cpio --cmdline 'console=ttyS0 quiet panic=-1 nokaslr kvmem.run=domain kvmem.hold=2' --cpus 2 --numa 0:512M,1:512M --cma 1:64M --console stdio --name numa-demo --rng --disk $work/domain-vda.img"
 	check "domain: kvmem domain maps the XML to: $want" \
 		test "$("$kvmem" domain "$work/domain.xml")" = "$want"
 	got=$("$kvmem" domain "$work/domain-vm.xml" 2>&1)
