@@ -523,6 +523,104 @@ int gm_node_cma_bitmap(struct gm_mem *mem, unsigned node, char **out);
 int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 		       struct gm_error *e);
 
+/* ---- pictures: a node's map (map.c takes it, map-svg.c draws it) ---------- */
+
+/*
+ * The kinds of reserved area a map draws under the allocations: early
+ * ranges by type and the CMA area. A new kind (a hot-plug region) is one
+ * more entry here, one row of map-svg.c's style table and one loop in
+ * gm_node_map_take() that lists its areas.
+ */
+enum gm_area_kind {
+	GM_AREA_EARLY_RAM,	/* early range the guest keeps: kernel, initrd, boot data */
+	GM_AREA_EARLY_RESERVED,	/* early range the guest never uses */
+	GM_AREA_EARLY_ACPI,	/* early range holding ACPI tables */
+	GM_AREA_CMA,		/* the node's contiguous-range area */
+	GM_AREA_NR
+};
+
+/* One reserved area of a node: its allocations (CMA's) are drawn over it. */
+struct gm_map_area {
+	uint64_t start, size;
+	enum gm_area_kind kind;
+	char label[GM_NAME_MAX + 1];	/* early range's label, "cma", ... */
+};
+
+/* One allocation of a node, as the map shows it. */
+struct gm_map_alloc {
+	uint64_t id;
+	char name[GM_NAME_MAX + 1];
+	enum gm_owner owner;
+	char purpose[GM_PURPOSE_MAX];	/* the VM's word for it, "" for the user's */
+	enum gm_from from;
+	uint64_t size;			/* bytes held */
+	size_t first;			/* its blocks: map->blocks[first .. first + nr_blocks) */
+	unsigned nr_blocks;
+};
+
+#define GM_MAP_RANGES		2	/* node 0 is split by the MMIO hole */
+
+/*
+ * A consistent picture of one node at one instant: what every byte of its
+ * ranges is (free in the buddy, in an allocation, in a reserved area, or
+ * none of these: chunk-rounding of early ranges, memory being allocated or
+ * freed right then, all of it before retire). Owned by the caller:
+ * gm_node_map_free().
+ */
+struct gm_node_map {
+	unsigned node;
+	uint64_t start, end;		/* span, end exclusive, hole included */
+	uint64_t size;			/* bytes of memory (the hole excluded) */
+	uint64_t chunk;
+	bool retired;
+	unsigned nr_ranges;
+	struct gm_range range[GM_MAP_RANGES];	/* hva NULL */
+	uint64_t avail;			/* buddy free bytes */
+	uint64_t cma_size, cma_used;
+	struct gm_map_area *areas;	/* ascending start */
+	unsigned nr_areas;
+	struct gm_map_alloc *allocs;	/* ascending id */
+	unsigned nr_allocs;
+	struct gm_block *blocks;	/* the allocations' blocks, each one's ascending */
+	size_t nr_blocks;
+	struct gm_block *free;		/* free buddy blocks, ascending; dirty = not known zero */
+	size_t nr_free;
+};
+
+/*
+ * gm_node_map_take() - snapshot node @node into *@out: its layout, reserved
+ * areas, live allocations (pending names and allocations half made or half
+ * freed are left out) and free buddy blocks, all read under the table read
+ * lock and the node lock at once, so they agree with each other; nothing
+ * is formatted under them. 0, -EINVAL (no such node), -ENOMEM. Changes
+ * nothing.
+ */
+int gm_node_map_take(struct gm_mem *mem, unsigned node,
+		     struct gm_node_map **out);
+void gm_node_map_free(struct gm_node_map *map);
+
+/* The most bytes gm_map_svg() writes, whatever the fragmentation. */
+#define GM_MAP_SVG_MAX		(256u << 10)
+
+/*
+ * gm_map_svg() - draw @map as an SVG image into a malloc'd, NUL-terminated
+ * *@out of *@len (<= GM_MAP_SVG_MAX) bytes, ending with a newline: the
+ * node's ranges as rows of a fixed bytes-per-pixel scale (doubled until
+ * the drawing fits; the MMIO hole a break, not drawn), reserved areas,
+ * every allocation in its own colour with a <title> of its name, size and
+ * blocks (the VM's hatched), free buddy space shaded by block size, address
+ * ticks and a legend naming every allocation (beyond a budget the smallest
+ * ones are counted, not named). 0 or -ENOMEM.
+ */
+int gm_map_svg(const struct gm_node_map *map, char **out, size_t *len);
+
+/*
+ * gm_node_svg() - gm_node_map_take() and gm_map_svg() of node @node: the
+ * text of nodes/nodeN/map.svg and of `kvmem replay --map`. 0, -EINVAL,
+ * -ENOMEM.
+ */
+int gm_node_svg(struct gm_mem *mem, unsigned node, char **out, size_t *len);
+
 /* ---- control grammar ------------------------------------------------------- */
 
 /*
