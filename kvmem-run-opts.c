@@ -23,6 +23,7 @@ static const char usage_text[] =
 "                 [--cpus N] [--numa 0:512M[@HOSTNODE],1:512M | --mem SIZE]\n"
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
+"                 [--rng] [--disk FILE[,ro][,cache=none|writeback][,serial=ID]]...\n"
 "       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
 "  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
@@ -43,11 +44,15 @@ static const char usage_text[] =
 "  --console WHERE    stdio (default; Ctrl-A x quits) or an output file\n"
 "  --mount DIR        serve the memory filesystem on DIR while running\n"
 "  --name NAME        the guest's name in vm/name (default kvmem-PID)\n"
-"  --alloc LINE       a control-grammar line run after boot setup\n";
+"  --alloc LINE       a control-grammar line run after boot setup\n"
+"  --rng              a virtio-rng entropy device (guest: /dev/hwrng)\n"
+"  --disk SPEC        a virtio-blk disk on a raw image or block device\n"
+"                     (repeatable: the guest's vda, vdb, ... in order)\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
-       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT };
+       OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT,
+       OPT_RNG, OPT_DISK };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -67,6 +72,8 @@ static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -225,6 +232,15 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 				return gm_error_set(e, EINVAL, "--domain: given twice");
 			domain = optarg;
 			break;
+		case OPT_RNG: o->rng = true; break;
+		case OPT_DISK:
+			if (o->nr_disks == RUN_MAX_DISKS)
+				return gm_error_set(e, EINVAL, "--disk: at most %d disks", RUN_MAX_DISKS);
+			ret = vmm_blk_parse(optarg, &o->disk[o->nr_disks], e);
+			o->nr_disks++;		/* released with the others, also on error */
+			if (ret)
+				return ret;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;
@@ -282,4 +298,7 @@ void run_opts_release(struct run_opts *o)
 	o->flat_path = NULL;
 	run_domain_free(o->domain);
 	o->domain = NULL;
+	for (unsigned i = 0; i < o->nr_disks; i++)
+		vmm_blk_conf_release(&o->disk[i]);
+	o->nr_disks = 0;
 }

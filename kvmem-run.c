@@ -4,6 +4,7 @@
  *
  * The run is a list of init/exit pairs (kvmtool's util-init, with undo):
  *
+ *   devices   run_devs_plan()  options checked, slots   run_devs_release()
  *   mem       gm_mem_create()                      gm_mem_destroy()
  *   back      gm_mem_back()  anonymous, MAP_NORESERVE, huge pages, mbind
  *   place     vmm_linux_place() or the --flat load   vmm_boot_plan_free()
@@ -15,6 +16,7 @@
  *   slots     vmm_map_mem()  every node range is a memory slot
  *   power     vmm_power_init()                      vmm_power_exit()
  *   console   vmm_console_open()                    vmm_console_close()
+ *   virtio    run_devs_start()  devices on the VM   run_devs_stop()
  *   alloc     the --alloc lines (gm_cmd_exec)
  *   mount     fs_mount() with the vm/ callbacks       fs_unmount()
  *   vcpus     vmm_vcpus_start()                     vmm_vcpus_join()
@@ -58,8 +60,6 @@
 #include "kvmem.h"
 #include "vmm.h"
 
-
-
 /* ---- the run: init/exit pairs -------------------------------------------- */
 
 struct run {
@@ -74,10 +74,22 @@ struct run {
 	struct vmm *vm;
 	struct vmm_power *power;
 	struct vmm_console *console;
+	struct run_devs *devs;
 	struct fs *fs;
 	struct fs_vm fs_vm;
 	char cache_dir[4096];		/* "" : no kernel cache */
 };
+
+static int step_devices(struct run *r, struct gm_error *e)
+{
+	return run_devs_plan(r->o, &r->devs, e);
+}
+
+static void unstep_devices(struct run *r)
+{
+	run_devs_release(r->devs);
+	r->devs = NULL;
+}
 
 static int step_mem(struct run *r, struct gm_error *e)
 {
@@ -221,6 +233,7 @@ static int step_finish(struct run *r, struct gm_error *e)
 	r->topo.nr_nodes = nodes;
 	for (unsigned i = 0; i < cpus; i++)
 		r->topo.cpu_node[i] = run_cpu_node(i, cpus, nodes);
+	run_devs_describe(r->devs, &r->topo);
 	if (r->o->flat_path)
 		return 0;
 	return vmm_linux_finish(r->mem, r->plan, &r->topo, &r->ram, &r->entry, e);
@@ -264,6 +277,16 @@ static void unstep_console(struct run *r)
 {
 	vmm_console_close(r->console);
 	r->console = NULL;
+}
+
+static int step_virtio(struct run *r, struct gm_error *e)
+{
+	return run_devs_start(r->devs, r->mem, r->vm, e);
+}
+
+static void unstep_virtio(struct run *r)
+{
+	run_devs_stop(r->devs);
 }
 
 static int step_alloc(struct run *r, struct gm_error *e)
@@ -354,10 +377,17 @@ static int vm_store(void *opaque, const char *file, const char *value)
 
 static int step_mount(struct run *r, struct gm_error *e)
 {
+	int ret;
+
 	if (!r->o->mount)
 		return 0;
 	r->fs_vm = (struct fs_vm){ .opaque = r, .show = vm_show, .store = vm_store };
-	return fs_mount(r->mem, r->o->mount, &r->fs_vm, &r->fs, e);
+	ret = fs_mount(r->mem, r->o->mount, &r->fs_vm, &r->fs, e);
+	if (!ret && (ret = run_devs_files(r->devs, r->fs, e))) {
+		fs_unmount(r->fs);
+		r->fs = NULL;
+	}
+	return ret;
 }
 
 static void unstep_mount(struct run *r)
@@ -382,6 +412,7 @@ static const struct run_step {
 	int (*init)(struct run *r, struct gm_error *e);
 	void (*exit)(struct run *r);
 } steps[] = {
+	{ "devices", step_devices, unstep_devices },
 	{ "mem", step_mem, unstep_mem },
 	{ "back", step_back, NULL },
 	{ "place", step_place, unstep_place },
@@ -392,6 +423,7 @@ static const struct run_step {
 	{ "slots", step_slots, NULL },
 	{ "power", step_power, unstep_power },
 	{ "console", step_console, unstep_console },
+	{ "virtio", step_virtio, unstep_virtio },
 	{ "alloc", step_alloc, NULL },
 	{ "mount", step_mount, unstep_mount },
 	{ "vcpus", step_vcpus, unstep_vcpus },

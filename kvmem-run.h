@@ -11,8 +11,10 @@
 
 #include "boot.h"
 #include "guestmem.h"
+#include "vmm.h"
 
 #define RUN_MAX_ALLOCS		64
+#define RUN_MAX_DISKS		15	/* every virtio slot (VMM_VIRTIO_MAX_DEVS) */
 #define RUN_DEFAULT_MEM		(256ULL << 20)
 #define RUN_DEFAULT_CMDLINE	"console=ttyS0"
 
@@ -33,6 +35,9 @@ struct run_opts {
 	const char *alloc[RUN_MAX_ALLOCS];	/* --alloc LINE, in order */
 	unsigned nr_alloc;
 	struct run_domain *domain;		/* --domain FILE, owned */
+	bool rng;				/* --rng: a virtio entropy device */
+	struct vmm_blk_conf disk[RUN_MAX_DISKS];	/* --disk, in order: vda, vdb, ... */
+	unsigned nr_disks;
 };
 
 /*
@@ -94,5 +99,28 @@ void run_domain_free(struct run_domain *d);
  */
 int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		   struct gm_error *e);
+
+/*
+ * kvmem-run-devs.c: the virtio-mmio devices the options ask for.
+ * run_devs_plan() - check the options' devices and give each a slot
+ * (nothing is created yet); 0 or -errno with @e filled. run_devs_describe()
+ * - their DSDT entries into @t. run_devs_start() - create them over @mem
+ * and attach them to @vm (before the vCPUs start); on error none is left.
+ * run_devs_stop() - destroy the started ones (after the vCPUs are joined).
+ * run_devs_release() - stop and free; NULL is a no-op.
+ */
+struct run_devs;
+struct vmm;
+struct vmm_topology;
+struct fs;
+int run_devs_plan(const struct run_opts *o, struct run_devs **out,
+		  struct gm_error *e);
+void run_devs_describe(const struct run_devs *d, struct vmm_topology *t);
+int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
+		   struct gm_error *e);
+void run_devs_stop(struct run_devs *d);
+void run_devs_release(struct run_devs *d);
+/* run_devs_files() - each device's directory in the mounted @fs (vm/disks/vdX). */
+int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e);
 
 #endif /* KVMEM_RUN_H */

@@ -121,12 +121,8 @@ int fs_store_ctl(struct fs *fs, const struct fs_obj *o, const char *buf,
 	return 0;
 }
 
-/*
- * take_value() - the one value of a write to a one-value file: surrounding
- * whitespace (and the newline echo adds) stripped. -EINVAL for NUL bytes,
- * several lines, nothing, or more than @outlen - 1 bytes.
- */
-static int take_value(const char *buf, size_t len, char *out, size_t outlen)
+/* fs_take_value() - see fs.h. */
+int fs_take_value(const char *buf, size_t len, char *out, size_t outlen)
 {
 	while (len && isspace((unsigned char)buf[len - 1]))
 		len--;
@@ -169,7 +165,7 @@ int fs_store_spec(struct fs *fs, const struct fs_obj *o, const char *buf,
 
 	if (!o->a.pending)
 		return fail(fs, o->a.name, EBUSY, "spec already applied (rmdir to free)");
-	if (take_value(buf, len, words, sizeof(words)))
+	if (fs_take_value(buf, len, words, sizeof(words)))
 		return fail(fs, o->a.name, EINVAL, "spec: one line of alloc words expected");
 	snprintf(line, sizeof(line), "alloc %s", words);
 	memset(&cmd, 0, sizeof(cmd));
@@ -193,7 +189,7 @@ int fs_store_cma_size(struct fs *fs, const struct fs_obj *o, const char *buf,
 	int ret;
 
 	snprintf(what, sizeof(what), "node%u/cma/size", o->node);
-	ret = take_value(buf, len, v, sizeof(v));
+	ret = fs_take_value(buf, len, v, sizeof(v));
 	if (!ret)
 		ret = gm_parse_size(v, &size);
 	if (ret)
@@ -213,7 +209,7 @@ int fs_store_vm(struct fs *fs, const struct fs_obj *o, const char *buf,
 
 	if (!fs->vm || !fs->vm->store)
 		return -EACCES;
-	ret = take_value(buf, len, v, sizeof(v));
+	ret = fs_take_value(buf, len, v, sizeof(v));
 	if (!ret && strcmp(v, "pause") && strcmp(v, "resume") && strcmp(v, "stop"))
 		ret = -EINVAL;
 	if (ret)

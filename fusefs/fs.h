@@ -4,12 +4,14 @@
  *
  * The tree is one table (tree.c): a row per file or directory with its
  * name, parent row, mode, and show/store/rw handlers. Rows live in one of
- * three scopes: the top of the mount, one NUMA node (nodes/nodeN/...), or one
- * allocation (allocations/NAME/...). An inode number encodes the row plus
- * the node id or the allocation's guestmem id (stable, never reused), so
- * lookup, getattr, readdir, open, read and write all decode an inode into a
- * struct fs_obj and walk the same table (ops.c). guestmem holds every
- * allocation name, pending (mkdir'd) ones too: the filesystem keeps none. show handlers render a file into a buffer on open (show.c);
+ * four scopes: the top of the mount, one NUMA node (nodes/nodeN/...), one
+ * allocation (allocations/NAME/...), or a directory a device added at run
+ * time (dirs.c). An inode number encodes the row plus the node id, the
+ * allocation's guestmem id (stable, never reused) or the added directory's
+ * index, so lookup, getattr, readdir, open, read and write all decode an
+ * inode into a struct fs_obj and walk the same table (ops.c). guestmem
+ * holds every allocation name, pending (mkdir'd) ones too: the filesystem
+ * keeps none. show handlers render a file into a buffer on open (show.c);
  * store handlers apply a write (ctl.c); rw handlers move raw bytes (data,
  * memory).
  */
@@ -30,7 +32,7 @@
 #define FS_LINE_MAX	4096	/* one control line, including its newline */
 #define FS_CACHE_BITS	8	/* 256 buckets of rendered texts (cache.c) */
 
-enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC };
+enum fs_scope { FS_TOP, FS_NODE, FS_ALLOC, FS_XDIR };
 
 /* The rows of the table, in tree order (tree.c). */
 enum fs_row_id {
@@ -43,8 +45,28 @@ enum fs_row_id {
 	R_UNUSABLE,
 	R_CMA, R_CMA_SIZE, R_CMA_USED, R_CMA_MAXCHUNK, R_CMA_OPB, R_CMA_BITMAP,
 	R_ALLOC, R_SPEC, R_BLOCKS, R_DATA,
+	R_XDIR, R_XFILE,	/* dirs.c: added directories and their files */
 	R_NR
 };
+
+#define FS_XNAME_MAX	31	/* a name in an added directory */
+
+/*
+ * Inode numbers: one range per scope, so no two objects ever share one
+ * (tree.c checks the bounds at compile time):
+ *   top          1 + row                                   [1, FS_INO_NODE)
+ *   node         FS_INO_NODE + node * FS_ROW_SPAN + row    [FS_INO_NODE, FS_INO_XDIR)
+ *   added dirs   FS_INO_XDIR + dir * FS_XDIR_SPAN + file   [FS_INO_XDIR, FS_INO_ALLOC)
+ *                (file + 1; 0 is the directory itself, dirs.c)
+ *   allocation   FS_INO_ALLOC + id * FS_ROW_SPAN + row     [FS_INO_ALLOC, 2^64)
+ *                (id: guestmem's allocation id, never reused; 2^54 ids fit)
+ */
+#define FS_ROW_SPAN	1024ULL
+#define FS_INO_NODE	0x10000ULL
+#define FS_INO_XDIR	0x40000000ULL
+#define FS_XDIR_SPAN	256ULL		/* files per added directory, + 1 */
+#define FS_INO_ALLOC	0x100000000ULL
+#define FS_XDIR_MAX	((FS_INO_ALLOC - FS_INO_XDIR) / FS_XDIR_SPAN)
 
 /*
  * The mounted filesystem. @lock protects @last_error and @open_list; no
@@ -78,6 +100,13 @@ struct fs {
 
 	pthread_mutex_t cache_lock;
 	struct fs_cent *cache[1u << FS_CACHE_BITS];
+
+	/* dirs.c: directories added at run time (fs_dir_add()). */
+	pthread_rwlock_t xdir_lock;
+	pthread_mutex_t xdir_add;
+	struct fs_xdir *xdirs;
+	unsigned nr_xdirs;
+	size_t cap_xdirs;
 };
 
 /* Head of an open file or directory, linked in fs->open_list (fs->lock). */
@@ -91,6 +120,11 @@ struct fs_obj {
 	int row;			/* index in the table */
 	unsigned node;			/* FS_NODE scope */
 	struct gm_alloc_entry a;	/* FS_ALLOC scope: id, name, owner, pending, size */
+	struct {			/* FS_XDIR scope (dirs.c) */
+		unsigned dir;		/* the added directory's index */
+		unsigned file;		/* its file's index + 1; 0: the directory */
+		char name[FS_XNAME_MAX + 1];
+	} x;
 };
 
 /* A growable text buffer for show handlers. */
@@ -227,6 +261,30 @@ int fs_mkdir_alloc(struct fs *fs, const char *name, struct fs_obj *o);
  * allocation that is not the user's; else 0. For opening its spec to write.
  */
 int fs_refuse_owned(struct fs *fs, const struct fs_obj *o);
+
+/*
+ * fs_take_value() - the one value of a write to a one-value file: surrounding
+ * whitespace (and the newline echo adds) stripped, NUL-terminated into @out.
+ * -EINVAL for NUL bytes, several lines, nothing, or more than @outlen - 1
+ * bytes.
+ */
+int fs_take_value(const char *buf, size_t len, char *out, size_t outlen);
+
+/* ---- dirs.c: directories added at run time (fs_dir_add()) ---- */
+bool fs_xdir_ino(fuse_ino_t ino);		/* in the FS_XDIR inode range */
+fuse_ino_t fs_xdir_encode(const struct fs_obj *o);
+int fs_xdir_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o);
+/* fs_xdir_child() - added dir or file @name under @dir; 0 or -ENOENT. */
+int fs_xdir_child(struct fs *fs, const struct fs_obj *dir, const char *name,
+		  struct fs_obj *out);
+/* fs_xdir_list() - the added children of @dir, malloc'd (NULL if none). */
+int fs_xdir_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
+		 unsigned *nr);
+mode_t fs_xdir_mode(struct fs *fs, const struct fs_obj *o);
+int fs_show_xfile(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_store_xfile(struct fs *fs, const struct fs_obj *o, const char *buf,
+		   size_t len);
+void fs_xdir_release(struct fs *fs);
 
 /* ---- ops.c ---- */
 extern const struct fuse_lowlevel_ops fs_ops;

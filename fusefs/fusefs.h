@@ -11,6 +11,7 @@
 #define KVMEM_FUSEFS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "guestmem.h"
 
@@ -51,5 +52,42 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 
 /* fs_unmount() - unmount, stop the thread, free @fs. NULL is a no-op. */
 void fs_unmount(struct fs *fs);
+
+/* ---- directories added at run time (dirs.c) ------------------------------ */
+
+/* The text a show callback renders into (printf-like, grows as needed). */
+struct fs_buf;
+void fs_buf_printf(struct fs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * One file of an added directory. @mode: 0444 (read), 0644 (read and
+ * write) or 0200 (write only). show() renders the whole file afresh on
+ * each open (the filesystem's freshness rules apply: unchanged text keeps
+ * the page cache); store() applies one write(2): @value is the value with
+ * surrounding whitespace stripped, one line, NUL-terminated; it returns 0
+ * or a negative errno, with a one-line reason in @e for allocations/error.
+ * Both run on FUSE worker threads, concurrently: they do their own
+ * locking. @opaque is the directory's (fs_dir_add()).
+ */
+struct fs_file_ops {
+	const char *name;
+	mode_t mode;
+	int (*show)(void *opaque, struct fs_buf *b);
+	int (*store)(void *opaque, const char *value, struct gm_error *e);
+};
+
+/*
+ * fs_dir_add() - add directory @path ("vm/disks/vda", "nodes/node1/hotplug")
+ * holding the @nr files @files (not copied: they must outlive the mount)
+ * with @opaque for their callbacks. Missing directories on the way are
+ * added empty; the leaf must be new. Not under allocations/ or directly
+ * under nodes/. Any thread, once mounted; directories stay until unmount.
+ * Returns 0, -EEXIST (the name is taken), -EPERM (not a place for it),
+ * -ENOTDIR (a file on the way), -EINVAL (a bad name, more than 255 files,
+ * two files with one name), -ENOMEM, -ENOSPC. No state change on error.
+ */
+int fs_dir_add(struct fs *fs, const char *path, const struct fs_file_ops *files,
+	       unsigned nr, void *opaque);
 
 #endif /* KVMEM_FUSEFS_H */

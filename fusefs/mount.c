@@ -137,6 +137,9 @@ static void fs_free(struct fs *fs)
 	if (fs->stop_fd >= 0)
 		close(fs->stop_fd);
 	fs_cache_release(fs);
+	fs_xdir_release(fs);
+	pthread_rwlock_destroy(&fs->xdir_lock);
+	pthread_mutex_destroy(&fs->xdir_add);
 	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs->dir);
@@ -184,6 +187,8 @@ int fs_mount_flags(struct gm_mem *mem, const char *dir, const struct fs_vm *vm,
 	clock_gettime(CLOCK_REALTIME, &fs->mtime);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->cache_lock, NULL);
+	pthread_rwlock_init(&fs->xdir_lock, NULL);
+	pthread_mutex_init(&fs->xdir_add, NULL);
 	fs->cache_off = getenv("KVMEM_FS_DIRECT_IO") &&
 			!strcmp(getenv("KVMEM_FS_DIRECT_IO"), "1");
 	fs->stop_fd = eventfd(0, EFD_CLOEXEC);

@@ -2,13 +2,14 @@
 /*
  * tree.c - the file tree as one table, and inode numbers.
  *
- * Inode numbers: the top scope is 1 + row (the root is 1, FUSE_ROOT_ID);
- * node scope is NODE_BASE + node * ROW_SPAN + row; allocation scope is
- * ALLOC_BASE + id * ROW_SPAN + row, where id is guestmem's id of the
- * allocation (or pending name): never reused, so a name freed and
- * allocated again gets new inodes, and an inode of a freed allocation
- * decodes to -ENOENT. The filesystem keeps no table of names: guestmem
- * owns them, pending ones included.
+ * Inode numbers (the map is in fs.h): the top scope is 1 + row (the root is
+ * 1, FUSE_ROOT_ID); node scope is FS_INO_NODE + node * FS_ROW_SPAN + row;
+ * allocation scope is FS_INO_ALLOC + id * FS_ROW_SPAN + row, where id is
+ * guestmem's id of the allocation (or pending name): never reused, so a
+ * name freed and allocated again gets new inodes, and an inode of a freed
+ * allocation decodes to -ENOENT. The filesystem keeps no table of names:
+ * guestmem owns them, pending ones included. Directories added at run time
+ * have the range between the node and allocation scopes (dirs.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,9 +19,17 @@
 
 #include "fs.h"
 
-#define ROW_SPAN	1024ULL
-#define NODE_BASE	0x10000ULL
-#define ALLOC_BASE	0x100000000ULL
+#define ROW_SPAN	FS_ROW_SPAN
+#define NODE_BASE	FS_INO_NODE
+#define ALLOC_BASE	FS_INO_ALLOC
+
+/* The scopes' inode ranges of fs.h never overlap. */
+_Static_assert(R_NR < ROW_SPAN, "a row index fits a scope's span");
+_Static_assert(1 + R_NR <= NODE_BASE, "top scope below the node scope");
+_Static_assert(NODE_BASE + GM_MAX_NODES * ROW_SPAN <= FS_INO_XDIR,
+	       "node scope below the added directories");
+_Static_assert(FS_INO_XDIR + FS_XDIR_MAX * FS_XDIR_SPAN <= ALLOC_BASE,
+	       "added directories below the allocation scope");
 
 #define DIR_RO	(S_IFDIR | 0555)
 #define DIR_RW	(S_IFDIR | 0755)
@@ -75,6 +84,11 @@ const struct fs_row fs_rows[R_NR] = {
 	[R_BLOCKS]	= { "blocks",	R_ALLOC, FS_ALLOC, REG_RO, .show = fs_show_blocks },
 	[R_DATA]	= { "data",	R_ALLOC, FS_ALLOC, REG_PRIV, .rw = fs_rw_data,
 			    .size = fs_size_data },
+
+	/* dirs.c: any added directory and any of its files (mode per file) */
+	[R_XDIR]	= { NULL,	-1,	FS_XDIR, DIR_RO },
+	[R_XFILE]	= { NULL,	-1,	FS_XDIR, REG_RW, .show = fs_show_xfile,
+			    .store = fs_store_xfile },
 };
 const unsigned fs_nr_rows = R_NR;
 
@@ -108,6 +122,8 @@ fuse_ino_t fs_encode(const struct fs_obj *o)
 		return NODE_BASE + o->node * ROW_SPAN + (unsigned)o->row;
 	case FS_ALLOC:
 		return alloc_ino(o->a.id, o->row);
+	case FS_XDIR:
+		return fs_xdir_encode(o);
 	default:
 		return 1 + (unsigned)o->row;
 	}
@@ -125,6 +141,8 @@ int fs_decode(struct fs *fs, fuse_ino_t ino, struct fs_obj *o)
 			return -ENOENT;
 		return 0;
 	}
+	if (fs_xdir_ino(ino))
+		return fs_xdir_decode(fs, ino, o);
 	if (ino < ALLOC_BASE) {
 		x = ino - NODE_BASE;
 		o->node = (unsigned)(x / ROW_SPAN);
@@ -160,6 +178,8 @@ int fs_child(struct fs *fs, const struct fs_obj *dir, const char *name,
 		out->row = (int)r;
 		return 0;
 	}
+	if (!fs_xdir_child(fs, dir, name, out))
+		return 0;
 	if (dir->row == R_NODES) {
 		if (sscanf(name, "node%u%c", &node, &tail) != 1 ||
 		    node >= gm_mem_nr_nodes(fs->mem))
@@ -217,6 +237,8 @@ void fs_stat(struct fs *fs, const struct fs_obj *o, struct stat *st)
 	/* A committed spec cannot be written again. */
 	if (o->row == R_SPEC && !o->a.pending)
 		st->st_mode = S_IFREG | 0444;
+	if (r->scope == FS_XDIR)
+		st->st_mode = fs_xdir_mode(fs, o);
 	st->st_nlink = S_ISDIR(r->mode) ? 2 : 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -270,6 +292,15 @@ int fs_list(struct fs *fs, const struct fs_obj *dir, struct fs_obj **out,
 		}
 		free(ents);
 	}
+	if (!ret) {
+		struct fs_obj *x = NULL;
+		unsigned nx = 0;
+
+		ret = fs_xdir_list(fs, dir, &x, &nx);
+		for (unsigned i = 0; !ret && i < nx; i++)
+			ret = list_push(&v, &n, &cap, &x[i]);
+		free(x);
+	}
 	if (ret) {
 		free(v);
 		return ret;
@@ -286,6 +317,8 @@ void fs_obj_name(const struct fs_obj *o, char *buf, size_t len)
 		snprintf(buf, len, "node%u", o->node);
 	else if (o->row == R_ALLOC)
 		snprintf(buf, len, "%s", o->a.name);
+	else if (fs_rows[o->row].scope == FS_XDIR)
+		snprintf(buf, len, "%s", o->x.name);
 	else
 		snprintf(buf, len, "%s", fs_rows[o->row].name);
 }

@@ -12,7 +12,8 @@
  * "the machine is already in ACPI mode" (acpi_hw_get_mode()), so Linux never
  * tries to hand over from a BIOS. It declares the PM1a event block
  * (VMM_ACPI_PM1A_EVT, 4 bytes: status + enable) and control block
- * (VMM_ACPI_PM1A_CNT, 2 bytes), and the DSDT holds only \_S5. Linux's
+ * (VMM_ACPI_PM1A_CNT, 2 bytes), and the DSDT holds \_S5 (and the virtio-mmio
+ * devices, below). Linux's
  * acpi_power_off() then writes SLP_TYP = 5 and, in a second write,
  * SLP_TYP | SLP_EN to the control port, which power.c decodes. No PM timer,
  * no GPE blocks, no fixed power/sleep buttons, no 8042, no VGA, no CMOS
@@ -80,23 +81,51 @@
 #define GAS_ACCESS_WORD		2
 
 /*
- * The DSDT's AML: one object, \_S5 (7.4.2.4), byte by byte (20.2.5.1
- * DefName, 20.2.5.4 DefPackage, 20.2.3 data objects):
+ * The DSDT's AML (aml.c encodes it):
  *
- *   0x08                 NameOp
- *   0x5f 0x53 0x35 0x5f  NameSeg "_S5_" at the root scope
- *   0x12                 PackageOp
- *   0x08                 PkgLength: 8 bytes from this one to the end
- *   0x04                 NumElements: 4
- *   0x0a 0x05            BytePrefix 5: SLP_TYPa for PM1a_CNT
- *   0x0a 0x05            BytePrefix 5: SLP_TYPb (no PM1b, unused)
- *   0x00                 ZeroOp: reserved
- *   0x00                 ZeroOp: reserved
+ *   Name(\_S5, Package(4) { 5, 5, 0, 0 })     7.4.2.4: SLP_TYPa, SLP_TYPb
+ *   Scope(\_SB) {
+ *     Device(VR00) {                          one per virtio-mmio device
+ *       Name(_HID, "LNRO0005")                Linux's virtio_mmio ACPI id
+ *       Name(_UID, 0)
+ *       Name(_CRS, ResourceTemplate() {
+ *         Memory32Fixed(ReadWrite, 0xd0000000, 0x1000)
+ *         Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) { 16 }
+ *       })
+ *     }
+ *     ...
+ *   }
+ *
+ * Debian's kernels have CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES off: the DSDT is
+ * the only way their virtio_mmio driver finds devices.
  */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-	0x0a, VMM_ACPI_S5_TYP, 0x0a, VMM_ACPI_S5_TYP, 0x00, 0x00,
-};
+#define VIRTIO_MMIO_HID		"LNRO0005"
+
+int vmm_acpi_dsdt(struct vmm_aml *a, const struct vmm_topology *t)
+{
+	const uint64_t s5[] = { VMM_ACPI_S5_TYP, VMM_ACPI_S5_TYP, 0, 0 };
+	size_t sb;
+
+	vmm_aml_name_package(a, "_S5_", s5, 4);
+	if (t->nr_devs) {
+		sb = vmm_aml_scope(a, "\\_SB_");
+		for (unsigned i = 0; i < t->nr_devs; i++) {
+			char name[8];
+			size_t dev;
+
+			snprintf(name, sizeof(name), "VR%02X", i & 0xff);
+			dev = vmm_aml_device(a, name);
+			vmm_aml_name_string(a, "_HID", VIRTIO_MMIO_HID);
+			vmm_aml_name_int(a, "_UID", i);
+			vmm_aml_crs_mmio_irq(a, (uint32_t)t->dev[i].base,
+					     (uint32_t)t->dev[i].size,
+					     t->dev[i].gsi);
+			vmm_aml_close(a, dev);
+		}
+		vmm_aml_close(a, sb);
+	}
+	return a->err;
+}
 
 /* A write cursor over the table area. */
 struct acpi_buf {
@@ -181,16 +210,16 @@ static uint64_t build_facs(struct acpi_buf *b)
 	return gpa;
 }
 
-static uint64_t build_dsdt(struct acpi_buf *b)
+static uint64_t build_dsdt(struct acpi_buf *b, const struct vmm_aml *aml)
 {
-	uint32_t len = ACPI_HDR_LEN + sizeof(dsdt_aml);
+	uint32_t len = ACPI_HDR_LEN + (uint32_t)aml->len;
 	uint64_t gpa = 0;
 	uint8_t *t = take(b, len, 16, &gpa);
 
 	if (!t)
 		return 0;
 	header(t, "DSDT", len, 2);		/* revision 2: 64-bit integers */
-	memcpy(t + ACPI_HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
+	memcpy(t + ACPI_HDR_LEN, aml->p, aml->len);
 	seal(t);
 	return gpa;
 }
@@ -400,6 +429,18 @@ static int check_args(const struct vmm_topology *t,
 				 m[i].node, t->nr_nodes);
 			return -EINVAL;
 		}
+	if (t->nr_devs > VMM_VIRTIO_MAX_DEVS) {
+		snprintf(why, len, "%u virtio devices (at most %d)", t->nr_devs,
+			 VMM_VIRTIO_MAX_DEVS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < t->nr_devs; i++)
+		if (t->dev[i].base + t->dev[i].size > GM_4G || !t->dev[i].size) {
+			snprintf(why, len, "virtio device %u window 0x%llx+0x%llx", i,
+				 (unsigned long long)t->dev[i].base,
+				 (unsigned long long)t->dev[i].size);
+			return -EINVAL;
+		}
 	return 0;
 }
 
@@ -409,6 +450,7 @@ int vmm_acpi_build(void *buf, uint64_t gpa, size_t size,
 {
 	struct acpi_buf b = { .p = buf, .gpa = gpa, .size = size };
 	uint64_t tables[4], rsdp_gpa, facs, dsdt, xsdt;
+	struct vmm_aml aml = { 0 };
 	char why[128] = "bad arguments";
 	uint8_t *rsdp;
 	int ret = -EINVAL;
@@ -418,9 +460,14 @@ int vmm_acpi_build(void *buf, uint64_t gpa, size_t size,
 	ret = check_args(t, m, nr_mem, why, sizeof(why));
 	if (ret < 0)
 		goto err;
+	ret = vmm_acpi_dsdt(&aml, t);
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "DSDT: %s", strerror(-ret));
+		goto err;
+	}
 	rsdp = take(&b, ACPI_RSDP_LEN, 16, &rsdp_gpa);
 	facs = build_facs(&b);
-	dsdt = build_dsdt(&b);
+	dsdt = build_dsdt(&b, &aml);
 	tables[0] = build_fadt(&b, facs, dsdt);
 	tables[1] = build_madt(&b, t);
 	tables[2] = build_srat(&b, t, m, nr_mem);
@@ -432,8 +479,10 @@ int vmm_acpi_build(void *buf, uint64_t gpa, size_t size,
 		goto err;
 	}
 	build_rsdp(rsdp, xsdt);
+	vmm_aml_release(&aml);
 	*used = b.pos;
 	return 0;
 err:
+	vmm_aml_release(&aml);
 	return gm_error_set(e, ret, "ACPI tables: %s", why);
 }

@@ -26,7 +26,10 @@
 
 #include "guestmem.h"
 
-struct vmm_topology { unsigned nr_cpus, nr_nodes; unsigned cpu_node[256]; /* node of vcpu i */ };
+/* A virtio-mmio device for the DSDT: its register window and GSI (layout.h). */
+struct vmm_acpi_dev { uint64_t base, size; unsigned gsi; };
+struct vmm_topology { unsigned nr_cpus, nr_nodes; unsigned cpu_node[256]; /* node of vcpu i */
+	unsigned nr_devs; struct vmm_acpi_dev dev[16]; /* virtio-mmio devices, DSDT order */ };
 enum vmm_entry_mode {
 	VMM_ENTRY_LONG64,	/* 64-bit long mode, paging on (CS=0x10, DS..SS=0x18, CR3) */
 	VMM_ENTRY_PROT32,	/* [PVH] 32-bit protected mode, paging off (CS=0x08, DS..SS=0x18) */
@@ -60,7 +63,8 @@ void vmm_boot_describe(const struct vmm_boot_plan *plan, char *buf, size_t len);
 /* Early phase: identity page tables (low 4 GiB) + GDT for a flat binary entered at @entry. */
 int vmm_flat_place(struct gm_mem *mem, uint64_t entry, struct vmm_entry *out, struct gm_error *e);
 /* After retire and after the guest RAM allocations @ram exist: write the e820 map into the
- * zero page and the ACPI tables (RSDP/XSDT/MADT/SRAT/SLIT/FADT/DSDT with \_S5). */
+ * zero page (or the PVH start info) and the ACPI tables (RSDP/XSDT/MADT/SRAT/SLIT/FADT/DSDT with
+ * \_S5 and t->dev[] as virtio-mmio devices). */
 int vmm_linux_finish(struct gm_mem *mem, struct vmm_boot_plan *plan, const struct vmm_topology *t,
 		     const struct vmm_guest_ram *ram, struct vmm_entry *out, struct gm_error *e);
 void vmm_boot_plan_free(struct vmm_boot_plan *plan);
@@ -346,6 +350,49 @@ void vmm_e820_release(struct vmm_e820 *m);
  */
 int vmm_e820_build(struct gm_mem *mem, const struct vmm_guest_ram *ram,
 		   int node, struct vmm_e820 *m, struct gm_error *e);
+
+/*
+ * aml.c: an AML encoder for the DSDT ([ACPI] chapter 20). A growable byte
+ * buffer with a sticky error: every call after a failure does nothing, so
+ * check @err (-ENOMEM, -EINVAL for a bad name, -E2BIG) once at the end.
+ * Zero-initialise, free with vmm_aml_release(). Not thread-safe.
+ */
+struct vmm_aml {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+void vmm_aml_release(struct vmm_aml *a);
+void vmm_aml_bytes(struct vmm_aml *a, const void *data, size_t len);
+/* A NameString: "\\_SB_.VR00", "_HID" (segments of up to 4 characters, '_'-padded). */
+void vmm_aml_name(struct vmm_aml *a, const char *path);
+void vmm_aml_int(struct vmm_aml *a, uint64_t v);	/* shortest encoding */
+void vmm_aml_string(struct vmm_aml *a, const char *s);
+/*
+ * vmm_aml_open() - write opcode bytes @op and room for a PkgLength; returns
+ * the mark vmm_aml_close() needs to write the block's real length once its
+ * body is written. Blocks nest.
+ */
+size_t vmm_aml_open(struct vmm_aml *a, const uint8_t *op, size_t oplen);
+void vmm_aml_close(struct vmm_aml *a, size_t mark);
+/* Scope(@path) { and Device(@name) {: close both with vmm_aml_close(). */
+size_t vmm_aml_scope(struct vmm_aml *a, const char *path);
+size_t vmm_aml_device(struct vmm_aml *a, const char *name);
+void vmm_aml_name_int(struct vmm_aml *a, const char *name, uint64_t v);
+void vmm_aml_name_string(struct vmm_aml *a, const char *name, const char *s);
+void vmm_aml_name_package(struct vmm_aml *a, const char *name,
+			  const uint64_t *v, unsigned nr);
+/* Name(_CRS, ResourceTemplate() { Memory32Fixed(RW); Interrupt(edge, high, exclusive) }). */
+void vmm_aml_crs_mmio_irq(struct vmm_aml *a, uint32_t base, uint32_t size,
+			  uint32_t gsi);
+
+/*
+ * vmm_acpi_dsdt() - the DSDT's AML (no table header) for @t into @a: \_S5
+ * and, in \_SB, one Device VRnn (_HID "LNRO0005", _UID nn, _CRS window and
+ * interrupt) per virtio-mmio device of @t. Returns 0 or @a's error.
+ */
+int vmm_acpi_dsdt(struct vmm_aml *a, const struct vmm_topology *t);
 
 /* acpi.c: one RAM range of one node, for SRAT. */
 struct vmm_acpi_mem {

@@ -15,6 +15,8 @@
  *   [LNX]  Linux x86 sources: arch/x86/include/asm/page_64_types.h,
  *          arch/x86/boot/compressed/Makefile and misc.c (payload, relocations),
  *          arch/x86/tools/relocs.c (the relocation table's layout)
+ *   [VIRTIO] Virtual I/O Device (VIRTIO) Version 1.2, section 4.2
+ *          "Virtio Over MMIO"
  *
  * Low memory, node 0 (every placement is a labelled early range; when the
  * fixed address is taken, the early allocator chooses another):
@@ -183,5 +185,38 @@
 #define LNX_KERNEL_IMAGE_SIZE	0x40000000ULL	/* 1 GiB of kernel text mapping with CONFIG_RANDOMIZE_BASE */
 #define LNX_PAYLOAD_SIZE_BYTES	4	/* the decompressed size, u32 LE, ends the payload */
 #define LNX_KERNEL_MAX		LNX_KERNEL_IMAGE_SIZE	/* no bigger image can run */
+
+/* ---- the 32-bit MMIO hole: virtio-mmio devices ---------------------------
+ *
+ * The hole is [GM_MMIO_HOLE_START, 4 GiB) = [0xC0000000, 0x100000000):
+ * guestmem puts no RAM there. What already lives in it:
+ *
+ *   0xFEC00000 + 4K      IOAPIC (KVM's in-kernel one; MADT, acpi.c)
+ *   0xFEE00000 + 1M      local APICs (MADT)
+ *   0xFFFBC000 + 4K      KVM identity map page (kvm.c, as QEMU and kvmtool)
+ *   0xFFFBD000 + 12K     KVM TSS (kvm.c, three pages)
+ *
+ * The virtio-mmio devices take one 4 KiB window each from 0xD0000000 up,
+ * far from all of those: [VIRTIO] 4.2.2 puts the registers at 0x000-0x0ff
+ * and the device configuration space from 0x100, so one page holds a device
+ * and keeps each on its own page. Device i (in the order kvmem creates
+ * them) is window i, described to the guest in the DSDT (acpi.c).
+ */
+#define VMM_VIRTIO_MMIO_BASE	0xd0000000ULL
+#define VMM_VIRTIO_MMIO_SIZE	0x1000ULL
+
+/*
+ * One interrupt per device, never shared: [VIRTIO] 4.2.3.4 has the driver
+ * read InterruptStatus and acknowledge it, which sharing an edge-triggered
+ * line would race. KVM's IOAPIC has 24 pins (KVM_IOAPIC_NUM_PINS) and its
+ * default routing wires GSI n to pin n. The MADT (acpi.c) overrides only
+ * the SCI (9); pins 0 (PIT), 4 (COM1), 9 (SCI) are taken, 1, 8 and 12 are
+ * the ISA keyboard, RTC and mouse lines legacy drivers may claim. So first
+ * the non-ISA pins 16-23, then the ISA lines no kvmem or PC device uses.
+ * Edge-triggered, active high (the _CRS Interrupt descriptor says so, and
+ * an irqfd without a resample fd injects an edge).
+ */
+#define VMM_VIRTIO_GSIS		16, 17, 18, 19, 20, 21, 22, 23, 5, 6, 7, 10, 11, 14, 15
+#define VMM_VIRTIO_MAX_DEVS	15
 
 #endif /* KVMEM_VMM_LAYOUT_H */

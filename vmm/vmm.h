@@ -261,4 +261,115 @@ int vmm_flat_parse(const char *spec, char **path, uint64_t *addr,
 int vmm_flat_load(struct gm_mem *mem, const char *path, uint64_t addr,
 		  struct vmm_entry *out, struct gm_error *e);
 
+/* ---- virtio-mmio devices (virtio.h has the transport's device side) ------- */
+
+struct vmm_virtio;
+
+/*
+ * vmm_virtio_slot() - the register window (@base, @size) and GSI of the
+ * @i-th virtio-mmio device (layout.h: 4 KiB windows from
+ * VMM_VIRTIO_MMIO_BASE, one GSI each). Returns 0, or -ENOSPC past the last
+ * one (VMM_VIRTIO_MAX_DEVS).
+ */
+int vmm_virtio_slot(unsigned i, uint64_t *base, uint64_t *size, unsigned *gsi);
+
+/*
+ * vmm_virtio_attach() - put device @vd on @vm: its register window at
+ * @base (VMM_VIRTIO_MMIO_SIZE bytes on the MMIO bus), its interrupt on
+ * @gsi through KVM_IRQFD, one KVM_IOEVENTFD per queue on QueueNotify, and
+ * start its worker thread. Returns 0 or -errno with @e filled; nothing is
+ * left registered on error. Before the vCPUs start.
+ */
+int vmm_virtio_attach(struct vmm_virtio *vd, struct vmm *vm, uint64_t base,
+		      unsigned gsi, struct gm_error *e);
+
+/*
+ * vmm_virtio_destroy() - stop the worker (the device is reset first, so
+ * nothing is in flight), unregister from the VM, free the transport; then
+ * the device's own state is freed by the device's destroy function. Only
+ * after the vCPUs have been joined. NULL is a no-op.
+ */
+void vmm_virtio_destroy(struct vmm_virtio *vd);
+
+/*
+ * virtio-rng.c: an entropy device (virtio ID 4, one queue) filled from
+ * getrandom(2). vmm_rng_create() - a thread-less device over @mem, to
+ * attach; 0 or -errno. vmm_rng_destroy() - vmm_virtio_destroy() and free.
+ */
+int vmm_rng_create(struct gm_mem *mem, struct vmm_virtio **out);
+void vmm_rng_destroy(struct vmm_virtio *vd);
+
+/*
+ * virtio-blk.c: a disk (virtio ID 2) on an io/ disk image, served on its
+ * worker through an io_uring queue (or the synchronous fallback).
+ */
+enum vmm_blk_cache {
+	VMM_BLK_CACHE_DEFAULT,		/* O_DIRECT where it works, else writeback */
+	VMM_BLK_CACHE_NONE,		/* O_DIRECT, or an error */
+	VMM_BLK_CACHE_WRITEBACK,	/* the host page cache */
+};
+
+#define VMM_BLK_SERIAL_MAX	20	/* [VIRTIO] 5.2.6: GET_ID is 20 bytes */
+
+struct vmm_blk_conf {
+	char *path;			/* malloc'd */
+	bool ro;
+	enum vmm_blk_cache cache;
+	char serial[VMM_BLK_SERIAL_MAX + 1];
+};
+
+/*
+ * vmm_blk_parse() - "FILE[,ro][,cache=none|writeback][,serial=ID]" into
+ * @c (release with vmm_blk_conf_release(), also after an error). ID is 1
+ * to 20 printable characters without spaces or commas; each option at most
+ * once. -EINVAL with @e filled for anything else. Looks at no file.
+ */
+int vmm_blk_parse(const char *spec, struct vmm_blk_conf *c, struct gm_error *e);
+void vmm_blk_conf_release(struct vmm_blk_conf *c);
+
+struct vmm_blk;
+
+#define VMM_BLK_SYNC	0x1	/* no io_uring: the synchronous fallback */
+
+/*
+ * vmm_blk_open() - open and check @c's image (io/disk.c: exists, a file or
+ * a block device, writable unless ro, a non-zero whole number of sectors,
+ * not in use, O_DIRECT as the cache mode asks). @flags: VMM_BLK_SYNC.
+ * Returns 0 or -errno with a one-line message naming the file in @e.
+ * Nothing guest-visible exists yet.
+ */
+int vmm_blk_open(const struct vmm_blk_conf *c, unsigned flags,
+		 struct vmm_blk **out, struct gm_error *e);
+/* vmm_blk_is() - @b's image is the file (or device) @path. */
+bool vmm_blk_is(const struct vmm_blk *b, const char *path);
+/*
+ * vmm_blk_create() - the virtio device over @mem for @b, to attach with
+ * vmm_virtio_attach() (owned by @b: vmm_blk_detach() destroys it). 0,
+ * -EBUSY (already created), -ENOMEM, or a queue's errno.
+ */
+int vmm_blk_create(struct vmm_blk *b, struct gm_mem *mem, struct vmm_virtio **out);
+/* vmm_blk_detach() - destroy the device (after the vCPUs stopped); keep the image open. */
+void vmm_blk_detach(struct vmm_blk *b);
+/* vmm_blk_close() - detach, close the image, free. NULL is a no-op. */
+void vmm_blk_close(struct vmm_blk *b);
+
+struct vmm_blk_info {
+	const char *path, *serial;	/* @b's, valid while it is open */
+	uint64_t size;			/* bytes */
+	bool ro, direct, sync;		/* read-only, O_DIRECT, no io_uring */
+};
+void vmm_blk_info(const struct vmm_blk *b, struct vmm_blk_info *info);
+
+/* /sys/block/DEV/stat's groups and fields (Documentation/block/stat.rst). */
+enum { VMM_BLK_STAT_READ, VMM_BLK_STAT_WRITE, VMM_BLK_STAT_DISCARD,
+       VMM_BLK_STAT_FLUSH, VMM_BLK_STAT_GROUPS };
+struct vmm_blk_stat {
+	uint64_t ios[VMM_BLK_STAT_GROUPS];	/* completed requests */
+	uint64_t sectors[VMM_BLK_STAT_GROUPS];	/* 512-byte sectors moved */
+	uint64_t ticks_ms[VMM_BLK_STAT_GROUPS];	/* summed request times */
+	uint64_t in_flight, io_ticks_ms, time_in_queue_ms;
+};
+/* vmm_blk_stat() - a snapshot; any thread (its own lock, not the worker's). */
+void vmm_blk_stat(struct vmm_blk *b, struct vmm_blk_stat *st);
+
 #endif /* KVMEM_VMM_H */

@@ -87,7 +87,8 @@ fi
 # Options that describe the guest are the XML's alone.
 for opt in "--kernel $dir/bzImage" "--initrd $dir/initrd.cpio" "--cmdline x" \
 	"--flat $dir/flat.bin@0x100000" "--cpus 2" "--numa 0:256M" "--mem 256M" \
-	"--cma 0:16M" "--headroom 0:16M" "--hugepages" "--name x"; do
+	"--cma 0:16M" "--headroom 0:16M" "--hugepages" "--name x" "--rng" \
+	"--disk $dir/disk.img"; do
 	o=${opt%% *}
 	# shellcheck disable=SC2086 # the option and its value are two words
 	expect_fail "$o refused beside --domain" \

@@ -45,7 +45,7 @@ static void fz_on_fail(void)
 static const char *const opts[] = {
 	"--kernel", "--initrd", "--cmdline", "--flat", "--cpus", "--numa",
 	"--mem", "--cma", "--hugepages", "--console", "--mount", "--alloc",
-	"--headroom", "--name", "--boot", "--domain",
+	"--headroom", "--name", "--boot", "--domain", "--rng", "--disk",
 };
 
 /* A plausible value for option @o. */
@@ -59,6 +59,7 @@ static const char *value_for(const char *o)
 	static const char *const head[] = { "0:16M", "0:0", "1:4K", "0:257M", "-1:4K", "0:4K,0:8K", ":4K", "0:", "18446744073709551616:4K" };
 	static const char *const alloc[] = { "node=0 size=4K", "name=x node=0 size=1M", "junk" };
 	static const char *const boot[] = { "auto", "direct", "bzimage", "pvh", "AUTO", "" };
+	static const char *const disk[] = { "a.img", "a.img,ro", "b,cache=none,serial=X", ",ro", "a,serial=", "a,bogus", "" };
 	static const char *const any[] = { "", "/boot/vmlinuz", "console=ttyS0", "stdio", "/tmp/x", "vm1" };
 
 #define P(v) v[fz_below(sizeof(v) / sizeof(v[0]))]
@@ -70,6 +71,7 @@ static const char *value_for(const char *o)
 	if (!strcmp(o, "--headroom")) return P(head);
 	if (!strcmp(o, "--alloc")) return P(alloc);
 	if (!strcmp(o, "--boot")) return P(boot);
+	if (!strcmp(o, "--disk")) return P(disk);
 	return P(any);
 #undef P
 }
@@ -152,7 +154,7 @@ int main(void)
 				snprintf(store[argc], sizeof(store[argc]), "%s=%s", opt,
 					 value_for(opt));
 			argv[argc] = store[argc], argc++;
-			if (r > 2 && strcmp(opt, "--hugepages") && fz_below(16)) {
+			if (r > 2 && strcmp(opt, "--hugepages") && strcmp(opt, "--rng") && fz_below(16)) {
 				snprintf(store[argc], sizeof(store[argc]), "%s", value_for(opt));
 				if (fz_below(3) == 0)
 					mutate(store[argc]);

@@ -17,6 +17,14 @@
 #            as linux, 2 CPUs and 2 nodes
 #   flat     the flat example guest (--flat FLAT_BIN@ADDR --mem 16M) prints
 #            each EXPECTED_LINE (a whole line) and exits 0
+#   virtio-rng  the virtio-mmio transport in Linux: a --rng device found
+#            through the DSDT, driven, reset by an unbind and rebound
+#   disk     four --disk devices in one guest (read-write, read-only, the
+#            host's mke2fs -d ext4 image, a RAM block device with
+#            cache=none): checksums both ways, writes in the host file,
+#            discard punching holes, vm/disks/ while it runs
+#   kill     kill -9 after the guest's sync: the bytes are in the file
+#            (on the synchronous fallback)
 #   bad-*    each bad input fails with one line on stderr and leaves no
 #            mount, file or process behind
 #   vcpu-start  (KVMEM_VCPU_START, tests/vmm/vcpu-start.c) a failed
@@ -74,7 +82,18 @@ token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 # 4 GiB (node 1 here; see vmm/bzimage.c), unless the command line already
 # has one; giving it keeps /proc/cmdline exactly as given.
 cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
-"$here/mkinitramfs" "$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
+# The guest loads the virtio modules (Debian builds them as modules and has
+# no command-line virtio-mmio devices: ACPI finds them) and carries the
+# in-guest scripts of the device cases (scripts/NAME.sh, run by
+# kvmem.run=NAME on the guest's command line).
+modules="virtio_mmio virtio-rng virtio_blk ext4"
+adds=()
+for f in "$here"/scripts/*.sh; do
+	sname=${f##*/}
+	adds+=(--add "/scripts/${sname%.sh}=$f")
+done
+"$here/mkinitramfs" --kernel "$kernel" --modules "$modules" "${adds[@]}" \
+	"$work/initramfs.cpio" "$token" || { echo "Bail out! mkinitramfs failed"; exit 1; }
 "$here/extract-vmlinux" "$kernel" "$work/vmlinux" || { echo "Bail out! extract-vmlinux failed"; exit 1; }
 # The libvirt domain case: examples/domain.xml with this run's kernel,
 # initramfs and a command line that holds the guest 2 s.
@@ -83,6 +102,22 @@ sed -e "s|<kernel>[^<]*</kernel>|<kernel>$kernel</kernel>|" \
 	-e "s|<initrd>[^<]*</initrd>|<initrd>$work/initramfs.cpio</initrd>|" \
 	-e "s|<cmdline>[^<]*</cmdline>|<cmdline>console=ttyS0 quiet panic=-1 nokaslr kvmem.hold=2</cmdline>|" \
 	"$example" >"$work/domain.xml"
+
+# The disk images the disk cases use (copied to tmpfs inside): random
+# bytes whose sums the guest must see, and an ext4 image made here with
+# mke2fs -d (e2fsprogs) from a directory holding a text and random data.
+head -c 33554432 /dev/urandom >"$work/rw.img"
+head -c 4194304 /dev/urandom >"$work/ro.img"
+mkdir -p "$work/ext4-root"
+echo "hello from the host's ext4 image" >"$work/ext4-root/hello.txt"
+head -c 1048576 /dev/urandom >"$work/ext4-root/data.bin"
+if ! mke2fs -q -t ext4 -d "$work/ext4-root" -F "$work/ext4.img" 16M; then
+	echo "Bail out! mke2fs -d failed (e2fsprogs)"
+	exit 1
+fi
+sum() { sha256sum <"$1" | cut -d' ' -f1; }
+rw_sum=$(sum "$work/rw.img") ro_sum=$(sum "$work/ro.img")
+data_sum=$(sum "$work/ext4-root/data.bin")
 
 t0=$SECONDS
 KVMEM_NESTED_RW=$work:$(dirname "$kvmem"):$(dirname "${flat%@*}") "$withkvm" --host-numa 2 --mem 2048M --timeout 1500 \
@@ -171,6 +206,118 @@ if [[ -n $flat ]]; then
 		check "flat: prints '$l'" grep -aqxF "$l" <(tr -d '\r' <"$work/flat.out")
 	done
 	[[ $(cat "$work/flat.rc") == 0 ]] || diag <"$work/flat.err"
+fi
+
+# --------------------------------------------------- virtio-mmio: --rng
+# The transport seen from Linux: the device found through the DSDT, bound
+# to its driver with every status bit, bytes read through its queue, its
+# edge-triggered GSI 16 interrupt; an unbind resets it (status back to
+# ACKNOWLEDGE only) and a rebind makes it work again.
+if [[ $(cat "$work/virtio-rng.rc") != 0 ]]; then
+	echo "# kvmem run (virtio-rng) stderr:"
+	diag <"$work/virtio-rng.err"
+	tail -n 20 "$work/virtio-rng.out" | diag
+fi
+check "virtio-rng: exit status 0" test "$(cat "$work/virtio-rng.rc")" = 0
+check "virtio-rng: the guest found device 4 and bound virtio_rng (status 0xf)" \
+	test "$(line virtio-rng virtio-dev)" = "KVMEM-GUEST virtio-dev virtio0 device=0x0004 driver=virtio_rng status=0x0000000f"
+check "virtio-rng: it is the guest's hwrng" \
+	test "$(line virtio-rng hwrng)" = "KVMEM-GUEST hwrng virtio_rng.0"
+distinct=$(line virtio-rng rng-read | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+check "virtio-rng: 256 bytes read from /dev/hwrng look random (${distinct:-no} distinct values)" \
+	test "${distinct:-0}" -ge 100
+irq=$(line virtio-rng rng-irq)
+check "virtio-rng: interrupts arrive on GSI 16, edge ($irq)" \
+	grep -qE '^KVMEM-GUEST rng-irq 16-edge virtio0 count=[1-9]' <<<"$irq"
+check "virtio-rng: unbind resets the device (status back to ACKNOWLEDGE)" \
+	test "$(line virtio-rng after-unbind)" = "KVMEM-GUEST after-unbind status=0x00000001"
+check "virtio-rng: rebind brings it back" \
+	test "$(line virtio-rng after-rebind)" = "KVMEM-GUEST after-rebind status=0x0000000f hwrng=virtio_rng.0"
+distinct=$(line virtio-rng rng-read-again | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
+check "virtio-rng: bytes again after the reset (${distinct:-no} distinct values)" \
+	test "${distinct:-0}" -ge 100
+check "virtio-rng: the guest's script ended with status 0" \
+	test "$(line virtio-rng run-status)" = "KVMEM-GUEST run-status 0"
+
+# ---------------------------------------------------------- disks: --disk
+# Four disks in one guest (scripts/disk.sh): what Linux sees, the bytes it
+# reads and writes, what the image files hold afterwards, and vm/disks/.
+val() { sed -n "s/^$2 //p" "$work/$1" | head -n 1; }	# val FILE KEY
+fsval() { sed -n "s/^$1 $2 //p" "$work/disk.fs" | head -n 1; }
+if [[ ! -e $work/disk.rc ]]; then
+	notok "disk: not run"
+else
+	if [[ $(cat "$work/disk.rc") != 0 ]]; then
+		echo "# kvmem run (disk) stderr:"
+		diag <"$work/disk.err"
+		diag <"$work/disk.brd"
+		tail -n 30 "$work/disk.out" | diag
+	fi
+	check "disk: exit status 0" test "$(cat "$work/disk.rc")" = 0
+	check "disk: vda 32 MiB read-write, vdb read-only, vdc with serial EXT4DISK, vdd 8 MiB (512-byte sectors, discard on all but the read-only one)" \
+		test "$(line disk 'blk vda')$(line disk 'blk vdb')$(line disk 'blk vdc')$(line disk 'blk vdd')" = \
+		"KVMEM-GUEST blk vda size=65536 ro=0 serial= lbs=512 discard=2147483648KVMEM-GUEST blk vdb size=8192 ro=1 serial= lbs=512 discard=0KVMEM-GUEST blk vdc size=32768 ro=0 serial=EXT4DISK lbs=512 discard=2147483648KVMEM-GUEST blk vdd size=16384 ro=0 serial= lbs=512 discard=2147483648"
+	check "disk: the guest reads the host's bytes (vda sha256 = the host's)" \
+		test "$(line disk vda-sum)" = "KVMEM-GUEST vda-sum $rw_sum"
+	check "disk: ... and on the read-only disk (vdb)" \
+		test "$(line disk vdb-sum)" = "KVMEM-GUEST vdb-sum $ro_sum"
+	check "disk: the guest writes 4 MiB and syncs" \
+		test "$(line disk vda-write)$(line disk vda-sync)" = "KVMEM-GUEST vda-write rc=0KVMEM-GUEST vda-sync rc=0"
+	check "disk: the host file holds the guest's pattern after kvmem exits" \
+		test "$(val disk.host pattern-file)" = "$(val disk.host pattern-want)"
+	check "disk: the read-only disk refuses the guest's write ($(line disk vdb-write))" \
+		grep -qE '^KVMEM-GUEST vdb-write rc=[1-9]' <<<"$(line disk vdb-write)"
+	check "disk: ... and its file is unchanged" test "$(val disk.host ro-after)" = "$ro_sum"
+	check "disk: blkdiscard succeeds and the range reads back zero" \
+		test "$(line disk vda-discard)$(line disk vda-discarded-nonzero)" = \
+		"KVMEM-GUEST vda-discard rc=0KVMEM-GUEST vda-discarded-nonzero 0"
+	before=$(val disk.host blocks-before) after=$(val disk.host blocks-after)
+	echo "# rw.img allocated 512-byte blocks: ${before:-?} before, ${after:-?} after (16 MiB discarded = 32768)"
+	if [[ -n $before && -n $after ]] && ((before - after >= 30000)); then
+		ok "disk: discard punched holes in the host file (its blocks fell by $((before - after)))"
+	else
+		notok "disk: discard punched holes in the host file (${before:-?} -> ${after:-?} blocks)"
+	fi
+	check "disk: the guest mounts the host's ext4 image (mke2fs -d)" \
+		test "$(line disk ext4-mount)" = "KVMEM-GUEST ext4-mount rc=0"
+	check "disk: ... and reads its text file" \
+		test "$(line disk ext4-hello)" = "KVMEM-GUEST ext4-hello hello from the host's ext4 image"
+	check "disk: ... and its 1 MiB of data, byte exact" \
+		test "$(line disk ext4-data)" = "KVMEM-GUEST ext4-data $data_sum"
+	check "disk: a RAM block device behind cache=none (O_DIRECT): the guest writes and reads back" \
+		test "$(line disk vdd-write)$(line disk vdd-sum)" = "KVMEM-GUEST vdd-write rc=0KVMEM-GUEST vdd-sum $(val disk.host ram-want)"
+	check "disk: ... and the block device holds it after kvmem exits" \
+		test -n "$(val disk.host ram-file)" -a "$(val disk.host ram-file)" = "$(val disk.host ram-want)"
+	check "disk: vm/disks/vda/{path,size,readonly,serial} while the guest runs" \
+		test "$(fsval vda path | sed 's|.*/||') $(fsval vda size) $(fsval vda readonly) [$(fsval vda serial)]" = "rw.img 33554432 0 []"
+	check "disk: vm/disks/vdb/readonly 1, vdc/serial EXT4DISK" \
+		test "$(fsval vdb readonly) $(fsval vdc serial)" = "1 EXT4DISK"
+	check "disk: cache: writeback on tmpfs (no O_DIRECT on 6.1), none on the block device; engine io_uring" \
+		test "$(fsval vda cache) $(fsval vdd cache) $(fsval vda engine)" = "writeback none io_uring"
+	read -ra st <<<"$(fsval vda stat)"
+	echo "# vm/disks/vda/stat: ${st[*]}"
+	if ((${#st[@]} == 17 && st[0] > 0 && st[2] > 0 && st[4] > 0 && st[6] >= 8192 &&
+	      st[11] >= 1 && st[13] >= 32768 && st[15] >= 1 && st[8] == 0)); then
+		ok "disk: vm/disks/vda/stat has /sys/block/DEV/stat's 17 fields: reads, 4 MiB+ written, the discard, a flush, nothing in flight"
+	else
+		notok "disk: vm/disks/vda/stat has /sys/block/DEV/stat's 17 fields with the guest's I/O (${#st[@]} fields)"
+	fi
+	check "disk: the guest's script ended with status 0" \
+		test "$(line disk run-status)" = "KVMEM-GUEST run-status 0"
+	check "disk: the --mount is gone after the run" \
+		not grep -q "still mounted" "$work/disk.fs"
+
+	# kill -9 after sync
+	check "kill: the guest wrote and synced" \
+		test "$(line kill kill-write)$(line kill synced)" = "KVMEM-GUEST kill-write rc=0KVMEM-GUEST synced"
+	check "kill: the disk ran on the synchronous fallback (KVMEM_KIO_SYNC=1: vm/disks/vda/engine)" \
+		test "$(val kill.fs engine)" = "sync"
+	read -ra st <<<"$(val kill.fs stat)"
+	check "kill: the guest's fsync reached the host as a flush before the kill (stat: ${st[15]:-?} flushes)" \
+		test "${st[15]:-0}" -ge 1
+	check "kill: kvmem died of SIGKILL (status 137)" test "$(cat "$work/kill.rc")" = 137
+	check "kill: the synced bytes are in the file after kill -9" \
+		test -n "$(val kill.fs kill-file)" -a "$(val kill.fs kill-file)" = "$(val kill.fs kill-want)"
 fi
 
 # ------------------------------------------------------------- bad input

@@ -122,6 +122,12 @@ if [[ -n $flat ]]; then
 	run flat run --flat "$flat" --mem 16M --console stdio
 fi
 
+# 3b. virtio-mmio: an entropy device; the guest's rng script reads it,
+#     resets it by unbinding its driver and binds it again.
+dev_cmdline="console=ttyS0 quiet panic=-1"
+run virtio-rng run --kernel "$kernel" --initrd "$initrd" \
+	--cmdline "$dev_cmdline kvmem.run=rng" --rng --mem 256M --console stdio
+
 # 4. Bad input: each must fail with one line on stderr, leaving nothing.
 head -c 65536 /dev/urandom >"$scratch/garbage"
 head -c 200000 "$kernel" >"$scratch/truncated"
@@ -151,20 +157,42 @@ if [[ -n $vmlinux ]]; then
 	bad bad-vmlinux-truncated run --kernel "$scratch/truncated-vmlinux" "${ok[@]}" --numa 0:128M
 	bad bad-vmlinux-bzimage run --kernel "$vmlinux" --boot bzimage "${ok[@]}" --numa 0:128M
 fi
+# 4b. Bad disks (--disk): each must fail before the guest starts, with one
+#     line. A read-only tmpfs holds a file no one can open for writing.
+disk_scratch=$scratch/disks
+mkdir -p "$disk_scratch/rofs"
+head -c 1048576 /dev/zero >"$disk_scratch/ok.img"
+head -c 1000 /dev/zero >"$disk_scratch/odd.img"
+: >"$disk_scratch/empty.img"
+mount -t tmpfs -o size=2m tmpfs "$disk_scratch/rofs" &&
+	head -c 1048576 /dev/zero >"$disk_scratch/rofs/locked.img" &&
+	mount -o remount,ro "$disk_scratch/rofs"
+dok=(--cmdline "console=ttyS0 panic=-1" --cpus 1 --mem 64M)
+bad bad-disk-missing run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/no-such.img"
+bad bad-disk-dir run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch"
+bad bad-disk-readonly-fs run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/rofs/locked.img"
+bad bad-disk-odd-size run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/odd.img"
+bad bad-disk-empty run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/empty.img"
+bad bad-disk-twice run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/ok.img" --disk "$disk_scratch/ok.img,ro"
+bad bad-disk-option run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/ok.img,cache=unsafe"
+# tmpfs refuses O_DIRECT on this (6.1) kernel: cache=none cannot be had
+bad bad-disk-no-direct run --kernel "$kernel" "${dok[@]}" --disk "$disk_scratch/ok.img,cache=none"
+umount "$disk_scratch/rofs" 2>/dev/null
+
 for f in "$work"/bad-*.rc; do
 	f=${f##*/}
 	echo "${f%.rc}"
 done >"$work/bad.list"
 
 # live NAME MNT HOOK ARGS...: `kvmem ARGS --mount MNT`, its console read
-# line by line into WORK/NAME.out; when the guest's init has reported
-# (KVMEM-GUEST token; it then holds as long as kvmem.hold= says), `HOOK PID
-# MNT` looks at the running guest. Records NAME.rc, NAME.time, and "still
-# mounted" in NAME.fs if the mount outlives the run. Only bash builtins in
-# the loop and the hooks (rmdir aside): under TCG a fork per poll would
-# steal the one outer CPU from the guest. The array live_env holds
-# VAR=VALUE words for kvmem's environment.
-live_env=()
+# line by line into WORK/NAME.out; when the guest prints a line holding
+# $live_on (default "KVMEM-GUEST token": its init has reported and holds as
+# long as kvmem.hold= says), `HOOK PID MNT` looks at the running guest.
+# Records NAME.rc, NAME.time, and "still mounted" in NAME.fs if the mount
+# outlives the run. Only bash builtins in the loop and the hooks (rmdir
+# aside): under TCG a fork per poll would steal the one outer CPU from the
+# guest. The array live_env holds VAR=VALUE words for kvmem's environment.
+live_env=() live_on=
 live() {
 	local name=$1 mnt=$2 hook=$3 t fd pid line st rc mounts
 	shift 3
@@ -178,7 +206,7 @@ live() {
 		st=$?
 		((st == 0)) || break
 		printf '%s\n' "$line" >>"$work/$name.out"
-		[[ $line == *"KVMEM-GUEST token"* ]] && "$hook" "$pid" "$mnt"
+		[[ $line == *"${live_on:-KVMEM-GUEST token}"* ]] && "$hook" "$pid" "$mnt"
 	done
 	((st > 128)) && kill -9 "$pid" 2>/dev/null	# silent for $tmo s: stuck
 	exec {fd}<&-
@@ -239,6 +267,75 @@ if [[ -n ${KVMEM_VCPU_START:-} ]]; then
 	timeout -k 5 60 "$KVMEM_VCPU_START" >"$work/vcpu-start.out" 2>&1 || rc=$?
 	echo "$rc" >"$work/vcpu-start.rc"
 	elapsed "$t" >"$work/vcpu-start.time"
+fi
+
+# 8. Disks: four at once (guest script disk.sh): vda read-write on tmpfs
+#    (random bytes, written, discarded), vdb read-only, vdc the host's
+#    ext4 image with a serial, vdd a RAM block device with cache=none. When
+#    the guest says disk-ready (it then holds 3 s), vm/disks/ through the
+#    mount; afterwards, what the image files hold (disk.host).
+disk_hook() {
+	local dev f v
+	for dev in vda vdb vdc vdd; do
+		for f in path size readonly serial cache engine stat; do
+			[[ -e $2/vm/disks/$dev/$f ]] || continue
+			IFS= read -r v <"$2/vm/disks/$dev/$f"
+			echo "$dev $f $v" >>"$work/disk.fs"
+		done
+	done
+}
+# 9. kill -9 after the guest's sync: the bytes are in the file. The
+#    synchronous fallback serves this disk (KVMEM_KIO_SYNC=1).
+kill_hook() {
+	local v
+	IFS= read -r v <"$2/vm/disks/vda/engine"
+	echo "engine $v" >>"$work/kill.fs"
+	IFS= read -r v <"$2/vm/disks/vda/stat"
+	echo "stat $v" >>"$work/kill.fs"
+	kill -9 "$1"
+}
+if [[ -e $work/rw.img ]]; then
+	d=$scratch/disk
+	mkdir -p "$d"
+	cp "$work/rw.img" "$work/ro.img" "$work/ext4.img" "$d/"
+	: >"$work/disk.host"
+	ram=
+	if modprobe brd rd_nr=1 rd_size=8192 2>"$work/disk.brd" && [[ -b /dev/ram0 ]]; then
+		ram=/dev/ram0
+		head -c 8388608 /dev/zero >"$ram"
+	fi
+	echo "blocks-before $(stat -c %b "$d/rw.img")" >>"$work/disk.host"
+	live_on="KVMEM-GUEST disk-ready"
+	live disk "$scratch/mnt-disk" disk_hook run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=disk kvmem.hold=3" \
+		--mem 256M --console stdio \
+		--disk "$d/rw.img" --disk "$d/ro.img,ro" \
+		--disk "$d/ext4.img,serial=EXT4DISK" \
+		${ram:+--disk "$ram,cache=none"}
+	{
+		echo "blocks-after $(stat -c %b "$d/rw.img")"
+		echo "pattern-file $(dd if="$d/rw.img" bs=1M skip=1 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
+		echo "pattern-want $(yes KVMEM-DISK-PATTERN | head -c 4194304 | sha256sum | cut -d' ' -f1)"
+		echo "ro-after $(sha256sum <"$d/ro.img" | cut -d' ' -f1)"
+		if [[ -n $ram ]]; then
+			echo "ram-file $(dd if="$ram" bs=65536 count=16 2>/dev/null | sha256sum | cut -d' ' -f1)"
+			echo "ram-want $(yes KVMEM-RAM-PATTERN | head -c 1048576 | sha256sum | cut -d' ' -f1)"
+		fi
+	} >>"$work/disk.host"
+	umount -l "$scratch/mnt-disk" 2>/dev/null
+	[[ -n $ram ]] && rmmod brd 2>/dev/null
+
+	head -c 8388608 /dev/zero >"$d/kill.img"
+	live_env=(KVMEM_KIO_SYNC=1) live_on="KVMEM-GUEST synced"
+	live kill "$scratch/mnt-kill" kill_hook run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=kill" \
+		--mem 256M --console stdio --disk "$d/kill.img"
+	live_env=() live_on=
+	umount -l "$scratch/mnt-kill" 2>/dev/null	# its server was killed
+	{
+		echo "kill-file $(head -c 2097152 "$d/kill.img" | sha256sum | cut -d' ' -f1)"
+		echo "kill-want $(yes KVMEM-KILL-PATTERN | head -c 2097152 | sha256sum | cut -d' ' -f1)"
+	} >>"$work/kill.fs"
 fi
 
 elapsed "$start" >"$work/all-cases.time"

@@ -16,6 +16,7 @@
 #include "boot.h"
 #include "bzimage-synth.h"
 #include "layout.h"
+#include "vmm.h"
 #include "../check-run.h"
 
 static struct gm_mem *mem;
@@ -584,6 +585,154 @@ START_TEST(test_acpi_build_limits)
 }
 END_TEST
 
+/* The table with signature @sig, from the tables at @buf (gpa 0xe0000). */
+static uint8_t *find_in(uint8_t *buf, const char *sig)
+{
+	uint8_t *x = buf + (u64(buf + 24) - 0xe0000);
+
+	for (uint32_t o = 36; o < u32(x + 4); o += 8) {
+		uint8_t *tb = buf + (u64(x + o) - 0xe0000);
+
+		if (!memcmp(tb, sig, 4))
+			return tb;
+	}
+	return NULL;
+}
+
+/*
+ * The virtio-mmio devices in the DSDT, checked by an independent AML
+ * parser: ACPICA's disassembler (iasl -d, acpica-tools) must find, for each
+ * of 15 devices (enough for multi-byte PkgLengths), Device(VRnn) in \_SB
+ * with _HID "LNRO0005", _UID nn, and a _CRS with its 4 KiB window and its
+ * edge-triggered, active-high, exclusive interrupt; and \_S5 still there.
+ * Expect also -EINVAL for a 16th device and for a window above 4 GiB.
+ */
+START_TEST(test_dsdt_devices)
+{
+	static uint8_t buf[VMM_ACPI_SIZE];
+	struct vmm_acpi_mem m = { 0, 0x100000, 64 << 20 };
+	struct vmm_topology t = { .nr_cpus = 1, .nr_nodes = 1 };
+	char dir[] = "/tmp/kvmem-test-dsdt-XXXXXX", path[128], cmd[512];
+	struct gm_error e = { 0 };
+	uint8_t *dsdt, *fadt;
+	char *dsl = NULL;
+	size_t used, dsl_len = 0;
+	FILE *f;
+
+	for (unsigned i = 0; i < VMM_VIRTIO_MAX_DEVS; i++) {
+		uint64_t base, size;
+		unsigned gsi;
+
+		ck_assert_int_eq(vmm_virtio_slot(i, &base, &size, &gsi), 0);
+		t.dev[t.nr_devs++] = (struct vmm_acpi_dev){ base, size, gsi };
+	}
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), 0);
+	fadt = find_in(buf, "FACP");
+	ck_assert_ptr_nonnull(fadt);
+	dsdt = buf + (u64(fadt + 140) - 0xe0000);
+	ck_assert_mem_eq(dsdt, "DSDT", 4);
+	ck_assert_uint_eq(sum(dsdt, u32(dsdt + 4)), 0);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(dsdt, 1, u32(dsdt + 4), f), u32(dsdt + 4));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1", dir);
+	ck_assert_msg(system(cmd) == 0, "iasl -d failed (acpica-tools; see %s/iasl.log)", dir);
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_gt(getdelim(&dsl, &dsl_len, '\0', f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(dsl, "Name (_S5, Package (0x04)"));
+	ck_assert_ptr_nonnull(strstr(dsl, "Scope (\\_SB)"));
+	for (unsigned i = 0; i < t.nr_devs; i++) {
+		char want[512], *dev;
+
+		snprintf(want, sizeof(want), "Device (VR%02X)", i);
+		dev = strstr(dsl, want);
+		ck_assert_msg(dev, "no %s", want);
+		snprintf(want, sizeof(want),
+			 "Name (_HID, \"LNRO0005\")");
+		ck_assert_ptr_nonnull(strstr(dev, want));
+		snprintf(want, sizeof(want),
+			 "Memory32Fixed (ReadWrite,\n"
+			 "                    0x%08X,         // Address Base\n"
+			 "                    0x00001000,         // Address Length\n",
+			 (unsigned)t.dev[i].base);
+		ck_assert_msg(strstr(dev, want), "device %u: no %s", i, want);
+		snprintf(want, sizeof(want),
+			 "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )\n"
+			 "                {\n"
+			 "                    0x%08X,\n", t.dev[i].gsi);
+		ck_assert_msg(strstr(dev, want), "device %u: no %s", i, want);
+	}
+	free(dsl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+
+	t.nr_devs = VMM_VIRTIO_MAX_DEVS + 1;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), -EINVAL);
+	t.nr_devs = 1;
+	t.dev[0].base = GM_4G;
+	ck_assert_int_eq(vmm_acpi_build(buf, 0xe0000, sizeof(buf), &t, &m, 1,
+					&used, &e), -EINVAL);
+}
+END_TEST
+
+/*
+ * Expect: PkgLength in 1, 2 and 3 bytes at the boundaries of [ACPI]
+ * 20.2.4 (63, 4095 bytes), names padded and bad names refused.
+ */
+START_TEST(test_aml_encoding)
+{
+	struct vmm_aml a = { 0 };
+	static const uint8_t op = 0x10;
+	uint8_t pad[5000];
+	size_t mark;
+
+	memset(pad, 0xab, sizeof(pad));
+	mark = vmm_aml_open(&a, &op, 1);
+	vmm_aml_bytes(&a, pad, 62);		/* 62 + 1 = 63: one byte */
+	vmm_aml_close(&a, mark);
+	ck_assert_int_eq(a.err, 0);
+	ck_assert_uint_eq(a.len, 1 + 1 + 62);
+	ck_assert_uint_eq(a.p[1], 63);
+	vmm_aml_release(&a);
+
+	mark = vmm_aml_open(&a, &op, 1);
+	vmm_aml_bytes(&a, pad, 63);		/* 63 + 2 = 65: two bytes */
+	vmm_aml_close(&a, mark);
+	ck_assert_uint_eq(a.len, 1 + 2 + 63);
+	ck_assert_uint_eq(a.p[1], 0x40 | (65 & 0xf));
+	ck_assert_uint_eq(a.p[2], 65 >> 4);
+	ck_assert_uint_eq(a.p[3], 0xab);
+	vmm_aml_release(&a);
+
+	mark = vmm_aml_open(&a, &op, 1);
+	vmm_aml_bytes(&a, pad, 4094);		/* 4094 + 3 = 4097: three bytes */
+	vmm_aml_close(&a, mark);
+	ck_assert_uint_eq(a.len, 1 + 3 + 4094);
+	ck_assert_uint_eq(a.p[1], 0x80 | (4097 & 0xf));
+	ck_assert_uint_eq(a.p[2], (4097 >> 4) & 0xff);
+	ck_assert_uint_eq(a.p[3], 4097 >> 12);
+	vmm_aml_release(&a);
+
+	vmm_aml_name(&a, "\\_SB.VR0");
+	ck_assert_int_eq(a.err, 0);
+	ck_assert_mem_eq(a.p, "\\\x2e_SB_VR0_", 10);
+	vmm_aml_name(&a, "TOOLONG");
+	ck_assert_int_eq(a.err, -EINVAL);
+	vmm_aml_int(&a, 1);			/* sticky: nothing more */
+	ck_assert_uint_eq(a.len, 10);
+	vmm_aml_release(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("acpi");
@@ -606,6 +755,8 @@ int main(void)
 	tcase_add_test(layouts, test_kernel_relocation);
 	suite_add_tcase(s, layouts);
 	tcase_add_test(unit, test_acpi_build_limits);
+	tcase_add_test(unit, test_dsdt_devices);
+	tcase_add_test(unit, test_aml_encoding);
 	suite_add_tcase(s, flow);
 	suite_add_tcase(s, unit);
 	return check_run(s);

@@ -22,6 +22,7 @@
 #include "boot.h"
 #include "layout.h"
 #include "kimage.h"
+#include "vmm.h"
 #include "../check-run.h"
 
 #define MIB	(1024ULL * 1024)
@@ -488,7 +489,8 @@ END_TEST
  * Expect for the ELF as a vmlinux (PVH): the segments at their p_paddr, a
  * 32-bit entry at the note's address with EBX = the start info, which
  * holds the magic, version 1, the command line, the initrd as module 0 and
- * the RSDP; after retire and finish, the memory map = the e820 map. With
+ * the RSDP; after retire and finish, the memory map = the e820 map, and
+ * the DSDT that RSDP leads to describes the topology's virtio device. With
  * --boot bzimage, or without the note, or where its load address is not
  * free, refused with one line and nothing placed.
  */
@@ -545,8 +547,31 @@ START_TEST(test_pvh)
 	ck_assert_msg(gm_alloc(mem, &req, &info, &e) == 0, "%s", e.msg);
 	ram.id[ram.nr++] = info->id;
 	gm_alloc_info_free(info);
+	/* a virtio-mmio device: the DSDT the start info's RSDP leads to has it */
+	ck_assert_int_eq(vmm_virtio_slot(0, &t.dev[0].base, &t.dev[0].size, &t.dev[0].gsi), 0);
+	t.nr_devs = 1;
 	ck_assert_msg(vmm_linux_finish(mem, p, &t, &ram, &en, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(en.mode, VMM_ENTRY_PROT32);
+	{
+		uint64_t rsdp = rd(p->zero_page + PVH_SI_RSDP, 8), xsdt, fadt = 0, dsdt;
+		uint32_t len, base = (uint32_t)t.dev[0].base;
+		const uint8_t *d;
+
+		ck_assert(!memcmp(gm_mem_hva(mem, rsdp, 8), "RSD PTR ", 8));
+		xsdt = rd(rsdp + 24, 8);
+		len = (uint32_t)rd(xsdt + 4, 4);
+		for (uint32_t o = 36; o + 8 <= len; o += 8)
+			if (!memcmp(gm_mem_hva(mem, rd(xsdt + o, 8), 4), "FACP", 4))
+				fadt = rd(xsdt + o, 8);
+		ck_assert_uint_ne(fadt, 0);
+		dsdt = rd(fadt + 140, 8);			/* X_DSDT */
+		len = (uint32_t)rd(dsdt + 4, 4);
+		d = gm_mem_hva(mem, dsdt, len);
+		ck_assert(!memcmp(d, "DSDT", 4));
+		ck_assert_ptr_nonnull(memmem(d, len, "VR00", 4));
+		ck_assert_ptr_nonnull(memmem(d, len, "LNRO0005", 9));
+		ck_assert_ptr_nonnull(memmem(d, len, &base, 4));	/* Memory32Fixed base */
+	}
 	/* the start info's map is the run's: its RAM by id, early ranges by type */
 	ck_assert_int_eq(vmm_e820_build(mem, &ram, -1, &map, &e), 0);
 	ck_assert_uint_eq(rd(p->zero_page + PVH_SI_MEMMAP_ENTRIES, 4), map.nr);

@@ -35,6 +35,7 @@ START_TEST(test_defaults_flat)
 	ck_assert_uint_eq(o.cfg.node[0].size, RUN_DEFAULT_MEM);
 	ck_assert_str_eq(o.console, "stdio");
 	ck_assert(!o.hugepages);
+	ck_assert(!o.rng);
 	ck_assert_ptr_null(o.mount);
 	run_opts_release(&o);
 }
@@ -50,7 +51,10 @@ START_TEST(test_full_linux)
 			   "--headroom", "1:16M", "--hugepages", "--console",
 			   "out.log", "--mount", "/run/kvmem/x", "--name", "demo",
 			   "--alloc", "alloc name=a node=1 size=1M",
-			   "--alloc", "free a");
+			   "--alloc", "free a", "--rng",
+			   "--disk", "a.img,ro,serial=ABC-12",
+			   "--disk", "/dev/sdx,cache=none",
+			   "--disk", "c.img,cache=writeback,serial=12345678901234567890");
 
 	ck_assert_int_eq(parse(argv, &o, &e), 0);
 	ck_assert_str_eq(o.kernel, "bzImage");
@@ -70,6 +74,18 @@ START_TEST(test_full_linux)
 	ck_assert_str_eq(o.name, "demo");
 	ck_assert_uint_eq(o.nr_alloc, 2);
 	ck_assert_str_eq(o.alloc[1], "free a");
+	ck_assert(o.rng);
+	ck_assert_uint_eq(o.nr_disks, 3);
+	ck_assert_str_eq(o.disk[0].path, "a.img");
+	ck_assert(o.disk[0].ro);
+	ck_assert_str_eq(o.disk[0].serial, "ABC-12");
+	ck_assert_int_eq(o.disk[0].cache, VMM_BLK_CACHE_DEFAULT);
+	ck_assert_str_eq(o.disk[1].path, "/dev/sdx");
+	ck_assert(!o.disk[1].ro);
+	ck_assert_int_eq(o.disk[1].cache, VMM_BLK_CACHE_NONE);
+	ck_assert_str_eq(o.disk[1].serial, "");
+	ck_assert_int_eq(o.disk[2].cache, VMM_BLK_CACHE_WRITEBACK);
+	ck_assert_str_eq(o.disk[2].serial, "12345678901234567890");
 	run_opts_release(&o);
 }
 END_TEST
@@ -125,6 +141,16 @@ static const struct {
 	{ ARGV("--kernel", "k", "--boot", "pvh"), "--boot pvh" },
 	{ ARGV("--kernel", "k", "--boot"), "--boot" },
 	{ ARGV("--flat", "f@0x100000", "--boot", "auto"), "--boot" },
+	{ ARGV("--kernel", "k", "--disk", ""), "--disk '': expected FILE" },
+	{ ARGV("--kernel", "k", "--disk", ",ro"), "--disk ',ro'" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,rw"), "unknown option 'rw'" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,cache=unsafe"), "unknown option 'cache=unsafe'" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,serial="), "serial must be 1 to 20" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,serial=123456789012345678901"), "serial must be 1 to 20" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,ro,"), "unknown option ''" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,ro,ro"), "'ro' given twice" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,cache=none,cache=writeback"), "'cache' given twice" },
+	{ ARGV("--kernel", "k", "--disk", "a.img,serial=A,ro,serial=B"), "'serial' given twice" },
 };
 
 START_TEST(test_bad)

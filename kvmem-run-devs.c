@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvmem-run-devs.c - the virtio-mmio devices of `kvmem run`: which devices
+ * the options ask for, in which slot (window and GSI, vmm_virtio_slot()),
+ * their DSDT entries, and their life: planned and checked before anything
+ * else (run_devs_plan), described in the ACPI tables (run_devs_describe),
+ * created and put on the VM before the vCPUs start (run_devs_start), torn
+ * down after the vCPUs have stopped (run_devs_stop).
+ *
+ * Slots go in a fixed order: the --disk devices (vda, vdb, ... as given),
+ * then the --rng device (each device kind appends its own). A new device
+ * kind is one plan_*() function here, its create/destroy pair in vmm/, and
+ * its files (fs_dir_add()) if it has any. Disk images are opened and
+ * checked at plan time, before the memory is even laid out, so a bad one
+ * costs nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot.h"
+#include "fusefs.h"
+#include "kvmem-run.h"
+#include "layout.h"
+#include "vmm.h"
+
+struct run_dev {
+	char name[16];			/* for messages and files: "rng", "vda" */
+	int (*create)(struct run_dev *dev, struct gm_mem *mem,
+		      struct vmm_virtio **out);
+	void (*destroy)(struct run_dev *dev);	/* the started device */
+	void (*release)(struct run_dev *dev);	/* what plan_*() opened */
+	int (*files)(struct run_dev *dev, struct fs *fs);
+	void *arg;			/* the kind's own */
+	uint64_t base, size;
+	unsigned gsi;
+	struct vmm_virtio *vd;		/* once started */
+};
+
+struct run_devs {
+	struct run_dev dev[VMM_VIRTIO_MAX_DEVS];
+	unsigned nr;
+};
+
+/* Take the next slot for a device called @name. */
+static struct run_dev *add(struct run_devs *d, const char *name,
+			   struct gm_error *e)
+{
+	struct run_dev *dev;
+
+	if (d->nr == VMM_VIRTIO_MAX_DEVS) {
+		gm_error_set(e, ENOSPC, "%s: at most %d virtio devices", name,
+			     VMM_VIRTIO_MAX_DEVS);
+		return NULL;
+	}
+	dev = &d->dev[d->nr];
+	if (vmm_virtio_slot(d->nr, &dev->base, &dev->size, &dev->gsi)) {
+		gm_error_set(e, ENOSPC, "%s: no virtio slot", name);
+		return NULL;
+	}
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	d->nr++;
+	return dev;
+}
+
+/* ---- --disk: vda, vdb, ... ------------------------------------------------- */
+
+static int create_blk(struct run_dev *dev, struct gm_mem *mem,
+		      struct vmm_virtio **out)
+{
+	return vmm_blk_create(dev->arg, mem, out);
+}
+
+static void destroy_blk(struct run_dev *dev)
+{
+	vmm_blk_detach(dev->arg);
+}
+
+static void release_blk(struct run_dev *dev)
+{
+	vmm_blk_close(dev->arg);
+	dev->arg = NULL;
+}
+
+static int show_path(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%s\n", i.path);
+	return 0;
+}
+
+static int show_size(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.size);
+	return 0;
+}
+
+static int show_readonly(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%d\n", i.ro);
+	return 0;
+}
+
+static int show_serial(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%s\n", i.serial);
+	return 0;
+}
+
+static int show_cache(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%s\n", i.direct ? "none" : "writeback");
+	return 0;
+}
+
+static int show_engine(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_info i;
+
+	vmm_blk_info(opaque, &i);
+	fs_buf_printf(b, "%s\n", i.sync ? "sync" : "io_uring");
+	return 0;
+}
+
+/* /sys/block/DEV/stat: 17 fields, the kernel's own widths (block/genhd.c). */
+static int show_stat(void *opaque, struct fs_buf *b)
+{
+	struct vmm_blk_stat s;
+
+	vmm_blk_stat(opaque, &s);
+	fs_buf_printf(b, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " "
+			 "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " "
+			 "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " "
+			 "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " "
+			 "%8" PRIu64 " %8" PRIu64 "\n",
+		      s.ios[VMM_BLK_STAT_READ], (uint64_t)0, s.sectors[VMM_BLK_STAT_READ],
+		      s.ticks_ms[VMM_BLK_STAT_READ],
+		      s.ios[VMM_BLK_STAT_WRITE], (uint64_t)0, s.sectors[VMM_BLK_STAT_WRITE],
+		      s.ticks_ms[VMM_BLK_STAT_WRITE],
+		      s.in_flight, s.io_ticks_ms, s.time_in_queue_ms,
+		      s.ios[VMM_BLK_STAT_DISCARD], (uint64_t)0,
+		      s.sectors[VMM_BLK_STAT_DISCARD], s.ticks_ms[VMM_BLK_STAT_DISCARD],
+		      s.ios[VMM_BLK_STAT_FLUSH], s.ticks_ms[VMM_BLK_STAT_FLUSH]);
+	return 0;
+}
+
+static const struct fs_file_ops blk_files[] = {
+	{ "path", 0444, show_path, NULL },
+	{ "size", 0444, show_size, NULL },
+	{ "readonly", 0444, show_readonly, NULL },
+	{ "serial", 0444, show_serial, NULL },
+	{ "cache", 0444, show_cache, NULL },
+	{ "engine", 0444, show_engine, NULL },
+	{ "stat", 0444, show_stat, NULL },
+};
+
+static int files_blk(struct run_dev *dev, struct fs *fs)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "vm/disks/%s", dev->name);
+	return fs_dir_add(fs, path, blk_files,
+			  sizeof(blk_files) / sizeof(blk_files[0]), dev->arg);
+}
+
+/*
+ * Open every --disk now, so a bad one fails before anything else is built
+ * (KVMEM_KIO_SYNC=1 in the environment forces the synchronous fallback).
+ */
+static int plan_disks(struct run_devs *d, const struct run_opts *o,
+		      struct gm_error *e)
+{
+	unsigned flags = getenv("KVMEM_KIO_SYNC") ? VMM_BLK_SYNC : 0;
+
+	for (unsigned i = 0; i < o->nr_disks; i++) {
+		const struct vmm_blk_conf *c = &o->disk[i];
+		struct run_dev *dev;
+		char name[8];
+		int ret;
+
+		snprintf(name, sizeof(name), "vd%c", 'a' + i);
+		for (unsigned j = 0; j < d->nr; j++)
+			if (d->dev[j].create == create_blk &&
+			    vmm_blk_is(d->dev[j].arg, c->path))
+				return gm_error_set(e, EINVAL, "--disk %s: the same file as %s",
+						    c->path, d->dev[j].name);
+		dev = add(d, name, e);
+		if (!dev)
+			return -ENOSPC;
+		ret = vmm_blk_open(c, flags, (struct vmm_blk **)&dev->arg, e);
+		if (ret) {
+			d->nr--;
+			return ret;
+		}
+		dev->create = create_blk;
+		dev->destroy = destroy_blk;
+		dev->release = release_blk;
+		dev->files = files_blk;
+	}
+	return 0;
+}
+
+/* ---- --rng ----------------------------------------------------------------- */
+
+static int create_rng(struct run_dev *dev, struct gm_mem *mem,
+		      struct vmm_virtio **out)
+{
+	(void)dev;
+	return vmm_rng_create(mem, out);
+}
+
+static void destroy_rng(struct run_dev *dev)
+{
+	vmm_rng_destroy(dev->vd);
+}
+
+static int plan_rng(struct run_devs *d, const struct run_opts *o,
+		    struct gm_error *e)
+{
+	struct run_dev *dev;
+
+	if (!o->rng)
+		return 0;
+	dev = add(d, "rng", e);
+	if (!dev)
+		return -ENOSPC;
+	dev->create = create_rng;
+	dev->destroy = destroy_rng;
+	return 0;
+}
+
+/* ---- the list ---------------------------------------------------------------- */
+
+int run_devs_plan(const struct run_opts *o, struct run_devs **out,
+		  struct gm_error *e)
+{
+	struct run_devs *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return gm_error_set(e, ENOMEM, "out of memory");
+	ret = plan_disks(d, o, e);
+	if (!ret)
+		ret = plan_rng(d, o, e);
+	if (ret) {
+		run_devs_release(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+void run_devs_release(struct run_devs *d)
+{
+	if (!d)
+		return;
+	run_devs_stop(d);
+	for (unsigned i = 0; i < d->nr; i++)
+		if (d->dev[i].release)
+			d->dev[i].release(&d->dev[i]);
+	free(d);
+}
+
+int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e)
+{
+	for (unsigned i = 0; i < d->nr; i++) {
+		int ret = d->dev[i].files ? d->dev[i].files(&d->dev[i], fs) : 0;
+
+		if (ret)
+			return gm_error_set(e, ret, "%s: files: %s", d->dev[i].name,
+					    strerror(-ret));
+	}
+	return 0;
+}
+
+void run_devs_describe(const struct run_devs *d, struct vmm_topology *t)
+{
+	t->nr_devs = d->nr;
+	for (unsigned i = 0; i < d->nr; i++)
+		t->dev[i] = (struct vmm_acpi_dev){
+			.base = d->dev[i].base,
+			.size = d->dev[i].size,
+			.gsi = d->dev[i].gsi,
+		};
+}
+
+int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
+		   struct gm_error *e)
+{
+	for (unsigned i = 0; i < d->nr; i++) {
+		struct run_dev *dev = &d->dev[i];
+		int ret = dev->create(dev, mem, &dev->vd);
+
+		if (ret) {
+			dev->vd = NULL;
+			gm_error_set(e, ret, "%s: %s", dev->name, strerror(-ret));
+			goto err;
+		}
+		ret = vmm_virtio_attach(dev->vd, vm, dev->base, dev->gsi, e);
+		if (ret) {
+			dev->destroy(dev);
+			dev->vd = NULL;
+			goto err;
+		}
+	}
+	return 0;
+err:
+	run_devs_stop(d);
+	return e->err ? -e->err : -EIO;
+}
+
+void run_devs_stop(struct run_devs *d)
+{
+	for (unsigned i = d->nr; i-- > 0;) {
+		if (d->dev[i].vd)
+			d->dev[i].destroy(&d->dev[i]);
+		d->dev[i].vd = NULL;
+	}
+}

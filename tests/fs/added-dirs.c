@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+/*
+ * added-dirs - directories added at run time with fs_dir_add(), as devices
+ * add vm/disks/vdX/ and nodes/nodeN/hotplug/, on a real mount (no KVM): they
+ * list, read (whole and in 3-byte reads) and stat like the fixed tree,
+ * writable files reach store() with the value stripped and refuse bad ones
+ * with the callback's errno and message (allocations/error), read-only ones
+ * refuse writes, contents are read fresh, inodes are stable, and every bad
+ * registration fails with its errno and changes nothing. TAP output.
+ *
+ * usage: added-dirs   (mounts on a mktemp -d of its own)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusefs.h"
+#include "guestmem.h"
+
+static int t, failed;
+
+static void ok(int cond, const char *what)
+{
+	printf("%sok %d - %s\n", cond ? "" : "not ", ++t, what);
+	if (!cond)
+		failed++;
+}
+
+/* A fake disk: what a device keeps behind its files. */
+struct disk {
+	pthread_mutex_t lock;
+	const char *path;
+	unsigned long long size;
+	char knob[32];
+	int stores;
+};
+
+static int show_path(void *opaque, struct fs_buf *b)
+{
+	fs_buf_printf(b, "%s\n", ((struct disk *)opaque)->path);
+	return 0;
+}
+
+static int show_size(void *opaque, struct fs_buf *b)
+{
+	struct disk *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	fs_buf_printf(b, "%llu\n", d->size);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int show_knob(void *opaque, struct fs_buf *b)
+{
+	struct disk *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	fs_buf_printf(b, "%s\n", d->knob);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int store_knob(void *opaque, const char *value, struct gm_error *e)
+{
+	struct disk *d = opaque;
+
+	if (strcmp(value, "on") && strcmp(value, "off"))
+		return gm_error_set(e, EINVAL, "knob accepts on or off");
+	pthread_mutex_lock(&d->lock);
+	snprintf(d->knob, sizeof(d->knob), "%s", value);
+	d->stores++;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static const struct fs_file_ops disk_files[] = {
+	{ "path", 0444, show_path, NULL },
+	{ "size", 0444, show_size, NULL },
+	{ "knob", 0644, show_knob, store_knob },
+};
+
+static const char *slurp(const char *dir, const char *file, size_t chunk)
+{
+	static char buf[4096];
+	char path[512];
+	ssize_t n, len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return buf;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, chunk < sizeof(buf) - 1 - (size_t)len ?
+			 chunk : sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+static int put(const char *dir, const char *file, const char *s)
+{
+	char path[512];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The names in @dir, sorted as listed, space-separated. */
+static const char *ls(const char *mnt, const char *dir)
+{
+	static char out[1024];
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", mnt, dir);
+	out[0] = '\0';
+	d = opendir(path);
+	if (!d)
+		return "(none)";
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (out[0])
+			strcat(out, " ");
+		strcat(out, de->d_name);
+	}
+	closedir(d);
+	return out;
+}
+
+static mode_t mode_of(const char *mnt, const char *file, ino_t *ino)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", mnt, file);
+	if (stat(path, &st))
+		return 0;
+	if (ino)
+		*ino = st.st_ino;
+	return st.st_mode;
+}
+
+int main(void)
+{
+	char tmp[] = "/tmp/kvmem-added-dirs.XXXXXX", mnt[64], path[600];
+	struct disk a = { .path = "/img/a.raw", .size = 1048576, .knob = "off" };
+	struct disk b = { .path = "/img/b.raw", .size = 512, .knob = "on" };
+	static const struct fs_file_ops dup_files[] = {
+		{ "x", 0444, NULL, NULL }, { "x", 0444, NULL, NULL },
+	};
+	static const struct fs_file_ops one[] = { { "requested", 0644, show_knob, store_knob } };
+	struct gm_error e = { 0 };
+	struct gm_config cfg;
+	struct gm_mem *mem;
+	struct fs *fs;
+	ino_t i1 = 0, i2 = 0, i3 = 0;
+	char before[1024];
+
+	pthread_mutex_init(&a.lock, NULL);
+	pthread_mutex_init(&b.lock, NULL);
+	if (!mkdtemp(tmp)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
+	gm_config_init(&cfg);
+	if (gm_parse_numa("0:16M,1:16M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
+	    gm_mem_retire(mem, &e)) {
+		printf("Bail out! guestmem: %s\n", e.msg);
+		return 1;
+	}
+	if (fs_mount(mem, mnt, NULL, &fs, &e)) {
+		printf("Bail out! fs_mount: %s\n", e.msg);
+		gm_mem_destroy(mem);
+		return 1;
+	}
+
+	ok(fs_dir_add(fs, "vm/disks/vda", disk_files, 3, &a) == 0, "add vm/disks/vda");
+	ok(fs_dir_add(fs, "vm/disks/vdb", disk_files, 3, &b) == 0, "add vm/disks/vdb");
+	ok(fs_dir_add(fs, "nodes/node1/hotplug", one, 1, &a) == 0, "add nodes/node1/hotplug");
+	ok(!strcmp(ls(mnt, "vm"), "name state vcpus memory e820 domain.xml disks"),
+	   "vm/ lists its files, then disks");
+	ok(!strcmp(ls(mnt, "vm/disks"), "vda vdb"), "vm/disks lists vda vdb");
+	ok(!strcmp(ls(mnt, "vm/disks/vdb"), "path size knob"), "vdb lists its files in order");
+	ok(strstr(ls(mnt, "nodes/node1"), "hotplug") && !strstr(ls(mnt, "nodes/node0"), "hotplug"),
+	   "hotplug under node1 only");
+	ok(mode_of(mnt, "vm/disks", NULL) == (S_IFDIR | 0555), "added dirs are 0555");
+	ok(mode_of(mnt, "vm/disks/vda/size", NULL) == (S_IFREG | 0444), "size is 0444");
+	ok(mode_of(mnt, "vm/disks/vda/knob", NULL) == (S_IFREG | 0644), "knob is 0644");
+
+	ok(!strcmp(slurp(mnt, "vm/disks/vda/path", 4096), "/img/a.raw\n"), "cat path");
+	ok(!strcmp(slurp(mnt, "vm/disks/vdb/size", 3), "512\n"), "size in 3-byte reads");
+	ok(!strcmp(slurp(mnt, "vm/disks/vda/size", 3), "1048576\n"), "each dir its own opaque");
+
+	ok(put(mnt, "vm/disks/vda/knob", "  on \n") == 0, "echo on > knob");
+	ok(!strcmp(slurp(mnt, "vm/disks/vda/knob", 4096), "on\n") && a.stores == 1,
+	   "store() got the stripped value");
+	ok(put(mnt, "vm/disks/vda/knob", "maybe\n") == -EINVAL, "a bad value: EINVAL");
+	ok(!strcmp(slurp(mnt, "allocations/error", 4096),
+		   "err vm/disks/vda/knob EINVAL knob accepts on or off\n"),
+	   "allocations/error has the path and the device's message");
+	ok(put(mnt, "vm/disks/vda/knob", "on\noff\n") == -EINVAL, "two lines: EINVAL");
+	ok(a.stores == 1, "bad values never reach the device");
+	ok(put(mnt, "nodes/node1/hotplug/requested", "x") == -EINVAL &&
+	   !strcmp(slurp(mnt, "allocations/error", 4096),
+		   "err nodes/node1/hotplug/requested EINVAL knob accepts on or off\n"),
+	   "a node-scope path in the message");
+	ok(put(mnt, "vm/disks/vda/size", "7\n") == -EACCES, "a read-only file refuses writes");
+	ok(put(mnt, "nodes/node1/hotplug/requested", "off") == 0 &&
+	   !strcmp(slurp(mnt, "vm/disks/vda/knob", 4096), "off\n"),
+	   "node-scope added file writes reach the same opaque");
+
+	slurp(mnt, "vm/disks/vda/size", 4096);
+	pthread_mutex_lock(&a.lock);
+	a.size = 2097152;
+	pthread_mutex_unlock(&a.lock);
+	ok(!strcmp(slurp(mnt, "vm/disks/vda/size", 4096), "2097152\n"),
+	   "a change behind the filesystem is read fresh");
+
+	mode_of(mnt, "vm/disks/vda/size", &i1);
+	mode_of(mnt, "vm/disks/vda/size", &i2);
+	mode_of(mnt, "vm/disks/vdb/size", &i3);
+	ok(i1 && i1 == i2 && i1 != i3, "inodes stable and distinct");
+
+	snprintf(before, sizeof(before), "%s", ls(mnt, "vm/disks"));
+	ok(fs_dir_add(fs, "vm/disks/vda", disk_files, 3, &a) == -EEXIST, "twice: EEXIST");
+	ok(fs_dir_add(fs, "vm/state", disk_files, 3, &a) == -EEXIST, "a table file: EEXIST");
+	ok(fs_dir_add(fs, "vm", disk_files, 3, &a) == -EEXIST, "a table dir: EEXIST");
+	ok(fs_dir_add(fs, "allocations/x", disk_files, 3, &a) == -EPERM,
+	   "under allocations/: EPERM");
+	ok(fs_dir_add(fs, "nodes/x", disk_files, 3, &a) == -EPERM, "directly under nodes/: EPERM");
+	ok(fs_dir_add(fs, "nodes/node7/x", disk_files, 3, &a) == -EPERM, "an absent node: EPERM");
+	ok(fs_dir_add(fs, "vm/state/x", disk_files, 3, &a) == -ENOTDIR, "through a file: ENOTDIR");
+	ok(fs_dir_add(fs, "vm/disks//vdc", disk_files, 3, &a) == -EINVAL, "an empty name: EINVAL");
+	ok(fs_dir_add(fs, "vm/../vdc", disk_files, 3, &a) == -EINVAL, "'..': EINVAL");
+	ok(fs_dir_add(fs, "vm/new/vdc", dup_files, 2, &a) == -EINVAL, "two files one name: EINVAL");
+	ok(!strcmp(ls(mnt, "vm/disks"), before) && !strcmp(ls(mnt, "vm"), "name state vcpus memory e820 domain.xml disks"),
+	   "failed registrations changed nothing (no vm/new either)");
+
+	snprintf(path, sizeof(path), "%s/vm/disks/vdc", mnt);
+	ok(mkdir(path, 0755) && errno == EPERM, "mkdir in an added dir: EPERM");
+	snprintf(path, sizeof(path), "%s/vm/disks/vda", mnt);
+	ok(rmdir(path) && errno == EPERM, "rmdir of an added dir: EPERM");
+	snprintf(path, sizeof(path), "%s/vm/disks/vda/size", mnt);
+	ok(unlink(path) && errno == EPERM, "unlink of an added file: EPERM");
+
+	fs_unmount(fs);
+	gm_mem_destroy(mem);
+	rmdir(mnt);
+	rmdir(tmp);
+	printf("1..%d\n", t);
+	return failed ? 1 : 0;
+}
