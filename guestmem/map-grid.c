@@ -9,10 +9,10 @@
  * never straddle a column unless larger than one). Each range starts a new
  * row; the MMIO hole between node 0's ranges gets no column. A column holds
  * the bytes of many blocks when they are below a pixel: it is drawn as its
- * dominant category (allocated, free, reserved area, other: the one with
- * the most bytes) and, inside that, its dominant member (the allocation
- * with the most bytes, the free-block size class or the area kind with the
- * most bytes). Equal neighbours in a row merge into one run; when there are
+ * dominant category (free, allocated, reserved area, other: the one with
+ * the most bytes, free winning ties) and, inside that, its dominant member
+ * (the allocation with the most bytes, the free-block size class or the
+ * area kind with the most bytes). Equal neighbours in a row merge into one run; when there are
  * more than MAP_RUNS_MAX runs the scale doubles and the grid is made again,
  * so the number of runs (the bytes of the drawing) is bounded whatever the
  * fragmentation: MAP_BAR_W * MAP_ROWS_MAX columns at most, halved at most
@@ -76,16 +76,19 @@ static void set_scale(struct map_grid *g, const struct gm_node_map *m,
 }
 
 /*
- * The first scale: the smallest power of two that fits the node in
+ * The first scale: the smallest power of two that fits the drawn ranges in
  * MAP_ROWS_MAX rows and is at least a chunk, unless the node is under one
  * row of chunks (a small node then stretches over one row).
  */
 static uint64_t first_bpp(const struct gm_node_map *m)
 {
-	uint64_t lo = pow2_ceil((m->size + MAP_COLS_MAX - 1) / MAP_COLS_MAX);
-	uint64_t one_row = pow2_ceil((m->size + MAP_BAR_W - 1) / MAP_BAR_W);
-	uint64_t chunk = m->chunk < one_row ? m->chunk : one_row;
+	uint64_t drawn = 0, lo, one_row, chunk;
 
+	for (unsigned r = 0; r < m->nr_ranges; r++)
+		drawn += m->range[r].size;
+	lo = pow2_ceil((drawn + MAP_COLS_MAX - 1) / MAP_COLS_MAX);
+	one_row = pow2_ceil((drawn + MAP_BAR_W - 1) / MAP_BAR_W);
+	chunk = m->chunk < one_row ? m->chunk : one_row;
 	return lo > chunk ? lo : chunk;
 }
 
@@ -176,12 +179,13 @@ static int classify(const struct col *x, uint64_t bytes, const int *named)
 	rest = bytes - (fr + x->alloc < bytes ? fr + x->alloc : bytes);
 	area = ar < rest ? ar : rest;
 	other = rest - area;
-	if (x->alloc && x->alloc >= fr && x->alloc >= area && x->alloc >= other)
-		return named[x->best - 1];
-	if (area && area >= fr && area >= other)
-		return MAP_CL_AREA + (int)argmax(x->area, GM_AREA_NR);
-	if (fr && fr >= other)
+	/* ties go to free space: half-free columns are what fragmentation looks like */
+	if (fr && fr >= x->alloc && fr >= area && fr >= other)
 		return MAP_CL_FREE + (int)argmax(x->free, MAP_NR_FREE);
+	if (x->alloc && x->alloc >= area && x->alloc >= other)
+		return named[x->best - 1];
+	if (area && area >= other)
+		return MAP_CL_AREA + (int)argmax(x->area, GM_AREA_NR);
 	return MAP_CL_OTHER;
 }
 

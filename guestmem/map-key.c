@@ -141,7 +141,7 @@ void map_write_small(struct svg *s)
 			       s->nr_small, map_human(s->small_bytes, h));
 	for (unsigned i = 0; i <= s->m->nr_allocs; i++) {
 		const char *name = i < s->m->nr_allocs ? s->m->allocs[i].name : NULL;
-		bool more = name && used + strlen(name) > NAMES_BUDGET;
+		bool more = name && used + map_esc_len(name) > NAMES_BUDGET;
 
 		if (name && s->named[i] != MAP_CL_SMALL)
 			continue;
@@ -161,7 +161,7 @@ void map_write_small(struct svg *s)
 			break;
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s",
 					pos ? " " : "", name);
-		used += strlen(name) + 1;
+		used += map_esc_len(name) + 1;
 		listed++;
 	}
 }

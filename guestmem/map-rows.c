@@ -37,6 +37,11 @@ void map_write_top(struct svg *s)
 	if (m->cma_size)
 		fprintf(s->f, " \xc2\xb7 CMA %s, %s used", map_human(m->cma_size, a),
 			map_human(m->cma_used, b));
+	if (s->area_n[GM_AREA_HOTPLUG])
+		fprintf(s->f, " \xc2\xb7 hot-plug %s in %llu region%s",
+			map_human(s->area_b[GM_AREA_HOTPLUG], a),
+			(unsigned long long)s->area_n[GM_AREA_HOTPLUG],
+			s->area_n[GM_AREA_HOTPLUG] == 1 ? "" : "s");
 	fputs("</text>\n", s->f);
 	fprintf(s->f, "<text x=\"%d\" y=\"63\" fill=\"#666\" font-size=\"10\">scale: 1 pixel = %s, "
 		"1 row = %s (a pixel shows what most of its bytes are) \xc2\xb7 "
@@ -64,10 +69,10 @@ static void write_hole(struct svg *s, unsigned r)
 	fprintf(s->f, "<path d=\"M%d %uh%d\" stroke=\"#999\" stroke-dasharray=\"6 4\"/>\n",
 		BAR_X, mid, MAP_BAR_W);
 	fprintf(s->f, "<text x=\"%d\" y=\"%u\" text-anchor=\"middle\" fill=\"#555\" "
-		"stroke=\"#fff\" stroke-width=\"6\" map_paint-order=\"stroke\">"
+		"stroke=\"#fff\" stroke-width=\"6\" paint-order=\"stroke\">"
 		"%s 0x%llx\xe2\x80\x93" "0x%llx (%s, not drawn)</text>\n",
 		BAR_X + MAP_BAR_W / 2, mid + 4,
-		hs == GM_MMIO_HOLE_START && he == GM_MMIO_HOLE_END ? "32-bit MMIO hole" : "hole",
+		hs == GM_MMIO_HOLE_START && he == GM_MMIO_HOLE_END ? "32-bit MMIO hole" : "gap",
 		(unsigned long long)hs, (unsigned long long)he, map_human(he - hs, a));
 	s->y += HOLE_H;
 }

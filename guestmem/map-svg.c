@@ -38,6 +38,7 @@ const struct map_area_style map_area_style[GM_AREA_NR] = {
 	[GM_AREA_EARLY_RESERVED] = { "#505862", NULL, "early reserved" },
 	[GM_AREA_EARLY_ACPI]	 = { "#9d86c6", NULL, "ACPI tables" },
 	[GM_AREA_CMA]		 = { "#fbf0c8", "#dcb54c", "CMA area, free" },
+	[GM_AREA_HOTPLUG]	 = { "#e3ebf8", "#7f9cc9", "hot-plug region, unplugged" },
 };
 
 /* Free blocks by size class, largest first (map_free_class()). */
@@ -51,6 +52,18 @@ const struct map_free_style map_free_style[MAP_NR_FREE] = {
 
 /* ---- text ------------------------------------------------------------------ */
 
+/* The bytes map_put_esc() writes for @s. */
+size_t map_esc_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '&' ? 5 : *s == '<' || *s == '>' ? 4 :
+		     *s == '"' || *s == '\'' ? 6 : 1;
+	return n;
+}
+
+/* @s as XML character data or attribute value: escaped, printable ASCII only. */
 void map_put_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -60,7 +73,9 @@ void map_put_esc(FILE *f, const char *s)
 		case '>':  fputs("&gt;", f); break;
 		case '"':  fputs("&quot;", f); break;
 		case '\'': fputs("&apos;", f); break;
-		default:   fputc(*s, f);
+		default:
+			/* XML refuses control bytes, and bytes above ASCII may not be UTF-8 */
+			fputc((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e ? '?' : *s, f);
 		}
 	}
 }

@@ -52,8 +52,8 @@ void map_grid_release(struct map_grid *g);
 
 /* ---- drawing (map-svg.c, map-rows.c, map-key.c) --------------------------- */
 
-#define NAMED_MAX	64		/* allocations with their own colour */
-#define NAMES_BUDGET	(24u << 10)	/* bytes of names listed for the others */
+#define NAMED_MAX	128		/* allocations with their own colour */
+#define NAMES_BUDGET	(24u << 10)	/* bytes of names (escaped) listed for the others */
 #define AREAS_LISTED	32
 #define AREA_LABELS	32		/* area labels written on the bars */
 #define TITLE_BLOCKS	6		/* blocks listed in an allocation's title */
@@ -107,6 +107,7 @@ struct svg {
 
 /* map-svg.c: text and colours */
 void map_put_esc(FILE *f, const char *s);
+size_t map_esc_len(const char *s);
 const char *map_human(uint64_t v, char buf[HUMAN_MAX]);
 unsigned map_text_w(size_t chars);
 void map_alloc_colour(const struct gm_map_alloc *a, char buf[PAINT_MAX]);
