@@ -52,21 +52,46 @@ const struct map_free_style map_free_style[MAP_NR_FREE] = {
 
 /* ---- text ------------------------------------------------------------------ */
 
+/*
+ * The length of the valid UTF-8 character at @s (1 for ASCII), 0 if none:
+ * XML refuses control bytes and broken UTF-8, so those are written as '?'.
+ */
+static unsigned utf8_len(const unsigned char *s)
+{
+	unsigned n = s[0] < 0x20 || s[0] == 0x7f ? 0 : s[0] < 0x80 ? 1 :
+		     s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		     s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;	/* overlong, surrogate, beyond U+10FFFF */
+	for (unsigned i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /* The bytes map_put_esc() writes for @s. */
 size_t map_esc_len(const char *s)
 {
 	size_t n = 0;
 
-	for (; *s; s++)
+	while (*s) {
+		unsigned l = utf8_len((const unsigned char *)s);
+
 		n += *s == '&' ? 5 : *s == '<' || *s == '>' ? 4 :
-		     *s == '"' || *s == '\'' ? 6 : 1;
+		     *s == '"' || *s == '\'' ? 6 : l ? l : 1;
+		s += l ? l : 1;
+	}
 	return n;
 }
 
-/* @s as XML character data or attribute value: escaped, printable ASCII only. */
+/* @s as XML character data or attribute value: escaped, valid UTF-8 only. */
 void map_put_esc(FILE *f, const char *s)
 {
-	for (; *s; s++) {
+	while (*s) {
+		unsigned l = utf8_len((const unsigned char *)s);
+
 		switch (*s) {
 		case '&':  fputs("&amp;", f); break;
 		case '<':  fputs("&lt;", f); break;
@@ -74,9 +99,12 @@ void map_put_esc(FILE *f, const char *s)
 		case '"':  fputs("&quot;", f); break;
 		case '\'': fputs("&apos;", f); break;
 		default:
-			/* XML refuses control bytes, and bytes above ASCII may not be UTF-8 */
-			fputc((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e ? '?' : *s, f);
+			if (l)
+				fwrite(s, 1, l, f);
+			else
+				fputc('?', f);
 		}
+		s += l ? l : 1;
 	}
 }
 

@@ -79,8 +79,8 @@ static char *node_svg(struct gm_mem *mem, unsigned node, size_t *len)
 
 /*
  * Expect: names the renderer is handed as they are (a user's '&', '<',
- * quotes, a control byte) come out escaped, and the parsed text gives them
- * back exactly (the control byte replaced).
+ * quotes, a control byte, broken and valid UTF-8) come out escaped, and the
+ * parsed text gives them back exactly (what XML cannot hold as '?').
  */
 START_TEST(test_escape)
 {
@@ -94,7 +94,7 @@ START_TEST(test_escape)
 		{ .id = 1, .name = "a&b", .size = 4 * MIB, .first = 0, .nr_blocks = 1 },
 		{ .id = 2, .name = "<tag>", .size = 1 * MIB, .first = 1, .nr_blocks = 1,
 		  .owner = GM_OWNER_VM, .purpose = "guest & \"RAM\"" },
-		{ .id = 3, .name = "q\"u'o\x01", .size = 2 * MIB, .first = 2, .nr_blocks = 1 },
+		{ .id = 3, .name = "q\"u'o\x01\xff\xc3\xa9\xe0\x80", .size = 2 * MIB, .first = 2, .nr_blocks = 1 },
 	};
 	struct gm_map_area area = { .start = 4 * MIB, .size = 4 * MIB,
 				    .kind = GM_AREA_EARLY_ACPI, .label = "x<&>\"'" };
@@ -114,7 +114,8 @@ START_TEST(test_escape)
 	text = svg_text(svg, len);
 	ck_assert_ptr_nonnull(strstr(text, "a&b\n"));	/* its title's first line */
 	ck_assert_ptr_nonnull(strstr(text, "<tag>\n"));
-	ck_assert_ptr_nonnull(strstr(text, "q\"u'o?\n"));
+	ck_assert_ptr_nonnull(strstr(text, "q\"u'o??\xc3\xa9??\n"));
+	ck_assert_ptr_nonnull(strstr(text, "free, 2\xe2\x80\x93" "64 MiB"));	/* the key's own UTF-8 */
 	ck_assert_ptr_nonnull(strstr(text, "(guest & \"RAM\")"));
 	ck_assert_ptr_nonnull(strstr(text, "x<&>\"'"));
 	ck_assert_ptr_null(strchr(text, '\x01'));
