@@ -1,8 +1,9 @@
 #!/bin/sh
-# map.sh KVMEM - `kvmem replay --map DIR`: one nodeN.svg per node at the end
+# map.sh KVMEM [TRACE SVG] - `kvmem replay --map DIR`: one nodeN.svg per node at the end
 # of a trace, well-formed (xmllint), rendered by rsvg-convert without a
 # word on stderr, naming every allocation in a <title>; under 256 KiB at
-# 100,000 free fragments; a bad DIR is refused before the trace runs.
+# 100,000 free fragments; a bad DIR is refused before the trace runs; the
+# README's figure (SVG) is what its command makes of TRACE today.
 . "$(dirname "$0")/lib.sh"
 
 ok() { cases=$((cases + 1)); echo "ok: $1"; }
@@ -78,5 +79,12 @@ check "--map on a file: one line naming it, no trace run" \
 check "--map under a missing directory: exit 2" "[ $? -eq 2 ] && [ ! -s '$tmp/out' ]"
 "$K" replay --map "" < "$tmp/trace" > "$tmp/out" 2> "$tmp/err"
 check "--map '': exit 2" "[ $? -eq 2 ]"
+
+# ---- the README's figure is current ----
+if [ $# -ge 3 ]; then
+	"$K" replay --numa 0:256M --cma 0:32M --map "$tmp/doc" < "$2" > /dev/null 2>&1
+	check "docs/map-example.svg is what examples/fragment.trace makes" \
+		"cmp -s '$tmp/doc/node0.svg' '$3'"
+fi
 
 finish
