@@ -152,7 +152,7 @@ START_TEST(test_names_every_allocation)
 		r.owner = GM_OWNER_VM;
 		r.range_start = 64 * MIB;
 		r.range_end = 192 * MIB;
-		free(alloc_info(mem, &r, &ret));
+		gm_alloc_info_free(alloc_info(mem, &r, &ret));
 		ck_assert_int_eq(ret, 0);
 	}
 	for (unsigned i = 0; i < 200; i++) {
@@ -160,14 +160,14 @@ START_TEST(test_names_every_allocation)
 					    GM_MODE_SIMPLE, 0);
 
 		snprintf(r.name, sizeof(r.name), "job-%u", i);
-		free(alloc_info(mem, &r, &ret));
+		gm_alloc_info_free(alloc_info(mem, &r, &ret));
 		ck_assert_int_eq(ret, 0);
 	}
 	{
 		struct gm_request r = mkreq("dma", 0, 8 * MIB, 0, GM_MODE_SIMPLE, 0);
 
 		r.from = GM_FROM_CMA;
-		free(alloc_info(mem, &r, &ret));
+		gm_alloc_info_free(alloc_info(mem, &r, &ret));
 		ck_assert_int_eq(ret, 0);
 	}
 
