@@ -40,6 +40,7 @@ enum fs_row_id {
 	R_VM_DOMAIN,
 	R_NODES, R_ONLINE, R_ALLOCS, R_CTL, R_ERROR, R_MEMORY,
 	R_NODE, R_MEMINFO, R_BUDDYINFO, R_HOST_NODE,
+	R_MAP_SVG,
 	R_EARLY, R_EARLY_RANGES,
 	R_BUDDY, R_BUDDY_SIZE, R_BUDDY_CHUNK, R_BUDDY_AVAIL, R_FREE_AREA,
 	R_UNUSABLE,
@@ -225,6 +226,7 @@ int fs_show_node_value(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_free_area(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_unusable(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_cma_bitmap(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+int fs_show_map_svg(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_error(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_spec(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_blocks(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);

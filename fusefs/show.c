@@ -280,6 +280,20 @@ int fs_show_cma_bitmap(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	return b->err;
 }
 
+/* map.svg: the node's picture, drawn by guestmem from one snapshot. */
+int fs_show_map_svg(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
+{
+	char *svg = NULL;
+	size_t len = 0;
+	int ret = gm_node_svg(fs->mem, o->node, &svg, &len);
+
+	if (ret)
+		return ret;
+	fs_buf_put(b, svg, len);
+	free(svg);
+	return b->err;
+}
+
 int fs_show_error(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 {
 	(void)o;

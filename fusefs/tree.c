@@ -61,6 +61,7 @@ const struct fs_row fs_rows[R_NR] = {
 	[R_MEMINFO]	= { "meminfo",	R_NODE,	FS_NODE, REG_RO, .show = fs_show_meminfo },
 	[R_BUDDYINFO]	= { "buddyinfo", R_NODE, FS_NODE, REG_RO, .show = fs_show_buddyinfo },
 	[R_HOST_NODE]	= { "host_node", R_NODE, FS_NODE, REG_RO, .show = fs_show_host_node },
+	[R_MAP_SVG]	= { "map.svg",	R_NODE,	FS_NODE, REG_RO, .show = fs_show_map_svg },
 	[R_EARLY]	= { "early",	R_NODE,	FS_NODE, DIR_RO },
 	[R_EARLY_RANGES] = { "ranges",	R_EARLY, FS_NODE, REG_RO, .show = fs_show_early },
 	[R_BUDDY]	= { "buddy",	R_NODE,	FS_NODE, DIR_RO },

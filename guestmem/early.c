@@ -27,7 +27,8 @@ static bool type_valid(enum gm_early_type type)
 	       type == GM_EARLY_ACPI;
 }
 
-static bool label_valid(const char *label)
+/* gm_label_valid() - see pool.h. */
+bool gm_label_valid(const char *label)
 {
 	size_t len;
 
@@ -126,7 +127,7 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 		return gm_error_set(e, EINVAL, "early alloc: bad window");
 	if (!type_valid(type))
 		return gm_error_set(e, EINVAL, "early alloc: bad type %d", (int)type);
-	if (!label_valid(label))
+	if (!gm_label_valid(label))
 		return gm_error_set(e, EINVAL, "early alloc: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
 	pthread_rwlock_rdlock(&mem->table_lock);
@@ -180,7 +181,7 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 		return gm_error_set(e, EINVAL, "early reserve: bad size");
 	if (!type_valid(type))
 		return gm_error_set(e, EINVAL, "early reserve: bad type %d", (int)type);
-	if (!label_valid(label))
+	if (!gm_label_valid(label))
 		return gm_error_set(e, EINVAL, "early reserve: label must be 1..%d printable characters",
 			      GM_NAME_MAX);
 	node = gm_node_find(mem, gpa);

@@ -523,6 +523,143 @@ int gm_node_cma_bitmap(struct gm_mem *mem, unsigned node, char **out);
 int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 		       struct gm_error *e);
 
+/* ---- regions: spans of a node reserved by other parts of kvmem ------------ */
+
+/*
+ * A region is a span of guest-physical addresses that belongs to a node but
+ * is managed by someone else (a virtio-mem device's hot-plug region): it may
+ * lie inside the node's ranges or beyond them. guestmem only records it, so
+ * that what describes the node (its map.svg) shows it; what is plugged into
+ * it is allocated as usual (owned allocations of the node) and drawn over it.
+ */
+enum gm_region_kind {
+	GM_REGION_HOTPLUG,	/* a virtio-mem device's hot-plug region */
+	GM_REGION_NR
+};
+
+#define GM_REGIONS_MAX		4	/* per node */
+
+struct gm_region {
+	uint64_t start, size;
+	enum gm_region_kind kind;
+	char label[GM_NAME_MAX + 1];	/* "virtio-mem0": for display only */
+};
+
+/*
+ * gm_region_add() - record @r on node @node. 0; -EINVAL (no such node, bad
+ * kind, empty or wrapping span, label not 1..GM_NAME_MAX printable ASCII),
+ * -EEXIST (overlaps one of the node's regions), -ENOSPC (GM_REGIONS_MAX
+ * already). Takes the node lock; nothing changes on failure.
+ */
+int gm_region_add(struct gm_mem *mem, unsigned node, const struct gm_region *r);
+
+/* gm_region_remove() - forget node @node's region starting at @start: 0 or -ENOENT. */
+int gm_region_remove(struct gm_mem *mem, unsigned node, uint64_t start);
+
+/* gm_regions() - copy up to @max of @node's regions, ascending: how many it has, or -EINVAL. */
+int gm_regions(struct gm_mem *mem, unsigned node, struct gm_region *out,
+	       unsigned max);
+
+/* ---- pictures: a node's map (map.c takes it, map-svg.c draws it) ---------- */
+
+/*
+ * The kinds of reserved area a map draws under the allocations: early
+ * ranges by type, the CMA area and regions (gm_region_add()) by kind. A new
+ * kind is one more entry here, one row of map-svg.c's style table and one
+ * case in map.c that lists its areas.
+ */
+enum gm_area_kind {
+	GM_AREA_EARLY_RAM,	/* early range the guest keeps: kernel, initrd, boot data */
+	GM_AREA_EARLY_RESERVED,	/* early range the guest never uses */
+	GM_AREA_EARLY_ACPI,	/* early range holding ACPI tables */
+	GM_AREA_CMA,		/* the node's contiguous-range area */
+	GM_AREA_HOTPLUG,	/* a hot-plug region (GM_REGION_HOTPLUG) */
+	GM_AREA_NR
+};
+
+/* One reserved area of a node: its allocations (CMA's) are drawn over it. */
+struct gm_map_area {
+	uint64_t start, size;
+	enum gm_area_kind kind;
+	char label[GM_NAME_MAX + 1];	/* early range's label, "cma", ... */
+};
+
+/* One allocation of a node, as the map shows it. */
+struct gm_map_alloc {
+	uint64_t id;
+	char name[GM_NAME_MAX + 1];
+	enum gm_owner owner;
+	char purpose[GM_PURPOSE_MAX];	/* the VM's word for it, "" for the user's */
+	enum gm_from from;
+	uint64_t size;			/* bytes held */
+	size_t first;			/* its blocks: map->blocks[first .. first + nr_blocks) */
+	unsigned nr_blocks;
+};
+
+/* node 0 is split by the MMIO hole; a region beyond the ranges is drawn as one more */
+#define GM_MAP_RANGES		(2 + GM_REGIONS_MAX)
+
+/*
+ * A consistent picture of one node at one instant: what every byte of its
+ * ranges is (free in the buddy, in an allocation, in a reserved area, or
+ * none of these: chunk-rounding of early ranges, memory being allocated or
+ * freed right then, all of it before retire). Owned by the caller:
+ * gm_node_map_free().
+ */
+struct gm_node_map {
+	unsigned node;
+	uint64_t start, end;		/* span, end exclusive, hole included */
+	uint64_t size;			/* bytes of memory (the hole excluded) */
+	uint64_t chunk;
+	bool retired;
+	unsigned nr_ranges;		/* drawn: the node's, then regions beyond them */
+	struct gm_range range[GM_MAP_RANGES];	/* ascending, hva NULL */
+	uint64_t avail;			/* buddy free bytes */
+	uint64_t cma_size, cma_used;
+	struct gm_map_area *areas;	/* ascending start */
+	unsigned nr_areas;
+	struct gm_map_alloc *allocs;	/* ascending id */
+	unsigned nr_allocs;
+	struct gm_block *blocks;	/* the allocations' blocks, each one's ascending */
+	size_t nr_blocks;
+	struct gm_block *free;		/* free buddy blocks, ascending; dirty = not known zero */
+	size_t nr_free;
+};
+
+/*
+ * gm_node_map_take() - snapshot node @node into *@out: its layout, reserved
+ * areas, live allocations (pending names and allocations half made or half
+ * freed are left out) and free buddy blocks, all read under the table read
+ * lock and the node lock at once, so they agree with each other; nothing
+ * is formatted under them. 0, -EINVAL (no such node), -ENOMEM. Changes
+ * nothing.
+ */
+int gm_node_map_take(struct gm_mem *mem, unsigned node,
+		     struct gm_node_map **out);
+void gm_node_map_free(struct gm_node_map *map);
+
+/* The most bytes gm_map_svg() writes, whatever the fragmentation. */
+#define GM_MAP_SVG_MAX		(256u << 10)
+
+/*
+ * gm_map_svg() - draw @map as an SVG image into a malloc'd, NUL-terminated
+ * *@out of *@len (<= GM_MAP_SVG_MAX) bytes, ending with a newline: the
+ * node's ranges as rows of a fixed bytes-per-pixel scale (doubled until
+ * the drawing fits; the MMIO hole a break, not drawn), reserved areas,
+ * every allocation in its own colour with a <title> of its name, size and
+ * blocks (the VM's hatched), free buddy space shaded by block size, address
+ * ticks and a legend naming every allocation (beyond a budget the smallest
+ * ones are counted, not named). 0 or -ENOMEM.
+ */
+int gm_map_svg(const struct gm_node_map *map, char **out, size_t *len);
+
+/*
+ * gm_node_svg() - gm_node_map_take() and gm_map_svg() of node @node: the
+ * text of nodes/nodeN/map.svg and of `kvmem replay --map`. 0, -EINVAL,
+ * -ENOMEM.
+ */
+int gm_node_svg(struct gm_mem *mem, unsigned node, char **out, size_t *len);
+
 /* ---- control grammar ------------------------------------------------------- */
 
 /*

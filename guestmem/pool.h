@@ -23,7 +23,7 @@
 #define GM_NODE_MAX_RANGES	2	/* node 0 may be split by the MMIO hole */
 
 struct gm_node {
-	pthread_mutex_t lock;		/* early list, buddy, cma below */
+	pthread_mutex_t lock;		/* early list, buddy, cma, regions below */
 	unsigned id;
 	struct gm_node_config cfg;
 	uint64_t start, end;		/* span, end exclusive, holes included */
@@ -41,6 +41,10 @@ struct gm_node {
 	struct gm_cma *cma;		/* NULL when cma_size is 0 */
 	struct gm_blist cma_blocks;	/* buddy blocks the CMA area holds */
 	bool cma_dirty;			/* the area held unbacked data since carved */
+
+	/* regions other parts of kvmem reserved (region.c), ascending */
+	struct gm_region region[GM_REGIONS_MAX];
+	unsigned nr_regions;
 
 	/* backing */
 	void *map;			/* cfg.size bytes, ranges at their offsets; NULL when not backed */
@@ -92,6 +96,7 @@ bool gm_name_chars_valid(const char *name);	/* [A-Za-z0-9._-], 1..63, no leading
 int gm_check_name(const char *name, enum gm_owner owner, struct gm_error *e);
 uint64_t gm_pow2_divisor(uint64_t v);	/* largest power of two dividing v */
 bool gm_is_pow2(uint64_t v);
+bool gm_label_valid(const char *label);	/* 1..GM_NAME_MAX printable ASCII (early.c) */
 unsigned gm_log2(uint64_t v);		/* floor */
 
 /* mem.c */

@@ -33,6 +33,7 @@ dr-xr-xr-x ./nodes/node0/cma
 dr-xr-xr-x ./nodes/node0/early
 -r--r--r-- ./nodes/node0/early/ranges
 -r--r--r-- ./nodes/node0/host_node
+-r--r--r-- ./nodes/node0/map.svg
 -r--r--r-- ./nodes/node0/meminfo
 dr-xr-xr-x ./nodes/node1
 dr-xr-xr-x ./nodes/node1/buddy
@@ -51,6 +52,7 @@ dr-xr-xr-x ./nodes/node1/cma
 dr-xr-xr-x ./nodes/node1/early
 -r--r--r-- ./nodes/node1/early/ranges
 -r--r--r-- ./nodes/node1/host_node
+-r--r--r-- ./nodes/node1/map.svg
 -r--r--r-- ./nodes/node1/meminfo
 -r--r--r-- ./nodes/online
 dr-xr-xr-x ./vm
