@@ -182,14 +182,21 @@ err:
 
 /* ---- fencing the calling thread ------------------------------------------- */
 
-#define ADMIN_BIT	(1u << CAP_SYS_ADMIN)	/* CAP_SYS_ADMIN < 32: word 0 */
+/*
+ * What main keeps (permitted, not effective) for the unmount at the end:
+ * CAP_SYS_ADMIN for umount2(), CAP_DAC_READ_SEARCH to reach the mount
+ * point through directories only the invoking user may search (--user).
+ * Both below 32: word 0.
+ */
+#define ADMIN_BIT	(1u << CAP_SYS_ADMIN)
+#define KEEP_BITS	(ADMIN_BIT | (1u << CAP_DAC_READ_SEARCH))
 
 static bool have_admin(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { 0 };
 
-	return !syscall(SYS_capget, &h, d) && (d[0].permitted & ADMIN_BIT);
+	return !syscall(SYS_capget, &h, d) && (d[0].permitted & KEEP_BITS) == KEEP_BITS;
 }
 
 /* @keep_admin: CAP_SYS_ADMIN stays permitted (not effective). */
@@ -210,7 +217,7 @@ static int drop_privileges(bool keep_admin)
 			prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
 	if (keep_admin)
-		d[0].permitted = ADMIN_BIT;
+		d[0].permitted = KEEP_BITS;
 	if (syscall(SYS_capset, &h, d))
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -319,6 +326,6 @@ void sbx_teardown(void)
 
 	if (!sbx.kept_admin)
 		return;
-	d[0].permitted = d[0].effective = ADMIN_BIT;
+	d[0].permitted = d[0].effective = KEEP_BITS;
 	(void)!syscall(SYS_capset, &h, d);
 }

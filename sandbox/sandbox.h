@@ -71,15 +71,16 @@ void sbx_enter(enum sbx_kind kind, const char *label);
 
 /*
  * sbx_lock_main() - sbx_enter() for the main thread, after every other
- * thread exists; keeps only what the teardown needs (CAP_SYS_ADMIN in the
- * permitted set for the unmount, when root and c->unmount). 0, or a
+ * thread exists; keeps only what the teardown needs (CAP_SYS_ADMIN and
+ * CAP_DAC_READ_SEARCH in the permitted set for the unmount, when root and
+ * c->unmount). 0, or a
  * negative errno with @e filled (main then stops the run). No-op without
  * sbx_setup().
  */
 int sbx_lock_main(struct gm_error *e);
 
 /*
- * sbx_teardown() - main, before it unmounts: make the kept CAP_SYS_ADMIN
+ * sbx_teardown() - main, before it unmounts: make the kept capabilities
  * effective again. No-op when nothing was kept.
  */
 void sbx_teardown(void);
