@@ -75,6 +75,24 @@ static const struct plain {
 	{ "io_uring_register", M }, { "statfs", M },
 };
 
+#ifdef __SANITIZE_ADDRESS__
+/*
+ * ASan+UBSan builds (test builds, never a fenced product) add the
+ * sanitizer runtime's own calls: every thread's alternate signal stack
+ * and a report's reading of /proc/self/maps; at exit, in main,
+ * LeakSanitizer stops the world: a tracer task (clone without
+ * CLONE_THREAD) ptrace()s each thread.
+ */
+static const struct plain sanitizer[] = {
+	{ "sigaltstack", ALL }, { "openat", ALL }, { "open", ALL },
+	{ "close", ALL }, { "getdents64", ALL }, { "newfstatat", ALL },
+	{ "fstat", ALL }, { "lseek", ALL }, { "readlink", ALL },
+	{ "prctl", ALL }, { "pread64", ALL }, { "getppid", ALL },
+	{ "clone", M }, { "ptrace", M }, { "wait4", M }, { "kill", M },
+	{ "tgkill", M },
+};
+#endif
+
 #define KVM_IOCTL(req, kinds)	{ req, kinds, #req }
 
 /* ioctl() requests: the KVM ones kvmem makes after setup, the terminal's. */
@@ -115,6 +133,11 @@ static int add_rules(scmp_filter_ctx ctx, enum sbx_kind kind, struct gm_error *e
 	for (size_t i = 0; !ret && i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (plain[i].kinds & bit)
 			ret = add(ctx, plain[i].name, 0, NULL, e);
+#ifdef __SANITIZE_ADDRESS__
+	for (size_t i = 0; !ret && i < sizeof(sanitizer) / sizeof(sanitizer[0]); i++)
+		if (sanitizer[i].kinds & bit)
+			ret = add(ctx, sanitizer[i].name, 0, NULL, e);
+#endif
 	for (size_t i = 0; !ret && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		struct scmp_arg_cmp req = SCMP_A1(SCMP_CMP_EQ, ioctls[i].nr);
 

@@ -19,7 +19,17 @@ every_task() {
 	for t in /proc/"$1"/task/*; do field "$1/task/${t##*/}" "$2"; done | sort -u | tr '\n' ' '
 }
 
+# fenced PID: wait (2 s at most) until every thread has fenced itself (a
+# FUSE worker does so when it first runs, which may be after the mount).
+fenced() {
+	for _ in $(seq 40); do
+		[ "$(every_task "$1" NoNewPrivs)" = "1 " ] && return
+		sleep 0.05
+	done
+}
+
 serve --numa 0:64M
+fenced "$SERVE_PID"
 eq "on (default): main Seccomp 2" "$(field "$SERVE_PID" Seccomp)" 2
 eq "on: main NoNewPrivs 1" "$(field "$SERVE_PID" NoNewPrivs)" 1
 eq "on: main CapEff empty" "$(field "$SERVE_PID" CapEff)" 0000000000000000
@@ -40,6 +50,7 @@ check "on: SIGTERM unmounted (main kept what umount needs)" bash -c "! grep -q '
 check "on: no seccomp line in the log" bash -c "! grep -q seccomp '$TMP/serve.log'"
 
 serve --numa 0:64M --seccomp off
+fenced "$SERVE_PID"
 eq "off: no filter" "$(every_task "$SERVE_PID" Seccomp)" "0 "
 eq "off: still NoNewPrivs" "$(every_task "$SERVE_PID" NoNewPrivs)" "1 "
 eq "off: still no capability" "$(every_task "$SERVE_PID" CapEff)" "0000000000000000 "
@@ -55,6 +66,7 @@ one_line "--user unknown: one line" "$TMP/err" "^kvmem serve: --user no-such-use
 
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	serve --numa 0:64M --user nobody
+	fenced "$SERVE_PID"
 	eq "--user nobody: every thread runs as nobody" "$(every_task "$SERVE_PID" Uid)" "$(id -u nobody) "
 	eq "--user nobody: every thread's group" "$(every_task "$SERVE_PID" Gid)" "$(id -g nobody) "
 	eq "--user nobody: the mount stays private to its root owner" \
