@@ -2,7 +2,7 @@
 /*
  * bench-fs - how fast the kvmem filesystem answers, against procfs.
  *
- * usage: bench-fs KVMEM [SECONDS]
+ * usage: bench-fs KVMEM [SECONDS] [seccomp]
  *
  * Starts two `KVMEM serve --numa 0:1G,1:1G --mount TMP/mN`, the second with
  * KVMEM_FS_DIRECT_IO=1, then measures for SECONDS each (default 1):
@@ -15,6 +15,10 @@
  *      the same pairs through gm_cmd_exec() in this process.
  * Reads of the two files are interleaved in slices so that load from other
  * processes on the machine hits both alike.
+ * With "seccomp" it measures instead the cost of the allowlists (README
+ * "Security"): two servers, `--seccomp on` (the default) and `--seccomp
+ * off`, the same reads interleaved and the ctl pairs alternated in four
+ * slices each; the ratios are off/on.
  * Prints figures only; asserts nothing about speed.
  */
 #include <errno.h>
@@ -177,8 +181,12 @@ static int wait_mounted(const char *path)
 	return -1;
 }
 
-/* Start `@kvmem serve` on @mnt; @direct sets KVMEM_FS_DIRECT_IO=1. */
-static pid_t serve(const char *kvmem, const char *mnt, int direct)
+/*
+ * Start `@kvmem serve` on @mnt; @direct sets KVMEM_FS_DIRECT_IO=1;
+ * @seccomp is the --seccomp mode.
+ */
+static pid_t serve(const char *kvmem, const char *mnt, int direct,
+		   const char *seccomp)
 {
 	pid_t pid = fork();
 
@@ -186,11 +194,40 @@ static pid_t serve(const char *kvmem, const char *mnt, int direct)
 		if (direct)
 			setenv("KVMEM_FS_DIRECT_IO", "1", 1);
 		execl(kvmem, kvmem, "serve", "--numa", "0:1G,1:1G", "--mount",
-		      mnt, (char *)NULL);
+		      mnt, "--seccomp", seccomp, (char *)NULL);
 		perror(kvmem);
 		_exit(127);
 	}
 	return pid;
+}
+
+/* The "seccomp" figures: mount 0 filtered (on), mount 1 not (off). */
+static int seccomp_figures(char mnt[2][64], char path[2][128], double secs)
+{
+	const char *paths[2] = { path[0], path[1] };
+	double rate[2], pairs[2] = { 0, 0 };
+	char ctl[2][192];
+
+	for (int i = 0; i < 2; i++)
+		snprintf(ctl[i], sizeof(ctl[i]), "%s/allocations/ctl", mnt[i]);
+	if (reads_per_sec(paths, 2, 2 * secs, rate))
+		return -1;
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 2; i++) {
+			double p = pairs_per_sec(ctl[i], secs / 4, 0);
+
+			if (p < 0)
+				return -1;
+			pairs[i] += p / 4;
+		}
+	}
+	printf("open+read+close node0/buddyinfo, --seccomp on:  %8.0f /s\n", rate[0]);
+	printf("open+read+close node0/buddyinfo, --seccomp off: %8.0f /s  off/on %.3f\n",
+	       rate[1], rate[1] / rate[0]);
+	printf("alloc+free pairs via ctl, --seccomp on:         %8.0f /s\n", pairs[0]);
+	printf("alloc+free pairs via ctl, --seccomp off:        %8.0f /s  off/on %.3f\n",
+	       pairs[1], pairs[1] / pairs[0]);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -201,9 +238,10 @@ int main(int argc, char **argv)
 	const char *paths[3];
 	pid_t pid[2] = { -1, -1 };
 	int status, ret = 1;
+	int sc = argc > 3 && !strcmp(argv[3], "seccomp");
 
-	if (argc < 2 || secs <= 0 || secs > 60) {
-		fprintf(stderr, "usage: bench-fs KVMEM [SECONDS]\n");
+	if (argc < 2 || secs <= 0 || secs > 60 || (argc > 3 && !sc)) {
+		fprintf(stderr, "usage: bench-fs KVMEM [SECONDS] [seccomp]\n");
 		return 2;
 	}
 	if (!mkdtemp(tmp)) {
@@ -214,12 +252,19 @@ int main(int argc, char **argv)
 		snprintf(mnt[i], sizeof(mnt[i]), "%s/m%d", tmp, i);
 		snprintf(path[i], sizeof(path[i]), "%s/nodes/node0/buddyinfo",
 			 mnt[i]);
-		pid[i] = serve(argv[1], mnt[i], i);
+		pid[i] = serve(argv[1], mnt[i], sc ? 0 : i,
+			       sc && i ? "off" : "on");
 		if (pid[i] < 0 || wait_mounted(path[i])) {
 			fprintf(stderr, "bench-fs: kvmem serve did not mount %s\n",
 				mnt[i]);
 			goto out;
 		}
+	}
+	if (sc) {
+		ret = seccomp_figures(mnt, path, secs) ? 1 : 0;
+		if (ret)
+			fprintf(stderr, "bench-fs: a measurement failed: %s\n", strerror(errno));
+		goto out;
 	}
 	snprintf(ctl, sizeof(ctl), "%s/allocations/ctl", mnt[0]);
 	paths[0] = path[0];
