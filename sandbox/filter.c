@@ -85,7 +85,8 @@ static const struct plain {
  */
 static const struct plain sanitizer[] = {
 	{ "sigaltstack", ALL }, { "openat", ALL }, { "open", ALL },
-	{ "close", ALL }, { "getdents64", ALL }, { "newfstatat", ALL },
+	{ "close", ALL }, { "getdents64", ALL }, { "getdents", ALL },
+	{ "newfstatat", ALL },
 	{ "fstat", ALL }, { "lseek", ALL }, { "readlink", ALL },
 	{ "prctl", ALL }, { "pread64", ALL }, { "getppid", ALL },
 	{ "clone", M }, { "ptrace", M }, { "wait4", M }, { "kill", M },
