@@ -226,7 +226,8 @@ static int drop_privileges(bool keep_admin)
 }
 
 /*
- * SECCOMP_FILTER_FLAG_SPEC_ALLOW: without it the kernel also forces the
+ * SECCOMP_FILTER_FLAG_LOG: a trap is also in the kernel's audit trail
+ * (allowed calls never are). SECCOMP_FILTER_FLAG_SPEC_ALLOW: without it the kernel also forces the
  * speculation mitigations meant for a process running untrusted code in
  * its own address space (SSBD, and IBPB/STIBP per task): kvmem runs none
  * (the guest is in its VM, whose mitigations are KVM's), and they cost
@@ -240,7 +241,8 @@ static int load(enum sbx_kind kind)
 	if (sbx.c.mode == SBX_OFF)
 		return 0;
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-		       SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fp) ? -errno : 0;
+		       SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_LOG,
+		       &fp) ? -errno : 0;
 }
 
 #ifdef SBX_TEST_HOOK

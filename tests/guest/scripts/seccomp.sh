@@ -2,7 +2,7 @@
 # --rng --disk rw.img): every device path once, so the kernel logs any call
 # of kvmem's threads outside their lists (guest-suite.sh then finds none):
 # entropy, a reset of the rng (unbind, bind), disk reads, writes with
-# flushes, discard and write-zeroes; then "seccomp-ready" (the host drives
+# flushes, discard, O_DIRECT reads; then "seccomp-ready" (the host drives
 # the mount: files, control writes, pause/resume) while init holds.
 say() { echo "KVMEM-GUEST $*"; }
 say "rng-bytes $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
@@ -17,8 +17,6 @@ yes KVMEM-SECCOMP | head -c 2097152 | dd of=/dev/vda bs=1M conv=fsync 2>/dev/nul
 say "vda-write rc=$?"
 blkdiscard -o 4194304 -l 4194304 /dev/vda
 say "vda-discard rc=$?"
-blkdiscard -z -o 8388608 -l 1048576 /dev/vda
-say "vda-zeroout rc=$?"
 dd if=/dev/vda of=/dev/null bs=4096 count=256 iflag=direct 2>/dev/null
 say "vda-direct rc=$?"
 say "seccomp-ready"
