@@ -17,8 +17,8 @@
  * processes on the machine hits both alike.
  * With "seccomp" it measures instead the cost of the allowlists (README
  * "Security"): two servers, `--seccomp on` (the default) and `--seccomp
- * off`, the same reads interleaved and the ctl pairs alternated in four
- * slices each; the ratios are off/on.
+ * off`, the same reads and ctl pairs in short paired rounds; medians, and
+ * the median of the per-round ratios off/on.
  * Prints figures only; asserts nothing about speed.
  */
 #include <errno.h>
@@ -201,32 +201,60 @@ static pid_t serve(const char *kvmem, const char *mnt, int direct,
 	return pid;
 }
 
-/* The "seccomp" figures: mount 0 filtered (on), mount 1 not (off). */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define SC_ROUNDS	41
+
+/*
+ * The "seccomp" figures: mount 0 filtered (on), mount 1 not (off). Each of
+ * SC_ROUNDS rounds measures both, one right after the other, in short
+ * slices (200 reads; pairs for @secs / SC_ROUNDS); the figures are the
+ * medians, and the median of the per-round ratios off/on (a stall from
+ * another process on the machine spoils one round, not the figure).
+ */
 static int seccomp_figures(char mnt[2][64], char path[2][128], double secs)
 {
-	const char *paths[2] = { path[0], path[1] };
-	double rate[2], pairs[2] = { 0, 0 };
+	double reads[2][SC_ROUNDS], pairs[2][SC_ROUNDS], rr[SC_ROUNDS], pr[SC_ROUNDS];
 	char ctl[2][192];
 
 	for (int i = 0; i < 2; i++)
 		snprintf(ctl[i], sizeof(ctl[i]), "%s/allocations/ctl", mnt[i]);
-	if (reads_per_sec(paths, 2, 2 * secs, rate))
-		return -1;
-	for (int round = 0; round < 4; round++) {
-		for (int i = 0; i < 2; i++) {
-			double p = pairs_per_sec(ctl[i], secs / 4, 0);
+	for (int r = 0; r < SC_ROUNDS; r++) {
+		for (int k = 0; k < 2; k++) {
+			/* alternate which goes first */
+			int i = (r + k) % 2;
+			double t0 = now();
 
-			if (p < 0)
+			if (read_n(path[i], 200))
 				return -1;
-			pairs[i] += p / 4;
+			reads[i][r] = 200 / (now() - t0);
+			pairs[i][r] = pairs_per_sec(ctl[i], secs / SC_ROUNDS, 0);
+			if (pairs[i][r] < 0)
+				return -1;
 		}
+		rr[r] = reads[1][r] / reads[0][r];
+		pr[r] = pairs[1][r] / pairs[0][r];
 	}
-	printf("open+read+close node0/buddyinfo, --seccomp on:  %8.0f /s\n", rate[0]);
+	printf("%d paired rounds, medians\n", SC_ROUNDS);
+	printf("open+read+close node0/buddyinfo, --seccomp on:  %8.0f /s\n",
+	       median(reads[0], SC_ROUNDS));
 	printf("open+read+close node0/buddyinfo, --seccomp off: %8.0f /s  off/on %.3f\n",
-	       rate[1], rate[1] / rate[0]);
-	printf("alloc+free pairs via ctl, --seccomp on:         %8.0f /s\n", pairs[0]);
+	       median(reads[1], SC_ROUNDS), median(rr, SC_ROUNDS));
+	printf("alloc+free pairs via ctl, --seccomp on:         %8.0f /s\n",
+	       median(pairs[0], SC_ROUNDS));
 	printf("alloc+free pairs via ctl, --seccomp off:        %8.0f /s  off/on %.3f\n",
-	       pairs[1], pairs[1] / pairs[0]);
+	       median(pairs[1], SC_ROUNDS), median(pr, SC_ROUNDS));
 	return 0;
 }
 
