@@ -24,6 +24,7 @@ static const char usage_text[] =
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
 "                 [--rng] [--disk FILE[,ro][,cache=none|writeback][,serial=ID]]...\n"
+"                 [--seccomp on|log|off] [--user USER]\n"
 "       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
 "  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
@@ -47,12 +48,15 @@ static const char usage_text[] =
 "  --alloc LINE       a control-grammar line run after boot setup\n"
 "  --rng              a virtio-rng entropy device (guest: /dev/hwrng)\n"
 "  --disk SPEC        a virtio-blk disk on a raw image or block device\n"
-"                     (repeatable: the guest's vda, vdb, ... in order)\n";
+"                     (repeatable: the guest's vda, vdb, ... in order)\n"
+"  --seccomp MODE     on (default): each thread's system call allowlist,\n"
+"                     log: only log calls outside it (dmesg), off: none\n"
+"  --user USER        run as USER after setup (root only)\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
        OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT,
-       OPT_RNG, OPT_DISK };
+       OPT_RNG, OPT_DISK, OPT_SECCOMP, OPT_USER };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -74,6 +78,8 @@ static const struct option long_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -241,6 +247,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			if (ret)
 				return ret;
 			break;
+		case OPT_SECCOMP: o->seccomp = optarg; break;
+		case OPT_USER: o->user = optarg; break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;

@@ -21,6 +21,11 @@
  *   mount     fs_mount() with the vm/ callbacks       fs_unmount()
  *   vcpus     vmm_vcpus_start()                     vmm_vcpus_join()
  *
+ * Before the steps sbx_setup() compiles the seccomp allowlists; every
+ * thread the steps start fences itself before its loop (sandbox.h), and
+ * after the last step main fences itself (sbx_lock_main()); before the
+ * unwind it takes back what the unmount needs (sbx_teardown()).
+ *
  * They run in this order; a failure unwinds the ones that succeeded, in
  * reverse, and so does the end of the run. The guest's CPUs are spread over
  * the nodes in blocks: vCPU i is on node i * nr_nodes / nr_cpus.
@@ -58,6 +63,7 @@
 #include "guestmem.h"
 #include "kvmem-run.h"
 #include "kvmem.h"
+#include "sandbox.h"
 #include "vmm.h"
 
 /* ---- the run: init/exit pairs -------------------------------------------- */
@@ -468,6 +474,20 @@ static void unwind(struct run *r, unsigned done)
 			steps[done].exit(r);
 }
 
+/* --seccomp and --user into @c: 0, or -EINVAL/-EPERM with @e filled. */
+static int sandbox_config(const struct run_opts *o, struct sbx_config *c,
+			  struct gm_error *e)
+{
+	int ret = 0;
+
+	*c = (struct sbx_config){ .mode = SBX_ON, .unmount = o->mount != NULL };
+	if (o->seccomp)
+		ret = sbx_parse_mode(o->seccomp, &c->mode, e);
+	if (!ret && o->user)
+		ret = sbx_parse_user(o->user, c, e);
+	return ret;
+}
+
 /* Until the VM stops or a signal arrives; returns the signal or 0. */
 static int wait_vm(struct run *r, int sfd)
 {
@@ -494,6 +514,7 @@ int kvmem_cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	struct run r = { .o = &o };
+	struct sbx_config sc;
 	char reason[256] = "";
 	struct gm_error e = { 0 };
 	sigset_t sigs, old;
@@ -502,6 +523,8 @@ int kvmem_cmd_run(int argc, char **argv)
 	int ret, sfd, sig, status = 1;
 
 	ret = run_opts_parse(argc, argv, &o, &e);
+	if (!ret)
+		ret = sandbox_config(&o, &sc, &e);
 	if (ret) {
 		run_opts_release(&o);
 		if (ret > 0)
@@ -527,6 +550,11 @@ int kvmem_cmd_run(int argc, char **argv)
 	}
 
 	t0 = now_ms(CLOCK_MONOTONIC);
+	ret = sbx_setup(&sc, &e);
+	if (ret) {
+		fprintf(stderr, "kvmem run: %s\n", e.msg);
+		goto out_sfd;
+	}
 	for (done = 0; done < NR_STEPS; done++) {
 		ret = steps[done].init(&r, &e);
 		if (ret)
@@ -534,6 +562,13 @@ int kvmem_cmd_run(int argc, char **argv)
 		t[done] = now_ms(CLOCK_MONOTONIC);
 	}
 	wall = now_ms(CLOCK_REALTIME);
+	if (done == NR_STEPS && (ret = sbx_lock_main(&e))) {
+		vmm_stop(r.vm, 1, e.msg);
+		sbx_teardown();
+		unwind(&r, done);
+		fprintf(stderr, "kvmem run: %s\n", e.msg);
+		goto out_sfd;
+	}
 	if (done < NR_STEPS) {
 		unwind(&r, done);
 		run_printable_msg(&e);
@@ -549,6 +584,7 @@ int kvmem_cmd_run(int argc, char **argv)
 		vmm_stop(r.vm, 128 + sig, reason);
 	}
 	vmm_stopped(r.vm, &status, reason, sizeof(reason));
+	sbx_teardown();
 	unwind(&r, done);		/* terminal restored before we print */
 	if (status)
 		fprintf(stderr, "kvmem run: %s\n", reason);

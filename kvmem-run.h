@@ -38,6 +38,8 @@ struct run_opts {
 	bool rng;				/* --rng: a virtio entropy device */
 	struct vmm_blk_conf disk[RUN_MAX_DISKS];	/* --disk, in order: vda, vdb, ... */
 	unsigned nr_disks;
+	const char *seccomp;			/* --seccomp on|log|off (kvmem-run.c) */
+	const char *user;			/* --user USER */
 };
 
 /*

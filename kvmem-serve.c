@@ -14,6 +14,7 @@
 #include "fusefs.h"
 #include "guestmem.h"
 #include "kvmem.h"
+#include "sandbox.h"
 
 static void usage(FILE *f)
 {
@@ -30,11 +31,14 @@ static void usage(FILE *f)
 "  --hugepages      back the pools with 2 MiB pages\n"
 "  --allow-other    let other users reach the mount (default: private)\n"
 "  --foreground     stay in the foreground (the default; there is no daemon mode)\n"
+"  --seccomp MODE   on (default): each thread's system call allowlist,\n"
+"                   log: only log calls outside it (dmesg), off: none\n"
+"  --user USER      serve as USER once mounted (root only)\n"
 "  --help           this text\n");
 }
 
 enum { OPT_NUMA = 1, OPT_CMA, OPT_CHUNK, OPT_MOUNT, OPT_HUGE, OPT_OTHER,
-       OPT_FG, OPT_HELP };
+       OPT_FG, OPT_HELP, OPT_SECCOMP, OPT_USER };
 
 static const struct option opts[] = {
 	{ "numa", required_argument, NULL, OPT_NUMA },
@@ -45,6 +49,8 @@ static const struct option opts[] = {
 	{ "allow-other", no_argument, NULL, OPT_OTHER },
 	{ "foreground", no_argument, NULL, OPT_FG },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -52,6 +58,7 @@ static const struct option opts[] = {
 struct serve_args {
 	const char *numa, *cma, *chunk, *dir;
 	unsigned back_flags, fs_flags;
+	struct sbx_config sbx;		/* --seccomp, --user */
 };
 
 /* 1 after --help, 0, or -EINVAL with @e filled (bad usage). */
@@ -71,6 +78,14 @@ static int parse_args(int argc, char **argv, struct serve_args *a,
 		case OPT_OTHER:	a->fs_flags |= FS_ALLOW_OTHER; break;
 		case OPT_FG:	break;
 		case OPT_HELP:	usage(stdout); return 1;
+		case OPT_SECCOMP:
+			if (sbx_parse_mode(optarg, &a->sbx.mode, e))
+				return -EINVAL;
+			break;
+		case OPT_USER:
+			if ((c = sbx_parse_user(optarg, &a->sbx, e)))
+				return c;
+			break;
 		}
 	}
 	if (c < 0)
@@ -121,6 +136,7 @@ int kvmem_cmd_serve(int argc, char **argv)
 	sigset_t set;
 	int ret, sig;
 
+	a.sbx = (struct sbx_config){ .mode = SBX_ON, .unmount = true };
 	ret = parse_args(argc, argv, &a, &e);
 	if (ret) {
 		if (ret < 0)
@@ -140,7 +156,13 @@ int kvmem_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = fs_mount_flags(mem, a.dir, NULL, a.fs_flags, &fs, &e);
+	ret = sbx_setup(&a.sbx, &e);
+	if (!ret)
+		ret = fs_mount_flags(mem, a.dir, NULL, a.fs_flags, &fs, &e);
+	if (!ret && (ret = sbx_lock_main(&e))) {
+		sbx_teardown();
+		fs_unmount(fs);
+	}
 	if (ret) {
 		fprintf(stderr, "kvmem serve: %s\n", e.msg[0] ? e.msg : strerror(-ret));
 		gm_mem_destroy(mem);
@@ -151,6 +173,7 @@ int kvmem_cmd_serve(int argc, char **argv)
 	do {
 		ret = sigwait(&set, &sig);
 	} while (ret == EINTR);
+	sbx_teardown();
 	fs_unmount(fs);
 	gm_mem_destroy(mem);
 	fprintf(stderr, "kvmem serve: %s, unmounted %s\n", strsignal(sig), a.dir);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "sandbox.h"
 
 #define FUSE_SUPER_MAGIC	0x65735546
 
@@ -111,6 +112,7 @@ static void *worker(void *arg)
 	ev.data.fd = fs->stop_fd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fs->stop_fd, &ev))
 		goto out;
+	sbx_enter(SBX_FUSE, "FUSE worker");
 	while (!fuse_session_exited(fs->se)) {
 		ret = epoll_wait(ep, &ev, 1, -1);
 		if (ret < 0 && errno == EINTR)

@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "vmm.h"
 
 #define CTRL_A		0x01
@@ -97,6 +98,7 @@ static void *input_thread(void *arg)
 	struct vmm_console *c = arg;
 	bool escape = false;
 
+	sbx_enter(SBX_CONSOLE, "console input");
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = c->in_fd, .events = POLLIN },

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "sandbox.h"
 #include "vmm-internal.h"
 
 #define MSR_IA32_MISC_ENABLE	0x1a0
@@ -224,6 +225,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	snprintf(what, sizeof(what), "vCPU %u", v->id);
+	sbx_enter(SBX_VCPU, what);
 
 	while (may_run(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "sandbox.h"
 #include "virtio.h"
 
 #define VIRTIO_MMIO_MAGIC	0x74726976u	/* "virt" */
@@ -499,9 +500,12 @@ static void *worker(void *arg)
 	unsigned nq = vd->ops->nr_queues;
 	bool stop = false;
 	sigset_t all;
+	char name[40];
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	snprintf(name, sizeof(name), "device vio-%s", vd->ops->name);
+	sbx_enter(SBX_DEVICE, name);
 	while (!stop) {
 		unsigned n = 0, nw;
 		uint64_t cnt;

@@ -2,7 +2,7 @@
 /*
  * bench-fs - how fast the kvmem filesystem answers, against procfs.
  *
- * usage: bench-fs KVMEM [SECONDS]
+ * usage: bench-fs KVMEM [SECONDS] [seccomp]
  *
  * Starts two `KVMEM serve --numa 0:1G,1:1G --mount TMP/mN`, the second with
  * KVMEM_FS_DIRECT_IO=1, then measures for SECONDS each (default 1):
@@ -15,6 +15,10 @@
  *      the same pairs through gm_cmd_exec() in this process.
  * Reads of the two files are interleaved in slices so that load from other
  * processes on the machine hits both alike.
+ * With "seccomp" it measures instead the cost of the allowlists (README
+ * "Security"): two servers, `--seccomp on` (the default) and `--seccomp
+ * off`, the same reads and ctl pairs in short paired rounds; medians, and
+ * the median of the per-round ratios off/on.
  * Prints figures only; asserts nothing about speed.
  */
 #include <errno.h>
@@ -177,8 +181,12 @@ static int wait_mounted(const char *path)
 	return -1;
 }
 
-/* Start `@kvmem serve` on @mnt; @direct sets KVMEM_FS_DIRECT_IO=1. */
-static pid_t serve(const char *kvmem, const char *mnt, int direct)
+/*
+ * Start `@kvmem serve` on @mnt; @direct sets KVMEM_FS_DIRECT_IO=1;
+ * @seccomp is the --seccomp mode.
+ */
+static pid_t serve(const char *kvmem, const char *mnt, int direct,
+		   const char *seccomp)
 {
 	pid_t pid = fork();
 
@@ -186,11 +194,68 @@ static pid_t serve(const char *kvmem, const char *mnt, int direct)
 		if (direct)
 			setenv("KVMEM_FS_DIRECT_IO", "1", 1);
 		execl(kvmem, kvmem, "serve", "--numa", "0:1G,1:1G", "--mount",
-		      mnt, (char *)NULL);
+		      mnt, "--seccomp", seccomp, (char *)NULL);
 		perror(kvmem);
 		_exit(127);
 	}
 	return pid;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define SC_ROUNDS	41
+
+/*
+ * The "seccomp" figures: mount 0 filtered (on), mount 1 not (off). Each of
+ * SC_ROUNDS rounds measures both, one right after the other, in short
+ * slices (200 reads; pairs for @secs / SC_ROUNDS); the figures are the
+ * medians, and the median of the per-round ratios off/on (a stall from
+ * another process on the machine spoils one round, not the figure).
+ */
+static int seccomp_figures(char mnt[2][64], char path[2][128], double secs)
+{
+	double reads[2][SC_ROUNDS], pairs[2][SC_ROUNDS], rr[SC_ROUNDS], pr[SC_ROUNDS];
+	char ctl[2][192];
+
+	for (int i = 0; i < 2; i++)
+		snprintf(ctl[i], sizeof(ctl[i]), "%s/allocations/ctl", mnt[i]);
+	for (int r = 0; r < SC_ROUNDS; r++) {
+		for (int k = 0; k < 2; k++) {
+			/* alternate which goes first */
+			int i = (r + k) % 2;
+			double t0 = now();
+
+			if (read_n(path[i], 200))
+				return -1;
+			reads[i][r] = 200 / (now() - t0);
+			pairs[i][r] = pairs_per_sec(ctl[i], secs / SC_ROUNDS, 0);
+			if (pairs[i][r] < 0)
+				return -1;
+		}
+		rr[r] = reads[1][r] / reads[0][r];
+		pr[r] = pairs[1][r] / pairs[0][r];
+	}
+	printf("%d paired rounds, medians\n", SC_ROUNDS);
+	printf("open+read+close node0/buddyinfo, --seccomp on:  %8.0f /s\n",
+	       median(reads[0], SC_ROUNDS));
+	printf("open+read+close node0/buddyinfo, --seccomp off: %8.0f /s  off/on %.3f\n",
+	       median(reads[1], SC_ROUNDS), median(rr, SC_ROUNDS));
+	printf("alloc+free pairs via ctl, --seccomp on:         %8.0f /s\n",
+	       median(pairs[0], SC_ROUNDS));
+	printf("alloc+free pairs via ctl, --seccomp off:        %8.0f /s  off/on %.3f\n",
+	       median(pairs[1], SC_ROUNDS), median(pr, SC_ROUNDS));
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -201,9 +266,10 @@ int main(int argc, char **argv)
 	const char *paths[3];
 	pid_t pid[2] = { -1, -1 };
 	int status, ret = 1;
+	int sc = argc > 3 && !strcmp(argv[3], "seccomp");
 
-	if (argc < 2 || secs <= 0 || secs > 60) {
-		fprintf(stderr, "usage: bench-fs KVMEM [SECONDS]\n");
+	if (argc < 2 || secs <= 0 || secs > 60 || (argc > 3 && !sc)) {
+		fprintf(stderr, "usage: bench-fs KVMEM [SECONDS] [seccomp]\n");
 		return 2;
 	}
 	if (!mkdtemp(tmp)) {
@@ -214,12 +280,19 @@ int main(int argc, char **argv)
 		snprintf(mnt[i], sizeof(mnt[i]), "%s/m%d", tmp, i);
 		snprintf(path[i], sizeof(path[i]), "%s/nodes/node0/buddyinfo",
 			 mnt[i]);
-		pid[i] = serve(argv[1], mnt[i], i);
+		pid[i] = serve(argv[1], mnt[i], sc ? 0 : i,
+			       sc && i ? "off" : "on");
 		if (pid[i] < 0 || wait_mounted(path[i])) {
 			fprintf(stderr, "bench-fs: kvmem serve did not mount %s\n",
 				mnt[i]);
 			goto out;
 		}
+	}
+	if (sc) {
+		ret = seccomp_figures(mnt, path, secs) ? 1 : 0;
+		if (ret)
+			fprintf(stderr, "bench-fs: a measurement failed: %s\n", strerror(errno));
+		goto out;
 	}
 	snprintf(ctl, sizeof(ctl), "%s/allocations/ctl", mnt[0]);
 	paths[0] = path[0];

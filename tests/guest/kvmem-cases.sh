@@ -269,6 +269,24 @@ if [[ -n ${KVMEM_VCPU_START:-} ]]; then
 	elapsed "$t" >"$work/vcpu-start.time"
 fi
 
+# The threads of kvmem PID as /proc shows them (section 10, and the disk
+# case's hook under the default --seccomp on).
+seccomp_status() { # seccomp_status PID: one line per thread
+	local l
+	local t c s
+	for t in /proc/"$1"/task/*; do
+		IFS= read -r c <"$t/comm"
+		s=$(<"$t/status")
+		s=${s//$'\t'/ }
+		printf '%s' "$c"
+		while IFS= read -r l; do
+			case $l in Seccomp:*|Seccomp_filters:*|NoNewPrivs:*|CapEff:*|CapPrm:*|Uid:*)
+				printf ' %s' "${l// /}";;
+			esac
+		done <<<"$s"
+		echo
+	done
+}
 # 8. Disks: four at once (guest script disk.sh): vda read-write on tmpfs
 #    (random bytes, written, discarded), vdb read-only, vdc the host's
 #    ext4 image with a serial, vdd a RAM block device with cache=none. When
@@ -276,6 +294,7 @@ fi
 #    mount; afterwards, what the image files hold (disk.host).
 disk_hook() {
 	local dev f v
+	seccomp_status "$1" >"$work/seccomp-on.status"
 	for dev in vda vdb vdc vdd; do
 		for f in path size readonly serial cache engine stat; do
 			[[ -e $2/vm/disks/$dev/$f ]] || continue
@@ -337,6 +356,71 @@ if [[ -e $work/rw.img ]]; then
 		echo "kill-want $(yes KVMEM-KILL-PATTERN | head -c 2097152 | sha256sum | cut -d' ' -f1)"
 	} >>"$work/kill.fs"
 fi
+
+# 10. Seccomp (README "Security"). A forbidden call from each kind of
+#     thread (KVMEM_TEST_SECCOMP, in builds with -Dtest_hooks=true) kills
+#     kvmem with one line, leaving its mount stale for the next start to
+#     clear; the flat guest is enough: each thread trips as it starts.
+#     Then a Linux guest under --seccomp log driving every device path and
+#     the mount (scripts/seccomp.sh, seccomp_hook): the kernel's audit
+#     records (dmesg, type 1326) of its pid must be none. The pids of the
+#     runs that trip on purpose are in seccomp.pids; seccomp.dmesg holds
+#     every record of the whole outer run.
+trip() { # trip NAME KIND:CALL [--seccomp MODE]: a flat guest with a trigger
+	local name=$1 what=$2 t rc=0 pid
+	shift 2
+	t=${EPOCHREALTIME/[.,]/}
+	KVMEM_TEST_SECCOMP=$what "$kvmem" run --flat "$flat" --mem 16M --rng --console stdio \
+		--disk "$scratch/trip.img" --mount "$scratch/mnt-trip" "$@" \
+		<"$scratch/trip.in" >"$work/$name.out" 2>"$work/$name.err" &
+	pid=$!
+	echo "$pid $name" >>"$work/seccomp.pids"
+	wait "$pid" || rc=$?
+	echo "$rc" >"$work/$name.rc"
+	IFS= read -r -d '' l </proc/mounts
+	[[ $l == *" $scratch/mnt-trip "* ]] && echo stale >"$work/$name.fs"
+	elapsed "$t" >"$work/$name.time"
+}
+if [[ -n $flat ]]; then
+	head -c 1048576 /dev/zero >"$scratch/trip.img"
+	mkfifo "$scratch/trip.in"
+	exec {hold}<>"$scratch/trip.in"	# a console input that stays open
+	: >"$work/seccomp.pids"
+	# (no openat: sanitizer builds allow it, for the runtime's reports)
+	for k in vcpu:ioctl device:execve fuse:mmap-exec console:execve main:mmap-exec; do
+		trip "trip-${k%%:*}" "$k"
+	done
+	trip trip-log device:ioctl --seccomp log
+	umount -l "$scratch/mnt-trip" 2>/dev/null
+	exec {hold}<&-
+fi
+seccomp_hook() {
+	local a=$2/allocations v f
+	echo "$1" >"$work/seccomp-log.pid"
+	seccomp_status "$1" >"$work/seccomp-log.status"
+	for f in name state vcpus memory e820 domain.xml; do
+		IFS= read -r -d '' v <"$2/vm/$f"
+	done
+	for f in "$2"/vm/disks/vda/*; do IFS= read -r v <"$f"; done
+	echo 'alloc name=sc node=0 size=1M' >"$a/ctl" && echo "alloc=ok" >>"$work/seccomp-log.fs"
+	IFS= read -r -N 4096 v <"$a/sc/data"
+	echo 'free sc' >"$a/ctl" && echo "free=ok" >>"$work/seccomp-log.fs"
+	echo pause >"$2/vm/state" && IFS= read -r v <"$2/vm/state" && echo "state=$v" >>"$work/seccomp-log.fs"
+	echo resume >"$2/vm/state" && IFS= read -r v <"$2/vm/state" && echo "state=$v" >>"$work/seccomp-log.fs"
+}
+if [[ -e $work/rw.img ]]; then
+	head -c 16777216 /dev/urandom >"$scratch/seccomp.img"
+	: >"$work/seccomp-log.fs"
+	live_on="KVMEM-GUEST seccomp-ready"
+	live seccomp-log "$scratch/mnt-seccomp" seccomp_hook run --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=seccomp kvmem.hold=2" \
+		--cpus 2 --mem 256M --headroom 0:8M --console stdio --rng \
+		--disk "$scratch/seccomp.img" --seccomp log
+	live_on=
+fi
+dmesg 2>/dev/null | grep -a 'type=1326' >"$work/seccomp.dmesg"
+[[ -r /proc/sys/kernel/seccomp/actions_logged ]] &&
+	IFS= read -r l </proc/sys/kernel/seccomp/actions_logged && echo "$l" >"$work/seccomp.actions"
 
 elapsed "$start" >"$work/all-cases.time"
 rm -rf "$scratch"
