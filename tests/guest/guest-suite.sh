@@ -472,9 +472,9 @@ else
 		test "$(line hotplug hp-dev)" = "KVMEM-GUEST hp-dev device=0x0018 driver=virtio_mem status=0x0000000f"
 	check "hotplug: region 1 GiB at 4.5 GiB (after node 1's RAM), 2 MiB blocks" \
 		grep -qx "region=0x120000000 0x40000000 block_size=2097152" "$work/hotplug.fs"
-	check "hotplug: requested 3M (not whole blocks) and 2G (past the region) fail" \
+	check "hotplug: echo 3M > requested (not whole blocks) fails" \
 		grep -q "odd-requested=1" "$work/hotplug.fs"
-	check "hotplug: ... and 2G" grep -q "big-requested=1" "$work/hotplug.fs"
+	check "hotplug: echo 2G > requested (past the region) fails" grep -q "big-requested=1" "$work/hotplug.fs"
 	check "hotplug: allocations/ctl cannot allocate inside the region" \
 		grep -q "ctl-in-region=1" "$work/hotplug.fs"
 	b=$(gkv hp-base MemTotal) g=$(gkv hp-grown MemTotal) s=$(gkv hp-shrunk MemTotal)
