@@ -8,7 +8,8 @@
  * down after the vCPUs have stopped (run_devs_stop).
  *
  * Slots go in a fixed order: the --disk devices (vda, vdb, ... as given),
- * then the --rng device (each device kind appends its own). A new device
+ * then the --rng device, then one virtio-mem device per --hotplug node
+ * (each device kind appends its own). A new device
  * kind is one plan_*() function here, its create/destroy pair in vmm/, and
  * its files (fs_dir_add()) if it has any. Disk images are opened and
  * checked at plan time, before the memory is even laid out, so a bad one
@@ -245,6 +246,167 @@ static int plan_rng(struct run_devs *d, const struct run_opts *o,
 	return 0;
 }
 
+/* ---- --hotplug: one virtio-mem per node with a region ------------------------- */
+
+struct hp_dev {
+	unsigned node;
+	uint64_t requested;		/* --hotplug-requested */
+	struct gm_mem *mem;		/* once started */
+	struct vmm_vmem *v;
+};
+
+static int create_vmem(struct run_dev *dev, struct gm_mem *mem,
+		       struct vmm_virtio **out)
+{
+	struct hp_dev *h = dev->arg;
+	int ret = vmm_vmem_create(mem, h->node, h->requested, &h->v);
+
+	if (ret)
+		return ret;
+	h->mem = mem;
+	ret = vmm_vmem_device(h->v, out);
+	if (ret) {
+		vmm_vmem_destroy(h->v);
+		h->v = NULL;
+	}
+	return ret;
+}
+
+static void destroy_vmem(struct run_dev *dev)
+{
+	struct hp_dev *h = dev->arg;
+
+	vmm_vmem_destroy(h->v);
+	h->v = NULL;
+}
+
+static void release_vmem(struct run_dev *dev)
+{
+	free(dev->arg);
+	dev->arg = NULL;
+}
+
+static int show_region(void *opaque, struct fs_buf *b)
+{
+	struct vmm_vmem_info i;
+
+	vmm_vmem_info(((struct hp_dev *)opaque)->v, &i);
+	fs_buf_printf(b, "0x%" PRIx64 " 0x%" PRIx64 "\n", i.addr, i.size);
+	return 0;
+}
+
+static int show_block(void *opaque, struct fs_buf *b)
+{
+	struct vmm_vmem_info i;
+
+	vmm_vmem_info(((struct hp_dev *)opaque)->v, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.block);
+	return 0;
+}
+
+static int show_requested(void *opaque, struct fs_buf *b)
+{
+	struct vmm_vmem_info i;
+
+	vmm_vmem_info(((struct hp_dev *)opaque)->v, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.requested);
+	return 0;
+}
+
+/* `echo 1G > requested`: whole blocks, at most the region; the guest is told. */
+static int store_requested(void *opaque, const char *value, struct gm_error *e)
+{
+	struct hp_dev *h = opaque;
+	struct vmm_vmem_info i;
+	char buf[64];
+	uint64_t size;
+	size_t n = strcspn(value, "\n");
+	int ret;
+
+	vmm_vmem_info(h->v, &i);
+	if (n >= sizeof(buf) || value[n + (value[n] == '\n')])
+		return gm_error_set(e, EINVAL, "requested: one size, like 1G");
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, value);
+	ret = gm_parse_size(buf, &size);
+	if (ret)
+		return gm_error_set(e, ret, "requested: '%s' is not a size", buf);
+	if (size % i.block || size > i.size)
+		return gm_error_set(e, EINVAL, "requested: %s is not a multiple of the block (%" PRIu64
+				    ") up to the region (%" PRIu64 ")", buf, i.block, i.size);
+	ret = vmm_vmem_set_requested(h->v, size);
+	return ret ? gm_error_set(e, ret, "requested: %s", strerror(-ret)) : 0;
+}
+
+static int show_plugged(void *opaque, struct fs_buf *b)
+{
+	struct vmm_vmem_info i;
+
+	vmm_vmem_info(((struct hp_dev *)opaque)->v, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.plugged);
+	return 0;
+}
+
+static int show_bitmap(void *opaque, struct fs_buf *b)
+{
+	struct hp_dev *h = opaque;
+	char *s;
+	int ret = gm_node_hotplug_bitmap(h->mem, h->node, &s);
+
+	if (ret)
+		return ret;
+	fs_buf_printf(b, "%s", s);
+	free(s);
+	return 0;
+}
+
+static const struct fs_file_ops vmem_files[] = {
+	{ "region", 0444, show_region, NULL },
+	{ "block_size", 0444, show_block, NULL },
+	{ "requested", 0644, show_requested, store_requested },
+	{ "plugged", 0444, show_plugged, NULL },
+	{ "bitmap", 0444, show_bitmap, NULL },
+};
+
+static int files_vmem(struct run_dev *dev, struct fs *fs)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "nodes/node%u/hotplug",
+		 ((struct hp_dev *)dev->arg)->node);
+	return fs_dir_add(fs, path, vmem_files,
+			  sizeof(vmem_files) / sizeof(vmem_files[0]), dev->arg);
+}
+
+static int plan_hotplug(struct run_devs *d, const struct run_opts *o,
+			struct gm_error *e)
+{
+	for (unsigned n = 0; n < o->cfg.nr_nodes; n++) {
+		struct run_dev *dev;
+		struct hp_dev *h;
+		char name[16];
+
+		if (!o->cfg.node[n].hotplug_size)
+			continue;
+		snprintf(name, sizeof(name), "mem%u", n);
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return gm_error_set(e, ENOMEM, "out of memory");
+		dev = add(d, name, e);
+		if (!dev) {
+			free(h);
+			return -ENOSPC;
+		}
+		h->node = n;
+		h->requested = o->hotplug_requested[n];
+		dev->arg = h;
+		dev->create = create_vmem;
+		dev->destroy = destroy_vmem;
+		dev->release = release_vmem;
+		dev->files = files_vmem;
+	}
+	return 0;
+}
+
 /* ---- the list ---------------------------------------------------------------- */
 
 int run_devs_plan(const struct run_opts *o, struct run_devs **out,
@@ -258,6 +420,8 @@ int run_devs_plan(const struct run_opts *o, struct run_devs **out,
 	ret = plan_disks(d, o, e);
 	if (!ret)
 		ret = plan_rng(d, o, e);
+	if (!ret)
+		ret = plan_hotplug(d, o, e);
 	if (ret) {
 		run_devs_release(d);
 		return ret;

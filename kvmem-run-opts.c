@@ -25,6 +25,7 @@ static const char usage_text[] =
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
 "                 [--rng] [--disk FILE[,ro][,cache=none|writeback][,serial=ID]]...\n"
 "                 [--seccomp on|log|off] [--user USER]\n"
+"                 [--hotplug N:SIZE,... [--hotplug-block SIZE] [--hotplug-requested N:SIZE,...]]\n"
 "       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
 "  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
@@ -51,12 +52,17 @@ static const char usage_text[] =
 "                     (repeatable: the guest's vda, vdb, ... in order)\n"
 "  --seccomp MODE     on (default): each thread's system call allowlist,\n"
 "                     log: only log calls outside it (dmesg), off: none\n"
-"  --user USER        run as USER after setup (root only)\n";
+"  --user USER        run as USER after setup (root only)\n"
+"  --hotplug SPEC     a virtio-mem hot-plug region per node, NODE:SIZE,...\n"
+"                     (multiples of 128M, after the node's RAM)\n"
+"  --hotplug-block SIZE  virtio-mem block, a power of two 2M..128M (default 2M)\n"
+"  --hotplug-requested SPEC  what the guest is asked to plug at boot, NODE:SIZE,...\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
        OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT,
-       OPT_RNG, OPT_DISK, OPT_SECCOMP, OPT_USER };
+       OPT_RNG, OPT_DISK, OPT_SECCOMP, OPT_USER, OPT_HOTPLUG,
+       OPT_HOTPLUG_BLOCK, OPT_HOTPLUG_REQ };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -80,6 +86,9 @@ static const struct option long_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
+	{ "hotplug-block", required_argument, NULL, OPT_HOTPLUG_BLOCK },
+	{ "hotplug-requested", required_argument, NULL, OPT_HOTPLUG_REQ },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -175,10 +184,67 @@ static int parse_domain(const char *path, int argc, char **argv,
 	return ret;
 }
 
+/*
+ * --hotplug, --hotplug-block, --hotplug-requested, once the nodes are
+ * known: a block or a request needs a region; a request is whole blocks
+ * and at most the region.
+ */
+static int parse_hotplug(struct run_opts *o, const char *hotplug,
+			 const char *block, const char *req, struct gm_error *e)
+{
+	uint64_t bl = GM_HOTPLUG_BLOCK;
+	int ret;
+
+	if (!hotplug && (block || req))
+		return gm_error_set(e, EINVAL, "--hotplug-%s needs --hotplug",
+				    block ? "block" : "requested");
+	if (!hotplug)
+		return 0;
+	ret = gm_parse_hotplug(hotplug, &o->cfg, e);
+	if (!ret && block)
+		ret = gm_parse_hotplug_block(block, &o->cfg, e);
+	if (!ret && req)
+		ret = gm_parse_node_list("--hotplug-requested", req, &o->cfg,
+					 o->hotplug_requested, e);
+	if (ret)
+		return ret;
+	if (block)
+		bl = o->cfg.node[0].hotplug_block;
+	for (unsigned n = 0; n < o->cfg.nr_nodes; n++) {
+		uint64_t r = o->hotplug_requested[n];
+
+		if (r && !o->cfg.node[n].hotplug_size)
+			return gm_error_set(e, EINVAL, "--hotplug-requested: node %u has no --hotplug region", n);
+		if (r % bl || r > o->cfg.node[n].hotplug_size)
+			return gm_error_set(e, EINVAL, "--hotplug-requested: node %u: a multiple of the block (%" PRIu64 "M) up to the region",
+					    n, bl >> 20);
+	}
+	return 0;
+}
+
+/* A hot-plug region, a kernel, and no memhp_default_state= yet: add it. */
+static int add_memhp(struct run_opts *o, struct gm_error *e)
+{
+	static const char word[] = "memhp_default_state=";
+	bool region = false;
+
+	for (unsigned n = 0; n < o->cfg.nr_nodes; n++)
+		region |= o->cfg.node[n].hotplug_size != 0;
+	if (!region || !o->kernel || strstr(o->cmdline, word))
+		return 0;
+	if (asprintf(&o->cmdline_buf, "%s %sonline_movable", o->cmdline, word) < 0) {
+		o->cmdline_buf = NULL;
+		return gm_error_set(e, ENOMEM, "out of memory");
+	}
+	o->cmdline = o->cmdline_buf;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct run_opts *o,
 		      struct gm_error *e, bool from_domain)
 {
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
+	const char *hotplug = NULL, *hp_block = NULL, *hp_req = NULL;
 	struct kvmem_opts p = { argc, argv, long_opts, "run", false };
 	const char *domain = NULL, *guest_opt = NULL;
 	bool boot = false;
@@ -239,6 +305,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			domain = optarg;
 			break;
 		case OPT_RNG: o->rng = true; break;
+		case OPT_HOTPLUG: hotplug = optarg; break;
+		case OPT_HOTPLUG_BLOCK: hp_block = optarg; break;
+		case OPT_HOTPLUG_REQ: hp_req = optarg; break;
 		case OPT_DISK:
 			if (o->nr_disks == RUN_MAX_DISKS)
 				return gm_error_set(e, EINVAL, "--disk: at most %d disks", RUN_MAX_DISKS);
@@ -295,15 +364,20 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 		if (ret)
 			return ret;
 	}
+	ret = parse_hotplug(o, hotplug, hp_block, hp_req, e);
+	if (ret)
+		return ret;
 	if (o->kernel && !o->cmdline)
 		o->cmdline = RUN_DEFAULT_CMDLINE;
-	return 0;
+	return add_memhp(o, e);
 }
 
 void run_opts_release(struct run_opts *o)
 {
 	free(o->flat_path);
 	o->flat_path = NULL;
+	free(o->cmdline_buf);
+	o->cmdline_buf = NULL;
 	run_domain_free(o->domain);
 	o->domain = NULL;
 	for (unsigned i = 0; i < o->nr_disks; i++)

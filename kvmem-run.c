@@ -121,7 +121,8 @@ static int check_hugepages(struct run *r, struct gm_error *e)
 	FILE *f = fopen(HUGEPAGE_FREE, "r");
 
 	for (unsigned n = 0; n < r->o->cfg.nr_nodes; n++)
-		need += (r->o->cfg.node[n].size + (2ULL << 20) - 1) >> 21;
+		need += (r->o->cfg.node[n].size + r->o->cfg.node[n].hotplug_size +
+			 (2ULL << 20) - 1) >> 21;
 	if (!f)
 		return gm_error_set(e, ENODEV, "--hugepages: no 2 MiB huge pages on this host (%s)",
 			       HUGEPAGE_FREE);

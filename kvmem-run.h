@@ -40,6 +40,9 @@ struct run_opts {
 	unsigned nr_disks;
 	const char *seccomp;			/* --seccomp on|log|off (kvmem-run.c) */
 	const char *user;			/* --user USER */
+	/* --hotplug / --hotplug-block are in cfg; --hotplug-requested here */
+	uint64_t hotplug_requested[GM_MAX_NODES];
+	char *cmdline_buf;			/* cmdline + memhp_default_state, malloc'd */
 };
 
 /*
@@ -47,7 +50,9 @@ struct run_opts {
  * @o. Returns 0, 1 when --help was asked (usage printed to stdout), or a
  * negative errno with a one-line message in @e (nothing printed). Fills
  * defaults: 1 vCPU, --mem 256M when neither --numa nor --mem is given, the
- * cmdline "console=ttyS0", console stdio. --domain FILE reads the domain
+ * cmdline "console=ttyS0", console stdio; with a --hotplug region and no
+ * "memhp_default_state=" in the cmdline, " memhp_default_state=online_movable"
+ * is appended (the guest onlines what virtio-mem adds, movable so it can go). --domain FILE reads the domain
  * (run_domain_load(), libvirt in process) and parses its arguments, then
  * the command line's (which may not describe the guest too); o->domain
  * then owns the strings o points to. Release with run_opts_release(), also

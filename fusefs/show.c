@@ -123,6 +123,8 @@ int fs_show_meminfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	meminfo_line(b, o->node, "BuddyFree", st.avail);
 	meminfo_line(b, o->node, "CmaTotal", st.cma_size);
 	meminfo_line(b, o->node, "CmaFree", st.cma_size - st.cma_used);
+	meminfo_line(b, o->node, "HotplugTotal", st.hotplug_size);
+	meminfo_line(b, o->node, "HotplugPlugged", st.hotplug_used);
 	return b->err;
 }
 

@@ -37,6 +37,32 @@ void gm_request_init(struct gm_request *req)
 /* ---- requests ------------------------------------------------------------ */
 
 /*
+ * A plug: the VM's own, exactly whole blocks of @n's hot-plug region
+ * (mode range, size = end - start), never the shell's.
+ */
+static int check_hotplug(const struct gm_node *n, const struct gm_request *req,
+			 struct gm_error *e)
+{
+	const struct gm_range *r = &n->range[n->nr_ram];
+	uint64_t bl = n->cfg.hotplug_block ? n->cfg.hotplug_block : GM_HOTPLUG_BLOCK;
+
+	if (req->owner != GM_OWNER_VM)
+		return gm_error_set(e, EPERM, "the hot-plug region is the guest's");
+	if (!n->cfg.hotplug_size)
+		return gm_error_set(e, EINVAL, "node %u has no hot-plug region", n->id);
+	if (req->mode != GM_MODE_RANGE || req->flags & ~GM_F_NOCLEAR)
+		return gm_error_set(e, EINVAL, "from=hotplug takes mode=range and no flags but noclear");
+	if (req->range_start < r->start || req->range_end > r->start + r->size ||
+	    req->range_start >= req->range_end ||
+	    req->range_end - req->range_start != req->size ||
+	    (req->range_start - r->start) % bl || req->size % bl)
+		return gm_error_set(e, EINVAL, "plug 0x%llx-0x%llx is not whole blocks of node %u's hot-plug region",
+				    (unsigned long long)req->range_start,
+				    (unsigned long long)req->range_end, n->id);
+	return 0;
+}
+
+/*
  * Check @req against the layout rules and @mem's nodes; fills *@rsize (size
  * rounded up to the alignment and the chunk) and *@align (effective).
  */
@@ -66,7 +92,8 @@ static int check_request(const struct gm_mem *mem, const struct gm_request *req,
 			      (unsigned long long)req->align);
 	if (req->flags & ~ALL_FLAGS)
 		return gm_error_set(e, EINVAL, "unknown flags 0x%x", req->flags);
-	if (req->from != GM_FROM_BUDDY && req->from != GM_FROM_CMA)
+	if (req->from != GM_FROM_BUDDY && req->from != GM_FROM_CMA &&
+	    req->from != GM_FROM_HOTPLUG)
 		return gm_error_set(e, EINVAL, "bad from");
 	if (req->mode != GM_MODE_SIMPLE && req->mode != GM_MODE_TOPDOWN &&
 	    req->mode != GM_MODE_RANGE)
@@ -83,6 +110,11 @@ static int check_request(const struct gm_mem *mem, const struct gm_request *req,
 			return gm_error_set(e, EINVAL, "from=cma takes mode=simple only");
 		if (req->flags & (GM_F_TRIM_DISABLE | GM_F_FALLBACK))
 			return gm_error_set(e, EINVAL, "from=cma takes no trim_disable or fallback flag");
+	}
+	if (req->from == GM_FROM_HOTPLUG) {
+		ret = check_hotplug(n, req, e);
+		if (ret)
+			return ret;
 	}
 	/* layout rule: size rounded up to align must not overflow */
 	if (req->size > UINT64_MAX - (a - 1))
@@ -166,6 +198,31 @@ static int alloc_cma(struct gm_node *n, uint64_t chunk, uint64_t rsize,
 	return ret;
 }
 
+/* Claim the exact range of a plug from @n's hot-plug map. */
+static int alloc_hotplug(struct gm_node *n, uint64_t chunk,
+			 const struct gm_request *req, struct gm_blist *l)
+{
+	uint64_t count = req->size / chunk;
+	int ret;
+
+	if (!n->hp)
+		return -ENOSPC;
+	ret = gm_cma_claim(n->hp, req->range_start, count);
+	if (ret)
+		return ret;
+	ret = gm_blist_push(l, req->range_start, req->size,
+			    gm_cma_order_per_bit(n->hp), true);
+	if (ret)
+		gm_cma_release(n->hp, req->range_start, count);
+	return ret;
+}
+
+/* The bitmap allocator of @from on @n: its CMA area or its hot-plug map. */
+static struct gm_cma *area_of(struct gm_node *n, enum gm_from from)
+{
+	return from == GM_FROM_HOTPLUG ? n->hp : n->cma;
+}
+
 /*
  * Give @nr blocks of an allocation from @from back to node @n (caller holds
  * n->lock). All or nothing: if the allocator refuses a block, the ones
@@ -179,8 +236,8 @@ static int give_back(struct gm_node *n, enum gm_from from,
 	int ret = 0;
 
 	for (i = 0; i < nr && !ret; i++) {
-		if (from == GM_FROM_CMA)
-			ret = gm_cma_release(n->cma, b[i].gpa, cma_count);
+		if (from != GM_FROM_BUDDY)
+			ret = gm_cma_release(area_of(n, from), b[i].gpa, cma_count);
 		else
 			ret = gm_buddy_free(n->buddy, b[i].gpa, b[i].order, cleared);
 	}
@@ -191,7 +248,7 @@ static int give_back(struct gm_node *n, enum gm_from from,
 		struct gm_blist l;
 
 		gm_blist_init(&l);
-		if (from == GM_FROM_CMA || gm_buddy_reserve(n->buddy, b[k].gpa,
+		if (from != GM_FROM_BUDDY || gm_buddy_reserve(n->buddy, b[k].gpa,
 							     b[k].gpa + b[k].size, &l))
 			fprintf(stderr, "guestmem: node %u: block 0x%llx lost in a refused free\n",
 				n->id, (unsigned long long)b[k].gpa);
@@ -312,12 +369,18 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 		ret = alloc_cma(n, mem->chunk, rsize, align, &l);
 		if (!ret && !backed)	/* nothing will discard it clean */
 			n->cma_dirty = true;
+	} else if (req->from == GM_FROM_HOTPLUG) {
+		ret = alloc_hotplug(n, mem->chunk, req, &l);
 	} else {
 		ret = alloc_buddy(n, req, rsize, align, &l);
 	}
 	pthread_mutex_unlock(&n->lock);
 	if (ret) {
-		if (ret == -ENOSPC)
+		if (ret == -EBUSY && req->from == GM_FROM_HOTPLUG)
+			gm_error_set(e, EBUSY, "part of 0x%llx-0x%llx is plugged already",
+			       (unsigned long long)req->range_start,
+			       (unsigned long long)req->range_end);
+		else if (ret == -ENOSPC)
 			gm_error_set(e, ENOSPC, "no room for %llu bytes in node %u%s",
 			       (unsigned long long)rsize, req->node,
 			       req->from == GM_FROM_CMA ? " cma" : "");
@@ -355,7 +418,7 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 	pthread_rwlock_wrlock(&mem->table_lock);
 	/* the block array moves into the allocation (gm_blist storage is malloc'd) */
 	a->info = snap;
-	if (req->from == GM_FROM_CMA)
+	if (req->from != GM_FROM_BUDDY)
 		a->cma_count = rsize / mem->chunk;
 	a->state = GM_A_LIVE;
 	pthread_rwlock_unlock(&mem->table_lock);

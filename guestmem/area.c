@@ -43,7 +43,7 @@ static int busy_spans(const struct gm_mem *mem, const struct gm_node *n,
 	uint64_t chunk = mem->chunk;
 	int ret = 0;
 
-	if (n->nr_ranges == 2)
+	if (n->nr_ram == 2)
 		ret = span_push(&v, &nr, &cap, GM_MMIO_HOLE_START, GM_MMIO_HOLE_END);
 	for (unsigned i = 0; !ret && i < n->nr_early; i++)
 		ret = span_push(&v, &nr, &cap, n->early[i].start & ~(chunk - 1),

@@ -75,10 +75,10 @@ static int map_one(const struct gm_node *n, unsigned flags, void **out,
 	void *map;
 	int ret;
 
-	map = map_aligned(n->cfg.size, hugetlb);
+	map = map_aligned(n->map_size, hugetlb);
 	if (map == MAP_FAILED)
 		return gm_error_set(e, errno, "node %u: mmap of %llu MiB%s: %s", n->id,
-			      (unsigned long long)(n->cfg.size >> 20),
+			      (unsigned long long)(n->map_size >> 20),
 			      hugetlb ? " of 2 MiB huge pages" : "", strerror(errno));
 	/*
 	 * Ask for transparent huge pages: honoured where THP is "always" or
@@ -86,8 +86,8 @@ static int map_one(const struct gm_node *n, unsigned flags, void **out,
 	 * compiled out, so the result is ignored.
 	 */
 	if (!hugetlb)
-		(void)madvise(map, n->cfg.size, MADV_HUGEPAGE);
-	if (madvise(map, n->cfg.size, MADV_DONTFORK) < 0) {
+		(void)madvise(map, n->map_size, MADV_HUGEPAGE);
+	if (madvise(map, n->map_size, MADV_DONTFORK) < 0) {
 		ret = gm_error_set(e, errno, "node %u: madvise(MADV_DONTFORK): %s",
 			     n->id, strerror(errno));
 		goto err;
@@ -98,7 +98,7 @@ static int map_one(const struct gm_node *n, unsigned flags, void **out,
 
 		mask[h / (8 * sizeof(unsigned long))] |=
 			1UL << (h % (8 * sizeof(unsigned long)));
-		if (mbind(map, n->cfg.size, MPOL_BIND, mask, 1024, 0) < 0) {
+		if (mbind(map, n->map_size, MPOL_BIND, mask, 1024, 0) < 0) {
 			ret = gm_error_set(e, errno, "node %u: mbind to host node %u: %s",
 				     n->id, h, strerror(errno));
 			goto err;
@@ -107,7 +107,7 @@ static int map_one(const struct gm_node *n, unsigned flags, void **out,
 	*out = map;
 	return 0;
 err:
-	unmap_one(map, n->cfg.size);
+	unmap_one(map, n->map_size);
 	return ret;
 }
 
@@ -127,7 +127,7 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 	for (i = 0; i < mem->nr_nodes; i++) {
 		const struct gm_node *n = &mem->node[i];
 
-		if ((flags & GM_BACK_HUGEPAGES) && n->cfg.size % HUGE_2M)
+		if ((flags & GM_BACK_HUGEPAGES) && n->map_size % HUGE_2M)
 			return gm_error_set(e, EINVAL, "node %u size is not a multiple of 2M (hugepages)",
 				      i);
 		if (n->cfg.host_node < 0)
@@ -151,7 +151,7 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 	}
 	if (ret) {
 		while (i--)
-			unmap_one(maps[i], mem->node[i].cfg.size);
+			unmap_one(maps[i], mem->node[i].map_size);
 		pthread_rwlock_unlock(&mem->table_lock);
 		return ret;
 	}
@@ -172,7 +172,7 @@ int gm_mem_back(struct gm_mem *mem, unsigned flags, struct gm_error *e)
 
 void gm_backing_release(struct gm_node *n)
 {
-	unmap_one(n->map, n->cfg.size);
+	unmap_one(n->map, n->map_size);
 	n->map = NULL;
 }
 

@@ -159,6 +159,27 @@ int gm_cma_alloc(struct gm_cma *c, uint64_t count, unsigned align_order,
 }
 
 /*
+ * gm_cma_claim() - see internal.h. @count must fill whole bits.
+ */
+int gm_cma_claim(struct gm_cma *c, uint64_t gpa, uint64_t count)
+{
+	uint64_t i, nb;
+
+	if (!count || gpa < c->base || gpa >= c->base + c->size ||
+	    (gpa - c->base) % c->granule || count % (1ULL << c->order_per_bit))
+		return -EINVAL;
+	i = (gpa - c->base) / c->granule;
+	nb = count_bits(c, count);
+	if (nb > c->nbits - i)
+		return -EINVAL;
+	if (bit_find_upto(c, i, true, i + nb) < i + nb)
+		return -EBUSY;
+	bits_set(c, i, nb, true);
+	c->used_bits += nb;
+	return 0;
+}
+
+/*
  * gm_cma_release() - see internal.h. @gpa must start a bit inside the area
  * and all (count rounded to bits) bits must be set.
  */

@@ -543,7 +543,8 @@ size_t gm_request_format(const struct gm_request *req, char *out,
 	put(&t, "node=%u size=0x%llx", req->node, (unsigned long long)req->size);
 	if (req->align)
 		put(&t, " align=0x%llx", (unsigned long long)req->align);
-	put(&t, " from=%s mode=%s", req->from == GM_FROM_CMA ? "cma" : "buddy",
+	put(&t, " from=%s mode=%s", req->from == GM_FROM_CMA ? "cma" :
+	    req->from == GM_FROM_HOTPLUG ? "hotplug" : "buddy",
 	    mode_word(req, mode, sizeof(mode)));
 	for (size_t i = 0; i < NR_FLAGS; i++) {
 		if (!(req->flags & flag_names[i].flag))

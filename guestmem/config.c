@@ -321,6 +321,7 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e)
 /* "N:SIZE" lists: the sizes land in ctx->sizes, at most the node's size. */
 struct sizes_ctx {
 	const struct gm_config *cfg;
+	bool unbounded;			/* any size: the caller checks */
 	uint64_t sizes[GM_MAX_NODES];
 };
 
@@ -339,7 +340,9 @@ static int size_item(const char *opt, const char *item, void *ctx,
 	ret = gm_parse_size(rest, &size);
 	if (ret)
 		return gm_error_set(e, ret, "%s: bad size '%s'", opt, rest);
-	if (size > c->cfg->node[id].size)
+	if (c->unbounded && !size)
+		return gm_error_set(e, EINVAL, "%s: node %u size must be non-zero", opt, id);
+	if (!c->unbounded && size > c->cfg->node[id].size)
 		return gm_error_set(e, EINVAL, "%s: node %u has no %s of memory",
 				    opt, id, rest);
 	c->sizes[id] = size;
@@ -359,6 +362,60 @@ int gm_parse_node_sizes(const char *opt, const char *s,
 	if (ret)
 		return ret;
 	memcpy(sizes, c.sizes, sizeof(c.sizes));
+	return 0;
+}
+
+/*
+ * gm_parse_node_list() - see guestmem.h.
+ */
+int gm_parse_node_list(const char *opt, const char *s,
+		       const struct gm_config *cfg,
+		       uint64_t sizes[GM_MAX_NODES], struct gm_error *e)
+{
+	struct sizes_ctx c = { .cfg = cfg, .unbounded = true };
+	int ret = parse_list(opt, s, size_item, &c, e);
+
+	if (ret)
+		return ret;
+	memcpy(sizes, c.sizes, sizeof(c.sizes));
+	return 0;
+}
+
+/*
+ * gm_parse_hotplug() - see guestmem.h. On error @cfg is unchanged.
+ */
+int gm_parse_hotplug(const char *s, struct gm_config *cfg, struct gm_error *e)
+{
+	uint64_t sizes[GM_MAX_NODES];
+	int ret = gm_parse_node_list("--hotplug", s, cfg, sizes, e);
+
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < cfg->nr_nodes; i++)
+		if (sizes[i] % GM_HOTPLUG_ALIGN || sizes[i] > (1ULL << 46))
+			return gm_error_set(e, EINVAL, "--hotplug: node %u region must be a multiple of 128M (at most 64T)",
+					    i);
+	for (unsigned i = 0; i < GM_MAX_NODES; i++)
+		cfg->node[i].hotplug_size = i < cfg->nr_nodes ? sizes[i] : 0;
+	return 0;
+}
+
+/*
+ * gm_parse_hotplug_block() - see guestmem.h.
+ */
+int gm_parse_hotplug_block(const char *s, struct gm_config *cfg,
+			   struct gm_error *e)
+{
+	uint64_t v;
+	int ret = gm_parse_size(s, &v);
+
+	if (ret == -ERANGE)
+		return gm_error_set(e, ERANGE, "--hotplug-block %s: overflows 64 bits", s);
+	if (ret || !gm_is_pow2(v) || v < GM_HOTPLUG_BLOCK || v > GM_HOTPLUG_ALIGN)
+		return gm_error_set(e, EINVAL, "--hotplug-block %s: need a power of two from 2M to 128M",
+				    s);
+	for (unsigned i = 0; i < GM_MAX_NODES; i++)
+		cfg->node[i].hotplug_block = v;
 	return 0;
 }
 

@@ -136,7 +136,7 @@ int gm_early_alloc(struct gm_mem *mem, unsigned node, uint64_t size,
 		return gm_error_set(e, EBUSY, "early allocator already retired");
 	}
 	pthread_mutex_lock(&n->lock);
-	for (unsigned i = 0; i < n->nr_ranges && !found; i++) {
+	for (unsigned i = 0; i < n->nr_ram && !found; i++) {
 		uint64_t lo = n->range[i].start;
 		uint64_t hi = lo + n->range[i].size;
 
@@ -189,7 +189,7 @@ int gm_early_reserve(struct gm_mem *mem, uint64_t gpa, uint64_t size,
 		return gm_error_set(e, EINVAL, "early reserve: 0x%llx is in no node",
 			      (unsigned long long)gpa);
 	n = &mem->node[node];
-	for (unsigned i = 0; i < n->nr_ranges; i++)
+	for (unsigned i = 0; i < n->nr_ram; i++)	/* never the hot-plug region */
 		if (gpa >= n->range[i].start &&
 		    gpa + size <= n->range[i].start + n->range[i].size)
 			inside = true;
@@ -299,8 +299,14 @@ int gm_early_retire_node(struct gm_mem *mem, struct gm_node *n,
 	ret = gm_buddy_create(n->start, n->end - n->start, chunk, &b);
 	if (ret)
 		return gm_error_set(e, ret, "node %u: cannot create its buddy allocator", n->id);
-	if (n->nr_ranges == 2) {
+	if (n->nr_ram == 2) {
 		ret = reserve(b, GM_MMIO_HOLE_START, GM_MMIO_HOLE_END);
+		if (ret)
+			goto err;
+	}
+	/* the hot-plug region (and the gap before it) is never the buddy's */
+	if (n->end > n->ram_end) {
+		ret = reserve(b, n->ram_end, n->end);
 		if (ret)
 			goto err;
 	}

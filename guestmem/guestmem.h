@@ -73,7 +73,20 @@ struct gm_node_config {
 	int host_node;		/* host NUMA node to bind to, -1 for none */
 	uint64_t cma_size;	/* contiguous-range area reserved at retire, 0 = none */
 	unsigned cma_order_per_bit;	/* CMA bitmap granularity, pages = 1 << this */
+	uint64_t hotplug_size;	/* hot-plug region after the node's RAM, 0 = none */
+	uint64_t hotplug_block;	/* its block (virtio-mem), 0 = GM_HOTPLUG_BLOCK */
 };
+
+/*
+ * Hot-plug regions (virtio-mem): a node's region starts at the first
+ * GM_HOTPLUG_ALIGN boundary (and block boundary) after the node's RAM (node 0:
+ * not inside the MMIO hole), is a multiple of GM_HOTPLUG_ALIGN, and lies in
+ * the node's span, so the next node starts after it. It is part of the pool
+ * and backed like the RAM, but only the VM allocates in it (from=hotplug,
+ * owner vm, exact block ranges): never the buddy, never the shell.
+ */
+#define GM_HOTPLUG_ALIGN	(128ULL << 20)	/* Linux's x86-64 memory block */
+#define GM_HOTPLUG_BLOCK	(2ULL << 20)	/* default block, and the smallest */
 
 struct gm_config {
 	unsigned nr_nodes;	/* nodes are numbered 0 .. nr_nodes-1 */
@@ -119,6 +132,26 @@ int gm_parse_numa(const char *s, struct gm_config *cfg, struct gm_error *e);
  * be configured, sizes multiples of the chunk size and smaller than the node).
  */
 int gm_parse_cma(const char *s, struct gm_config *cfg, struct gm_error *e);
+
+/*
+ * gm_parse_hotplug() - "--hotplug 1:1G,0:256M" into cfg hotplug_size
+ * (nodes must be configured; each size a non-zero multiple of
+ * GM_HOTPLUG_ALIGN). gm_parse_hotplug_block() - "--hotplug-block SIZE" for
+ * every node: a power of two from GM_HOTPLUG_BLOCK to GM_HOTPLUG_ALIGN. 0 or
+ * -EINVAL/-ERANGE with @e filled ("--hotplug: ..."); @cfg unchanged then.
+ */
+int gm_parse_hotplug(const char *s, struct gm_config *cfg, struct gm_error *e);
+int gm_parse_hotplug_block(const char *s, struct gm_config *cfg,
+			   struct gm_error *e);
+
+/*
+ * gm_parse_node_list() - as gm_parse_node_sizes() but the sizes must be
+ * non-zero and have no upper bound (the caller checks them):
+ * "--hotplug-requested 1:512M".
+ */
+int gm_parse_node_list(const char *opt, const char *s,
+		       const struct gm_config *cfg,
+		       uint64_t sizes[GM_MAX_NODES], struct gm_error *e);
 
 /*
  * gm_parse_node_sizes() - parse the list "N:SIZE,N:SIZE" of option @opt
@@ -307,7 +340,8 @@ enum gm_owner { GM_OWNER_USER, GM_OWNER_VM };
 #define GM_VM_PREFIX		"vm."
 #define GM_PURPOSE_MAX		48	/* "guest RAM, node 1" */
 
-enum gm_from { GM_FROM_BUDDY, GM_FROM_CMA };
+/* GM_FROM_HOTPLUG: the node's hot-plug region; owner vm, mode range, whole blocks */
+enum gm_from { GM_FROM_BUDDY, GM_FROM_CMA, GM_FROM_HOTPLUG };
 enum gm_mode { GM_MODE_SIMPLE, GM_MODE_TOPDOWN, GM_MODE_RANGE };
 
 #define GM_F_CONTIGUOUS		0x01	/* one physically contiguous range */
@@ -493,6 +527,8 @@ struct gm_node_stat {
 	uint64_t buddy_size;		/* bytes the buddy manages (size - early - cma) */
 	uint64_t cma_base, cma_size, cma_used, cma_maxchunk;
 	unsigned cma_order_per_bit;
+	uint64_t hotplug_base, hotplug_size;	/* the region, 0 size = none */
+	uint64_t hotplug_block, hotplug_used;	/* its block; bytes allocated (plugged) */
 	int host_node;
 	bool backed;
 };
@@ -514,6 +550,13 @@ int gm_node_free_area(struct gm_mem *mem, unsigned node,
  * ('1' used, '0' free), 64 per line, into a malloc'd string *@out.
  */
 int gm_node_cma_bitmap(struct gm_mem *mem, unsigned node, char **out);
+
+/*
+ * gm_node_hotplug_bitmap() - the hot-plug region's blocks as text, one
+ * character per block ('1' allocated, '0' free), 64 per line, malloc'd;
+ * "" when the node has no region. -EINVAL, -ENOMEM.
+ */
+int gm_node_hotplug_bitmap(struct gm_mem *mem, unsigned node, char **out);
 
 /*
  * gm_node_cma_resize() - change node's CMA area size (0 removes it). Only

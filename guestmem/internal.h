@@ -126,6 +126,13 @@ int gm_cma_alloc(struct gm_cma *c, uint64_t count, unsigned align_order,
 		 uint64_t *gpa);
 
 /*
+ * gm_cma_claim() - take exactly the @count pages at @gpa (whole bits, all
+ * free): the hot-plug region's plug. -EINVAL outside the area or not on bit
+ * boundaries, -EBUSY if any bit is taken. No state change on error.
+ */
+int gm_cma_claim(struct gm_cma *c, uint64_t gpa, uint64_t count);
+
+/*
  * gm_cma_release() - release @count pages at @gpa. -EINVAL if not exactly
  * an allocated span (any bit already clear); no state change then.
  */

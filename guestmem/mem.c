@@ -51,7 +51,48 @@ static int check_config(const struct gm_config *cfg, struct gm_error *e)
 			return gm_error_set(e, EINVAL, "node %u cma size %llu must be a multiple of %llu smaller than the node",
 				      i, (unsigned long long)nc->cma_size,
 				      (unsigned long long)(chunk << nc->cma_order_per_bit));
+		if (nc->hotplug_block && (!gm_is_pow2(nc->hotplug_block) ||
+		    nc->hotplug_block < GM_HOTPLUG_BLOCK ||
+		    nc->hotplug_block > GM_HOTPLUG_ALIGN))
+			return gm_error_set(e, EINVAL, "node %u hot-plug block %llu is not a power of two from 2M to 128M",
+				      i, (unsigned long long)nc->hotplug_block);
+		if (nc->hotplug_size % GM_HOTPLUG_ALIGN || nc->hotplug_size % chunk)
+			return gm_error_set(e, EINVAL, "node %u hot-plug size %llu is not a multiple of 128M and of the chunk",
+				      i, (unsigned long long)nc->hotplug_size);
 	}
+	return 0;
+}
+
+/* Block of node config @nc's hot-plug region. */
+static uint64_t hp_block(const struct gm_node_config *nc)
+{
+	return nc->hotplug_block ? nc->hotplug_block : GM_HOTPLUG_BLOCK;
+}
+
+/*
+ * Put @n's hot-plug region of @size after its RAM (ends at @ram_end): the
+ * next boundary of 128M, of the chunk and of the block, and above the MMIO
+ * hole when it would reach into it. -ERANGE on overflow.
+ */
+static int place_hotplug(struct gm_node *n, uint64_t ram_end, uint64_t size,
+			 uint64_t align)
+{
+	uint64_t start, off;
+
+	if (ram_end > UINT64_MAX - align)
+		return -ERANGE;
+	start = (ram_end + align - 1) & ~(align - 1);
+	if (start < GM_MMIO_HOLE_END && start + size > GM_MMIO_HOLE_START)
+		start = GM_MMIO_HOLE_END;
+	if (start > UINT64_MAX - size)
+		return -ERANGE;
+	/* its host mapping on a 2 MiB boundary too, for huge pages */
+	off = (n->cfg.size + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
+	n->range[n->nr_ranges] = (struct gm_range){
+		.start = start, .size = size, .map_offset = off };
+	n->nr_ranges++;
+	n->end = start + size;
+	n->map_size = off + size;
 	return 0;
 }
 
@@ -90,6 +131,20 @@ static int layout(struct gm_mem *mem, const struct gm_config *cfg,
 			if (last->start > UINT64_MAX - last->size)
 				goto overflow;
 			n->end = last->start + last->size;
+		}
+		n->nr_ram = n->nr_ranges;
+		n->ram_end = n->end;
+		n->map_size = size;
+		if (cfg->node[i].hotplug_size) {
+			uint64_t a = GM_HOTPLUG_ALIGN;
+
+			if (hp_block(&cfg->node[i]) > a)
+				a = hp_block(&cfg->node[i]);
+			if (cfg->chunk_size > a)
+				a = cfg->chunk_size;
+			n->cfg = cfg->node[i];	/* place_hotplug() reads cfg.size */
+			if (place_hotplug(n, n->ram_end, cfg->node[i].hotplug_size, a))
+				goto overflow;
 		}
 		prev_end = n->end;
 	}
@@ -149,6 +204,7 @@ void gm_mem_destroy(struct gm_mem *mem)
 		struct gm_node *n = &mem->node[i];
 
 		gm_cma_destroy(n->cma);
+		gm_cma_destroy(n->hp);
 		gm_blist_release(&n->cma_blocks);
 		if (n->buddy)
 			gm_buddy_destroy(n->buddy);
@@ -206,7 +262,7 @@ int gm_node_find(const struct gm_mem *mem, uint64_t gpa)
 int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 {
 	struct gm_buddy *buddy[GM_MAX_NODES] = { 0 };
-	struct gm_cma *cma[GM_MAX_NODES] = { 0 };
+	struct gm_cma *cma[GM_MAX_NODES] = { 0 }, *hp[GM_MAX_NODES] = { 0 };
 	struct gm_blist blocks[GM_MAX_NODES];
 	unsigned i;
 	int ret = 0;
@@ -230,6 +286,15 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 				ret = gm_error_set(e, ENOMEM, "node %u: no room for its %llu-byte cma area",
 						   i, (unsigned long long)n->cfg.cma_size);
 		}
+		if (!ret && n->cfg.hotplug_size) {
+			const struct gm_range *r = &n->range[n->nr_ram];
+			uint64_t bl = hp_block(&n->cfg);
+
+			ret = gm_cma_create(r->start, r->size, mem->chunk,
+					    gm_log2(bl / mem->chunk), &hp[i]);
+			if (ret)
+				ret = gm_error_set(e, ret, "node %u: cannot create its hot-plug map", i);
+		}
 		pthread_mutex_unlock(&n->lock);
 		if (ret)
 			break;
@@ -237,6 +302,7 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 	if (ret) {
 		for (unsigned j = 0; j <= i && j < mem->nr_nodes; j++) {
 			gm_cma_destroy(cma[j]);
+			gm_cma_destroy(hp[j]);
 			gm_blist_release(&blocks[j]);
 			if (buddy[j])
 				gm_buddy_destroy(buddy[j]);
@@ -250,6 +316,7 @@ int gm_mem_retire(struct gm_mem *mem, struct gm_error *e)
 		pthread_mutex_lock(&n->lock);
 		n->buddy = buddy[i];
 		n->cma = cma[i];
+		n->hp = hp[i];
 		n->cma_blocks = blocks[i];
 		pthread_mutex_unlock(&n->lock);
 	}
@@ -304,6 +371,12 @@ int gm_node_stat(struct gm_mem *mem, unsigned node, struct gm_node_stat *st)
 	}
 	if (n->buddy)
 		st->buddy_size = st->size - st->early_reserved - st->cma_size;
+	if (n->cfg.hotplug_size) {
+		st->hotplug_base = n->range[n->nr_ram].start;
+		st->hotplug_size = n->cfg.hotplug_size;
+		st->hotplug_block = hp_block(&n->cfg);
+		st->hotplug_used = n->hp ? gm_cma_used(n->hp) : 0;
+	}
 	pthread_mutex_unlock(&n->lock);
 	return 0;
 }
@@ -340,6 +413,26 @@ int gm_node_cma_bitmap(struct gm_mem *mem, unsigned node, char **out)
 		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
 	s = n->cma ? gm_cma_bitmap_text(n->cma) : strdup("");
+	pthread_mutex_unlock(&n->lock);
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}
+
+/*
+ * gm_node_hotplug_bitmap() - see guestmem.h. Before retire (no map yet) the
+ * region reads as all free.
+ */
+int gm_node_hotplug_bitmap(struct gm_mem *mem, unsigned node, char **out)
+{
+	struct gm_node *n = gm_node_get(mem, node);
+	char *s;
+
+	if (!n || !out)
+		return -EINVAL;
+	pthread_mutex_lock(&n->lock);
+	s = n->hp ? gm_cma_bitmap_text(n->hp) : strdup("");
 	pthread_mutex_unlock(&n->lock);
 	if (!s)
 		return -ENOMEM;

@@ -20,15 +20,18 @@
 
 #include "internal.h"
 
-#define GM_NODE_MAX_RANGES	2	/* node 0 may be split by the MMIO hole */
+#define GM_NODE_MAX_RANGES	3	/* node 0 may be split by the MMIO hole, + hot-plug */
 
 struct gm_node {
 	pthread_mutex_t lock;		/* early list, buddy, cma, regions below */
 	unsigned id;
 	struct gm_node_config cfg;
 	uint64_t start, end;		/* span, end exclusive, holes included */
-	unsigned nr_ranges;
+	unsigned nr_ranges;		/* RAM ranges, then the hot-plug region */
+	unsigned nr_ram;		/* the RAM ranges: 1, or 2 around the hole */
 	struct gm_range range[GM_NODE_MAX_RANGES];
+	uint64_t map_size;		/* bytes of host mapping: RAM + hot-plug */
+	uint64_t ram_end;		/* end of the last RAM range */
 
 	/* early phase: labelled ranges, ascending, never overlapping */
 	struct gm_early_range *early;
@@ -41,6 +44,7 @@ struct gm_node {
 	struct gm_cma *cma;		/* NULL when cma_size is 0 */
 	struct gm_blist cma_blocks;	/* buddy blocks the CMA area holds */
 	bool cma_dirty;			/* the area held unbacked data since carved */
+	struct gm_cma *hp;		/* the hot-plug region's block map, NULL if none */
 
 	/* regions other parts of kvmem reserved (region.c), ascending */
 	struct gm_region region[GM_REGIONS_MAX];
@@ -69,7 +73,7 @@ struct gm_alloc {
 	struct gm_alloc *hnext;		/* name hash chain */
 	struct gm_alloc *inext;		/* id hash chain */
 	struct gm_alloc *prev, *next;	/* ascending id */
-	uint64_t cma_count;		/* pages, from=cma */
+	uint64_t cma_count;		/* pages, from=cma or from=hotplug */
 };
 
 struct gm_mem {

@@ -29,7 +29,8 @@
  * CPUs: vCPU i has APIC ID i and ACPI processor UID i (x2APIC entries for
  * IDs >= 255); SRAT puts it in proximity domain cpu_node[i]. Memory: one
  * SRAT memory affinity entry per RAM range of a node (what e820 calls RAM
- * there). SLIT: 10 local, 20 remote. Proximity domain N is kvmem node N.
+ * there), then one Enabled | Hot Pluggable entry per hot-plug region.
+ * SLIT: 10 local, 20 remote. Proximity domain N is kvmem node N.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@
 #define SRAT_MEM		1
 #define SRAT_X2APIC		2
 #define SRAT_ENABLED		1u
+#define SRAT_HOTPLUGGABLE	2u	/* 5.2.16.2: memory that may be hot-added */
 
 /* A generic address structure for port I/O (5.2.3.2). */
 #define GAS_SYSTEM_IO		1
@@ -350,7 +352,8 @@ static uint64_t build_srat(struct acpi_buf *b, const struct vmm_topology *tp,
 		put32(t, o + 2, m[i].node);
 		put64(t, o + 8, m[i].start);
 		put64(t, o + 16, m[i].size);
-		put32(t, o + 28, SRAT_ENABLED);
+		put32(t, o + 28, SRAT_ENABLED |
+			       (m[i].hotplug ? SRAT_HOTPLUGGABLE : 0));
 		o += 40;
 	}
 	seal(t);

@@ -394,10 +394,11 @@ void vmm_aml_crs_mmio_irq(struct vmm_aml *a, uint32_t base, uint32_t size,
  */
 int vmm_acpi_dsdt(struct vmm_aml *a, const struct vmm_topology *t);
 
-/* acpi.c: one RAM range of one node, for SRAT. */
+/* acpi.c: one RAM range of one node, or its hot-plug region, for SRAT. */
 struct vmm_acpi_mem {
 	unsigned node;
 	uint64_t start, size;
+	bool hotplug;			/* a virtio-mem region: Enabled | Hot Pluggable */
 };
 
 /*

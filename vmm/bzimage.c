@@ -677,7 +677,12 @@ void vmm_boot_describe(const struct vmm_boot_plan *p, char *buf, size_t len)
 	}
 }
 
-/* The RAM of every node, for SRAT: what e820 says is RAM there. */
+/*
+ * The RAM of every node, for SRAT: what e820 says is RAM there; then the
+ * node's hot-plug region, Hot Pluggable, so the guest knows its proximity
+ * domain and sizes its memory map for it (it is not in e820: virtio-mem
+ * adds it).
+ */
 static int srat_ranges(struct gm_mem *mem, const struct vmm_guest_ram *ram,
 		       struct vmm_acpi_mem **out, unsigned *nr,
 		       struct gm_error *e)
@@ -699,9 +704,21 @@ static int srat_ranges(struct gm_mem *mem, const struct vmm_guest_ram *ram,
 				break;
 			}
 			m[cnt++] = (struct vmm_acpi_mem){ node, map.e[i].addr,
-							  map.e[i].size };
+							  map.e[i].size, false };
 		}
 		vmm_e820_release(&map);
+		if (!ret) {
+			struct gm_node_stat st;
+
+			if (gm_node_stat(mem, node, &st) || !st.hotplug_size)
+				continue;
+			if (gm_grow(&m, &cap, cnt + 1, sizeof(*m))) {
+				ret = gm_error_set(e, ENOMEM, "SRAT: out of memory");
+				break;
+			}
+			m[cnt++] = (struct vmm_acpi_mem){ node, st.hotplug_base,
+							  st.hotplug_size, true };
+		}
 	}
 	if (ret < 0) {
 		free(m);

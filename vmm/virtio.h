@@ -317,4 +317,36 @@ struct vmm_virtio_stat {
 };
 void vmm_virtio_stat(struct vmm_virtio *vd, struct vmm_virtio_stat *st);
 
+/* ---- virtio-mem.c: the request handler, for tests and the fuzzer -------- */
+
+/* [VIRTIO] 5.15.6 request and response */
+#define VMM_VMEM_REQ_SIZE		24	/* type, pad[3], addr, nb_blocks, pad[3] */
+#define VMM_VMEM_RESP_SIZE		10	/* type, pad[3], state */
+#define VMM_VMEM_REQ_PLUG		0
+#define VMM_VMEM_REQ_UNPLUG		1
+#define VMM_VMEM_REQ_UNPLUG_ALL		2
+#define VMM_VMEM_REQ_STATE		3
+#define VMM_VMEM_RESP_ACK		0
+#define VMM_VMEM_RESP_NACK		1
+#define VMM_VMEM_RESP_BUSY		2
+#define VMM_VMEM_RESP_ERROR		3
+#define VMM_VMEM_STATE_PLUGGED		0
+#define VMM_VMEM_STATE_UNPLUGGED	1
+#define VMM_VMEM_STATE_MIXED		2
+
+struct vmm_vmem_resp {
+	uint16_t type, state;
+};
+
+/*
+ * vmm_vmem_request() - serve one request of @len bytes at @req (as the
+ * guest wrote it, little-endian; fewer than VMM_VMEM_REQ_SIZE bytes is an
+ * ERROR) into @resp. The device's lock held, or no device (tests).
+ */
+void vmm_vmem_request(struct vmm_vmem *v, const void *req, size_t len,
+		      struct vmm_vmem_resp *resp);
+
+/* vmm_vmem_block_id() - the allocation holding block @i, 0 if unplugged. */
+uint64_t vmm_vmem_block_id(struct vmm_vmem *v, uint64_t i);
+
 #endif /* KVMEM_VMM_VIRTIO_H */

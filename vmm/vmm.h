@@ -372,4 +372,40 @@ struct vmm_blk_stat {
 /* vmm_blk_stat() - a snapshot; any thread (its own lock, not the worker's). */
 void vmm_blk_stat(struct vmm_blk *b, struct vmm_blk_stat *st);
 
+/*
+ * virtio-mem.c: a node's hot-plug region (guestmem's from=hotplug) as a
+ * virtio-mem device (virtio ID 24, VIRTIO_MEM_F_ACPI_PXM, node_id = the
+ * node = its SRAT proximity domain). A plugged block is a VM-owned
+ * allocation of exactly that block; an unplug frees it and the host pages.
+ *
+ * vmm_vmem_create() - the state for @node's region (which must exist),
+ * asking the guest for @requested bytes (whole blocks, at most the region).
+ * 0, -EINVAL, -ENOMEM. vmm_vmem_device() - its virtio device over the
+ * same memory, to attach (owned by @v); -EBUSY if made already.
+ * vmm_vmem_detach() - destroy the device (after the vCPUs stopped;
+ * everything is unplugged). vmm_vmem_destroy() - detach, unplug, free.
+ */
+struct vmm_vmem;
+int vmm_vmem_create(struct gm_mem *mem, unsigned node, uint64_t requested,
+		    struct vmm_vmem **out);
+int vmm_vmem_device(struct vmm_vmem *v, struct vmm_virtio **out);
+void vmm_vmem_detach(struct vmm_vmem *v);
+void vmm_vmem_destroy(struct vmm_vmem *v);
+
+/*
+ * vmm_vmem_set_requested() - ask the guest for @size bytes plugged (a
+ * configuration change interrupt). -EINVAL if not whole blocks or larger
+ * than the region; no change then. Any thread (takes the device lock).
+ */
+int vmm_vmem_set_requested(struct vmm_vmem *v, uint64_t size);
+
+struct vmm_vmem_info {
+	unsigned node;
+	uint64_t addr, size, block;	/* the region and its block */
+	uint64_t requested, plugged;	/* bytes */
+	uint64_t refused;		/* requests answered ERROR or NACK */
+};
+/* vmm_vmem_info() - a snapshot; any thread. */
+void vmm_vmem_info(struct vmm_vmem *v, struct vmm_vmem_info *info);
+
 #endif /* KVMEM_VMM_H */

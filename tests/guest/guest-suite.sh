@@ -41,6 +41,11 @@
 #            -Dtest_hooks=true a forbidden call from each kind of thread
 #            kills kvmem with one line; a Linux guest under --seccomp log
 #            with every device path and the mount: no audit record
+#   hotplug  --numa 0:512M,1:512M --hotplug 1:1G: echo 512M > requested
+#            grows the guest's node 1 by 512 MiB, 256 MiB written there
+#            shows in kvmem's RSS, echo 0 shrinks it back, plugged reads
+#            0 and the RSS falls back; bad requests and an allocations/ctl
+#            allocation in the region fail while it runs
 #   domain   examples/domain.xml (kvmem run --domain, with this run's
 #            kernel and initramfs): the guest sees its cells (CPUs and
 #            memory per node) and its <disk> as /dev/vda (size, bytes)
@@ -91,7 +96,7 @@ cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
 # no command-line virtio-mmio devices: ACPI finds them) and carries the
 # in-guest scripts of the device cases (scripts/NAME.sh, run by
 # kvmem.run=NAME on the guest's command line).
-modules="virtio_mmio virtio-rng virtio_blk ext4"
+modules="virtio_mmio virtio-rng virtio_blk ext4 virtio_mem"
 adds=()
 for f in "$here"/scripts/*.sh; do
 	sname=${f##*/}
@@ -535,6 +540,59 @@ if [[ -e $work/seccomp-log.rc ]]; then
 	[[ -z $others ]] || echo "$others" | head -20 | diag
 else
 	notok "seccomp-log: not run"
+fi
+# --------------------------------------------------- hotplug: virtio-mem
+# Node 1 grows and shrinks through nodes/node1/hotplug/requested
+# (scripts/hotplug.sh in the guest, hotplug_hook in kvmem-cases.sh).
+hpv() { sed -n "s/^$1 .*\b$2=\([0-9]*\).*/\1/p" "$work/hotplug.fs" | head -n 1; }
+gkv() { line hotplug "$1" | sed -n "s/.*\b$2=\([0-9]*\).*/\1/p"; }
+if [[ ! -e $work/hotplug.rc ]]; then
+	notok "hotplug: not run"
+else
+	if [[ $(cat "$work/hotplug.rc") != 0 ]]; then
+		echo "# kvmem run (hotplug) stderr:"
+		diag <"$work/hotplug.err"
+		tail -n 30 "$work/hotplug.out" | diag
+	fi
+	grep -a 'KVMEM-GUEST hp-' "$work/hotplug.out" | tr -d '\r' | diag
+	diag <"$work/hotplug.fs"
+	check "hotplug: exit status 0" test "$(cat "$work/hotplug.rc")" = 0
+	check "hotplug: the guest bound virtio_mem to device 24 (status 0xf)" \
+		test "$(line hotplug hp-dev)" = "KVMEM-GUEST hp-dev device=0x0018 driver=virtio_mem status=0x0000000f"
+	check "hotplug: region 1 GiB at 4.5 GiB (after node 1's RAM), 2 MiB blocks" \
+		grep -qx "region=0x120000000 0x40000000 block_size=2097152" "$work/hotplug.fs"
+	check "hotplug: echo 3M > requested (not whole blocks) fails" \
+		grep -q "odd-requested=1" "$work/hotplug.fs"
+	check "hotplug: echo 2G > requested (past the region) fails" grep -q "big-requested=1" "$work/hotplug.fs"
+	check "hotplug: allocations/ctl cannot allocate inside the region" \
+		grep -q "ctl-in-region=1" "$work/hotplug.fs"
+	b=$(gkv hp-base MemTotal) g=$(gkv hp-grown MemTotal) s=$(gkv hp-shrunk MemTotal)
+	bf=$(gkv hp-base MemFree) gf=$(gkv hp-grown MemFree)
+	echo "# node 1 MemTotal: ${b:-?} kB -> ${g:-?} kB -> ${s:-?} kB; MemFree ${bf:-?} -> ${gf:-?} kB"
+	if [[ -n $b && -n $g ]]; then
+		grow=$((g - b))
+		echo "# grew by $grow kB (512 MiB = 524288 kB); its memmap came out of MemFree: $((bf + 524288 - gf)) kB"
+		check "hotplug: node 1 MemTotal grew by 512 MiB less at most 16 MiB ($grow kB)" \
+			test "$grow" -le 524288 -a "$grow" -ge $((524288 - 16384))
+	else
+		notok "hotplug: node 1 MemTotal grew (no figures)"
+	fi
+	check "hotplug: node 1 MemTotal back to ${b:-?} kB (${s:-?} kB)" test -n "$s" -a "$s" = "$b"
+	check "hotplug: plugged read 512M, the bitmap 256 blocks, meminfo HotplugPlugged 524288 kB once grown" \
+		test "$(hpv grown plugged)/$(hpv grown bitmap-ones)/$(hpv grown HotplugPlugged)/$(hpv grown HotplugTotal)" = "536870912/256/524288/1048576"
+	check "hotplug: plugged reads 0 after echo 0 (bitmap empty, HotplugPlugged 0)" \
+		test "$(hpv shrunk plugged)/$(hpv shrunk bitmap-ones)/$(hpv shrunk HotplugPlugged)" = "0/0/0"
+	r0=$(hpv base rss) r1=$(hpv filled rss) r2=$(hpv shrunk rss)
+	echo "# kvmem RssAnon+RssShmem: ${r0:-?} kB before, ${r1:-?} kB with 256 MiB written in plugged memory, ${r2:-?} kB after unplug"
+	if [[ -n $r0 && -n $r1 && -n $r2 ]]; then
+		check "hotplug: the 256 MiB the guest wrote show in kvmem's RSS (+$((r1 - r0)) kB)" \
+			test $((r1 - r0)) -ge $((200 * 1024))
+		check "hotplug: kvmem's RSS falls back after the unplug (within 32 MiB of before: $((r2 - r0)) kB)" \
+			test $((r2 - r0)) -le $((32 * 1024))
+	else
+		notok "hotplug: RSS figures missing"
+	fi
+	check "hotplug: the --mount is gone after the run" not grep -q "still mounted" "$work/hotplug.fs"
 fi
 
 echo "1..$n"

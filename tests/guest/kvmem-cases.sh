@@ -421,6 +421,66 @@ fi
 dmesg 2>/dev/null | grep -a 'type=1326' >"$work/seccomp.dmesg"
 [[ -r /proc/sys/kernel/seccomp/actions_logged ]] &&
 	IFS= read -r l </proc/sys/kernel/seccomp/actions_logged && echo "$l" >"$work/seccomp.actions"
+# 10. virtio-mem: node 1 grows by 512M and shrinks back through
+#     nodes/node1/hotplug/requested (guest script hotplug.sh). On each
+#     "KVMEM-GUEST hp-" line the hook looks at kvmem: its RSS (RssAnon +
+#     RssShmem of /proc/PID/status), the hotplug/ files and meminfo; at
+#     hp-base it tries bad requests and an allocations/ctl allocation in
+#     the region (all must fail), then asks for 512M; at hp-freed for 0.
+hp_rss() { # kB of anonymous + shared memory of process $1
+	local k v rest sum=0
+	while read -r k v rest; do
+		case $k in RssAnon:|RssShmem:) sum=$((sum + v)) ;; esac
+	done <"/proc/$1/status"
+	echo "$sum"
+}
+hp_files() { # KEY=VALUE of the hotplug files and meminfo's Hotplug lines
+	local h=$2/nodes/node1/hotplug v bm k
+	IFS= read -r v <"$h/plugged" && echo -n "plugged=$v "
+	IFS= read -r v <"$h/requested" && echo -n "requested=$v "
+	IFS= read -r -d '' bm <"$h/bitmap"
+	bm=${bm//[^1]/}
+	echo -n "bitmap-ones=${#bm} "
+	while read -r _ _ k v _; do
+		case $k in HotplugTotal:|HotplugPlugged:) echo -n "${k%:}=$v " ;; esac
+	done <"$2/nodes/node1/meminfo"
+	echo "rss=$(hp_rss "$1")"
+}
+hotplug_hook() {
+	local h=$2/nodes/node1/hotplug region addr size v
+	case $line in
+	*"hp-base"*)
+		IFS= read -r region <"$h/region"
+		IFS= read -r v <"$h/block_size"
+		echo "region=$region block_size=$v" >>"$work/hotplug.fs"
+		echo "base $(hp_files "$1" "$2")" >>"$work/hotplug.fs"
+		echo 3M >"$h/requested" 2>/dev/null
+		echo "odd-requested=$?" >>"$work/hotplug.fs"
+		echo 2G >"$h/requested" 2>/dev/null
+		echo "big-requested=$?" >>"$work/hotplug.fs"
+		addr=${region%% *}
+		echo "alloc name=inregion node=1 size=2M mode=range:$addr-$((addr + 2097152))" \
+			>"$2/allocations/ctl" 2>/dev/null
+		echo "ctl-in-region=$?" >>"$work/hotplug.fs"
+		echo 512M >"$h/requested"
+		echo "set-512M=$?" >>"$work/hotplug.fs"
+		;;
+	*"hp-grown"*) echo "grown $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
+	*"hp-filled"*) echo "filled $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
+	*"hp-freed"*)
+		echo 0 >"$h/requested"
+		echo "set-0=$?" >>"$work/hotplug.fs"
+		;;
+	*"hp-shrunk"*) echo "shrunk $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
+	esac
+}
+: >"$work/hotplug.fs"
+live_on="KVMEM-GUEST hp-"
+live hotplug "$scratch/mnt-hotplug" hotplug_hook run --kernel "$kernel" --initrd "$initrd" \
+	--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=hotplug" \
+	--cpus 2 --numa 0:512M,1:512M --hotplug 1:1G --console stdio
+live_on=
+umount -l "$scratch/mnt-hotplug" 2>/dev/null
 
 elapsed "$start" >"$work/all-cases.time"
 rm -rf "$scratch"

@@ -544,7 +544,7 @@ END_TEST
 START_TEST(test_acpi_build_limits)
 {
 	static uint8_t buf[VMM_ACPI_SIZE];
-	struct vmm_acpi_mem m = { 1, GM_4G, 1 << 20 };
+	struct vmm_acpi_mem m = { 1, GM_4G, 1 << 20, false };
 	struct vmm_topology t = { .nr_cpus = 256, .nr_nodes = 2 };
 	struct gm_error e = { 0 };
 	unsigned x2 = 0;
@@ -610,7 +610,7 @@ static uint8_t *find_in(uint8_t *buf, const char *sig)
 START_TEST(test_dsdt_devices)
 {
 	static uint8_t buf[VMM_ACPI_SIZE];
-	struct vmm_acpi_mem m = { 0, 0x100000, 64 << 20 };
+	struct vmm_acpi_mem m = { 0, 0x100000, 64 << 20, false };
 	struct vmm_topology t = { .nr_cpus = 1, .nr_nodes = 1 };
 	char dir[] = "/tmp/kvmem-test-dsdt-XXXXXX", path[128], cmd[512];
 	struct gm_error e = { 0 };

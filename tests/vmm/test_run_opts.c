@@ -151,6 +151,20 @@ static const struct {
 	{ ARGV("--kernel", "k", "--disk", "a.img,ro,ro"), "'ro' given twice" },
 	{ ARGV("--kernel", "k", "--disk", "a.img,cache=none,cache=writeback"), "'cache' given twice" },
 	{ ARGV("--kernel", "k", "--disk", "a.img,serial=A,ro,serial=B"), "'serial' given twice" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:100M"), "--hotplug: node 0 region must be a multiple of 128M" },
+	{ ARGV("--kernel", "k", "--hotplug", "1:128M"), "--hotplug: no node 1" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:0"), "--hotplug: node 0 size must be non-zero" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G,0:1G"), "--hotplug: node 0 given twice" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G,"), "--hotplug" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1X"), "--hotplug: bad size '1X'" },
+	{ ARGV("--kernel", "k", "--hotplug-block", "4M"), "--hotplug-block needs --hotplug" },
+	{ ARGV("--kernel", "k", "--hotplug-requested", "0:128M"), "--hotplug-requested needs --hotplug" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-block", "3M"), "--hotplug-block 3M: need a power of two" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-block", "1M"), "--hotplug-block 1M" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-block", "256M"), "--hotplug-block 256M" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-requested", "0:2G"), "--hotplug-requested: node 0: a multiple of the block" },
+	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-block", "4M", "--hotplug-requested", "0:2M"), "--hotplug-requested: node 0: a multiple of the block (4M)" },
+	{ ARGV("--kernel", "k", "--numa", "0:64M,1:64M", "--hotplug", "0:1G", "--hotplug-requested", "1:2M"), "--hotplug-requested: node 1 has no --hotplug region" },
 };
 
 START_TEST(test_bad)
@@ -164,6 +178,34 @@ START_TEST(test_bad)
 	ck_assert_msg(strstr(e.msg, bad[_i].needle), "case %d: '%s' lacks '%s'",
 		      _i, e.msg, bad[_i].needle);
 	ck_assert_ptr_null(strchr(e.msg, '\n'));
+	run_opts_release(&o);
+}
+END_TEST
+
+/*
+ * --hotplug: the regions, the block for every node, the boot request, and
+ * memhp_default_state=online_movable appended unless the cmdline has one.
+ */
+START_TEST(test_hotplug)
+{
+	struct run_opts o;
+	struct gm_error e;
+
+	ck_assert_int_eq(parse(ARGV("--kernel", "k", "--numa", "0:512M,1:512M", "--hotplug", "1:1G",
+				    "--hotplug-block", "4M", "--hotplug-requested", "1:512M"), &o, &e), 0);
+	ck_assert_uint_eq(o.cfg.node[0].hotplug_size, 0);
+	ck_assert_uint_eq(o.cfg.node[1].hotplug_size, 1ULL << 30);
+	ck_assert_uint_eq(o.cfg.node[1].hotplug_block, 4ULL << 20);
+	ck_assert_uint_eq(o.hotplug_requested[1], 512ULL << 20);
+	ck_assert_str_eq(o.cmdline, RUN_DEFAULT_CMDLINE " memhp_default_state=online_movable");
+	run_opts_release(&o);
+	ck_assert_int_eq(parse(ARGV("--kernel", "k", "--hotplug", "0:128M", "--cmdline",
+				    "quiet memhp_default_state=offline"), &o, &e), 0);
+	ck_assert_str_eq(o.cmdline, "quiet memhp_default_state=offline");
+	ck_assert_uint_eq(o.cfg.node[0].hotplug_block, 0);	/* the default, 2M */
+	run_opts_release(&o);
+	ck_assert_int_eq(parse(ARGV("--kernel", "k", "--cmdline", "quiet"), &o, &e), 0);
+	ck_assert_str_eq(o.cmdline, "quiet");
 	run_opts_release(&o);
 }
 END_TEST
@@ -207,6 +249,7 @@ int main(void)
 	tcase_add_test(tc, test_full_linux);
 	tcase_add_test(tc, test_mem_and_default_cmdline);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_hotplug);
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_repeat_parse);
 	suite_add_tcase(s, tc);
