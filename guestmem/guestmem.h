@@ -639,8 +639,11 @@ struct gm_map_alloc {
 	unsigned nr_blocks;
 };
 
-/* node 0 is split by the MMIO hole; a region beyond the ranges is drawn as one more */
-#define GM_MAP_RANGES		(2 + GM_REGIONS_MAX)
+/*
+ * node 0 is split by the MMIO hole, a --hotplug region is one more range;
+ * a region beyond the ranges is drawn as one more
+ */
+#define GM_MAP_RANGES		(3 + GM_REGIONS_MAX)
 
 /*
  * A consistent picture of one node at one instant: what every byte of its

@@ -71,6 +71,10 @@ static int take_areas(const struct gm_node *n, struct gm_node_map *m)
 	if (!ret && n->cma)
 		ret = area_push(m, &cap, gm_cma_base(n->cma), gm_cma_size(n->cma),
 				GM_AREA_CMA, "cma");
+	/* the --hotplug region: its plugged blocks are the VM's allocations */
+	if (!ret && n->hp)
+		ret = area_push(m, &cap, gm_cma_base(n->hp), gm_cma_size(n->hp),
+				GM_AREA_HOTPLUG, "hotplug");
 	for (unsigned i = 0; !ret && i < n->nr_regions; i++)
 		ret = area_push(m, &cap, n->region[i].start, n->region[i].size,
 				region_kind(n->region[i].kind), n->region[i].label);
