@@ -24,6 +24,7 @@ static const char usage_text[] =
 "                 [--cma 0:64M] [--hugepages] [--console stdio|FILE]\n"
 "                 [--mount DIR] [--name NAME] [--alloc 'LINE']... [--headroom N:SIZE,...]\n"
 "                 [--rng] [--disk FILE[,ro][,cache=none|writeback][,serial=ID]]...\n"
+"                 [--balloon on|off]\n"
 "       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
 "  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
@@ -47,12 +48,14 @@ static const char usage_text[] =
 "  --alloc LINE       a control-grammar line run after boot setup\n"
 "  --rng              a virtio-rng entropy device (guest: /dev/hwrng)\n"
 "  --disk SPEC        a virtio-blk disk on a raw image or block device\n"
-"                     (repeatable: the guest's vda, vdb, ... in order)\n";
+"                     (repeatable: the guest's vda, vdb, ... in order)\n"
+"  --balloon on|off   the virtio-balloon device (default on): free page\n"
+"                     reporting, vm/balloon/target, the guest's statistics\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
        OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT,
-       OPT_RNG, OPT_DISK };
+       OPT_RNG, OPT_DISK, OPT_BALLOON };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -74,6 +77,7 @@ static const struct option long_opts[] = {
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -175,7 +179,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	const char *numa = NULL, *mem = NULL, *cma = NULL, *headroom = NULL;
 	struct kvmem_opts p = { argc, argv, long_opts, "run", false };
 	const char *domain = NULL, *guest_opt = NULL;
-	bool boot = false;
+	bool boot = false, balloon = false;
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -240,6 +244,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			o->nr_disks++;		/* released with the others, also on error */
 			if (ret)
 				return ret;
+			break;
+		case OPT_BALLOON:
+			if (balloon)
+				return gm_error_set(e, EINVAL, "--balloon: given twice");
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return gm_error_set(e, EINVAL, "--balloon %s: expected on or off", optarg);
+			o->no_balloon = !strcmp(optarg, "off");
+			balloon = true;
 			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);

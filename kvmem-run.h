@@ -38,6 +38,7 @@ struct run_opts {
 	bool rng;				/* --rng: a virtio entropy device */
 	struct vmm_blk_conf disk[RUN_MAX_DISKS];	/* --disk, in order: vda, vdb, ... */
 	unsigned nr_disks;
+	bool no_balloon;			/* --balloon off */
 };
 
 /*
@@ -120,6 +121,8 @@ int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
 		   struct gm_error *e);
 void run_devs_stop(struct run_devs *d);
 void run_devs_release(struct run_devs *d);
+/* run_devs_ram() - the VM's RAM allocations (the balloon covers them); before run_devs_start(). */
+void run_devs_ram(struct run_devs *d, const struct vmm_guest_ram *ram);
 /* run_devs_files() - each device's directory in the mounted @fs (vm/disks/vdX). */
 int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e);
 
