@@ -314,8 +314,8 @@ static void report_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
 {
 	unsigned nr = c->nr_out + c->nr_in;
 
-	if (c->err) {		/* the whole report is refused */
-		b->info.refused_outside += nr ? nr : 1;
+	if (c->err) {		/* a buffer outside guest memory: the whole report */
+		b->info.refused_buffer++;
 		return;
 	}
 	for (unsigned i = 0; i < nr; i++)
@@ -324,7 +324,8 @@ static void report_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
 
 /* ---- statistics -------------------------------------------------------------------- */
 
-static void stats_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
+/* A stats buffer: its figures kept; false if malformed (given back at once). */
+static bool stats_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
 {
 	struct vmm_balloon_stats s = { 0 };
 	uint8_t e[STAT_BYTES];
@@ -332,7 +333,7 @@ static void stats_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
 	if (c->err || c->in_len || c->out_len % STAT_BYTES ||
 	    c->out_len > VMM_BALLOON_NR_STATS * 4 * STAT_BYTES) {
 		b->info.refused_buffer++;
-		return;
+		return false;
 	}
 	for (size_t off = 0; off < c->out_len; off += STAT_BYTES) {
 		uint16_t tag;
@@ -355,6 +356,7 @@ static void stats_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
 	b->want = false;		/* what a reader asked for has come */
 	pthread_cond_broadcast(&b->stat_cond);
 	pthread_mutex_unlock(&b->stat_lock);
+	return true;
 }
 
 /* Give the held stats buffer back, so the driver refills it. */
@@ -398,7 +400,8 @@ static void balloon_notify(struct vmm_virtio *vd, unsigned q)
 				report_buffer(b, &c);
 				break;
 			case Q_STATS:
-				stats_buffer(b, &c);
+				if (!stats_buffer(b, &c))
+					break;
 				if (b->stats_held)	/* a second one: give the first back */
 					vmm_vq_push(vq, b->stats_head, 0);
 				b->stats_held = true;
@@ -577,7 +580,7 @@ int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
 	bool ask;
 
 	pthread_mutex_lock(&b->stat_lock);
-	ask = b->stats_seq && now - b->stats_ns > max_ns;
+	ask = b->stats_seq && now - b->stats_ns >= max_ns;
 	seq = b->stats_seq;
 	if (ask)
 		b->want = true;
