@@ -6,7 +6,8 @@
  *
  * It states what kvmem does where libvirt would assume otherwise: the CPU
  * is host-passthrough with one socket per vCPU, the guest's reset, poweroff
- * and crash all end the run (destroy), there is no balloon, the serial port
+ * and crash all end the run (destroy), the balloon reports free pages (or
+ * there is none: model='none'), the serial port
  * is COM1 on the terminal (stdio) or a file. Plain stdio writing: no
  * library state, safe from any thread.
  */
@@ -96,7 +97,10 @@ static void put_devices(FILE *f, const struct dom_guest *g)
 	}
 	if (g->console)
 		fprintf(f, "      <target port='0'/>\n    </serial>\n");
-	fprintf(f, "    <memballoon model='none'/>\n  </devices>\n");
+	if (g->no_balloon)
+		fprintf(f, "    <memballoon model='none'/>\n  </devices>\n");
+	else
+		fprintf(f, "    <memballoon model='virtio' freePageReporting='on'/>\n  </devices>\n");
 }
 
 /* kvmem's options with no libvirt element. */
