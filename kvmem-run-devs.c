@@ -304,7 +304,7 @@ static int show_actual(void *opaque, struct fs_buf *b)
 	struct vmm_balloon_info i;
 
 	vmm_balloon_info(opaque, &i);
-	fs_buf_printf(b, "%" PRIu64 "\n", i.actual);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.guest_actual);
 	return 0;
 }
 
@@ -325,10 +325,10 @@ static int show_refused(void *opaque, struct fs_buf *b)
 	struct vmm_balloon_info i;
 
 	vmm_balloon_info(opaque, &i);
-	fs_buf_printf(b, "outside %" PRIu64 "\nmisaligned %" PRIu64 "\nstate %" PRIu64
-			 "\nbuffer %" PRIu64 "\ndiscard_failed %" PRIu64 "\n",
-		      i.refused_outside, i.refused_misaligned, i.refused_state,
-		      i.refused_buffer, i.discard_failed);
+	fs_buf_printf(b, "outside %" PRIu64 "\nearly %" PRIu64 "\nmisaligned %" PRIu64
+			 "\nstate %" PRIu64 "\nbuffer %" PRIu64 "\ndiscard_failed %" PRIu64 "\n",
+		      i.refused_outside, i.refused_early, i.refused_misaligned,
+		      i.refused_state, i.refused_buffer, i.discard_failed);
 	return 0;
 }
 
@@ -337,7 +337,7 @@ static int show_stats(void *opaque, struct fs_buf *b)
 {
 	struct vmm_balloon_stats s;
 
-	if (vmm_balloon_stats(opaque, 1000, &s)) {
+	if (vmm_balloon_stats(opaque, 1000, 1000, &s)) {
 		fs_buf_printf(b, "Updates:        0\n");
 		return 0;
 	}

@@ -20,7 +20,10 @@
  * never an early range - kernel, ACPI tables -, a CMA area, the headroom,
  * a device window or a hole) and is aligned to 4 KiB (reported ranges: to
  * the host page size, 2 MiB with hugetlb pools). Anything else is refused
- * and counted by reason (struct vmm_balloon_info), never acted on; an
+ * and counted by reason (struct vmm_balloon_info), never acted on - also
+ * a page of an early range the guest was given as RAM (its kernel image,
+ * its initrd: Linux frees their init parts into its allocator and may
+ * balloon or report them), counted apart since Linux does it; an
  * inflate of a page already in the balloon or a deflate of one not in it
  * is refused the same way. The device keeps one bit per 4 KiB page of
  * guest RAM for "in the balloon", and one for "reported".
@@ -88,6 +91,8 @@ struct vmm_balloon {
 	unsigned nr_ext;
 	struct gm_range *ranges;	/* every backed range, for host -> guest */
 	unsigned nr_ranges;
+	struct gm_early_range *early;	/* every node's early ranges */
+	unsigned nr_early;
 
 	/* device lock */
 	uint8_t role[VMM_VIRTIO_MAX_QUEUES];	/* Q_*, set at start */
@@ -198,6 +203,20 @@ static void release_run(struct vmm_balloon *b, const struct extent *x,
 		discard(b, at, len);
 }
 
+/* Why [gpa, gpa + len), not wholly in guest RAM, is refused: counted. */
+static void refuse_range(struct vmm_balloon *b, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < b->nr_early; i++) {
+		const struct gm_early_range *r = &b->early[i];
+
+		if (gpa < r->start + r->size && r->start < gpa + len) {
+			b->info.refused_early++;
+			return;
+		}
+	}
+	b->info.refused_outside++;
+}
+
 /* ---- inflate and deflate -------------------------------------------------------- */
 
 /* One page frame of an inflate (@in) or deflate buffer; true if acted on. */
@@ -209,7 +228,7 @@ static bool one_pfn(struct vmm_balloon *b, uint32_t pfn, bool in,
 
 	*xp = x;
 	if (!x) {
-		b->info.refused_outside++;
+		refuse_range(b, gpa, PAGE);
 		return false;
 	}
 	bit = bit_of(x, gpa);
@@ -293,9 +312,12 @@ static void report_range(struct vmm_balloon *b, const struct iovec *v)
 	const struct extent *x;
 	uint64_t gpa;
 
-	if (!v->iov_base || !guest_addr(b, v->iov_base, v->iov_len, &gpa) ||
-	    !(x = extent_of(b, gpa, v->iov_len))) {
+	if (!v->iov_base || !guest_addr(b, v->iov_base, v->iov_len, &gpa)) {
 		b->info.refused_outside++;
+		return;
+	}
+	if (!(x = extent_of(b, gpa, v->iov_len))) {
+		refuse_range(b, gpa, v->iov_len);
 		return;
 	}
 	if (!v->iov_len || (gpa | v->iov_len) & (b->granule - 1)) {
@@ -573,7 +595,7 @@ int vmm_balloon_node(struct vmm_balloon *b, unsigned node,
 }
 
 int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
-		      struct vmm_balloon_stats *out)
+		      unsigned wait_ms, struct vmm_balloon_stats *out)
 {
 	uint64_t max_ns = (uint64_t)max_age_ms * 1000000ULL, now = now_ns(), seq;
 	struct timespec until;
@@ -588,8 +610,8 @@ int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
 	if (ask) {
 		vmm_virtio_wake(b->vd);
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += max_age_ms / 1000;
-		until.tv_nsec += (long)(max_age_ms % 1000) * 1000000L;
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
@@ -659,6 +681,27 @@ static int build_extents(struct vmm_balloon *b, const uint64_t *ids, unsigned nr
 	return 0;
 }
 
+/* Every node's early ranges (they never change after retire). */
+static int build_early(struct vmm_balloon *b)
+{
+	unsigned nodes = gm_mem_nr_nodes(b->mem);
+	size_t cap = 0;
+
+	for (unsigned node = 0; node < nodes; node++) {
+		int k = gm_early_ranges(b->mem, node, NULL, 0);
+
+		if (k < 0)
+			return k;
+		if (gm_grow(&b->early, &cap, b->nr_early + (unsigned)k + 1, sizeof(*b->early)))
+			return -ENOMEM;
+		k = gm_early_ranges(b->mem, node, b->early + b->nr_early, (unsigned)k);
+		if (k < 0)
+			return k;
+		b->nr_early += (unsigned)k;
+	}
+	return 0;
+}
+
 static int build_ranges(struct vmm_balloon *b)
 {
 	unsigned nodes = gm_mem_nr_nodes(b->mem), n = 0;
@@ -685,6 +728,7 @@ static int build_ranges(struct vmm_balloon *b)
 int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
 		       struct vmm_balloon **out)
 {
+	pthread_condattr_t ca;
 	struct vmm_balloon *b;
 	size_t words;
 	int ret;
@@ -697,11 +741,17 @@ int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
 	b->mem = mem;
 	b->granule = gm_mem_page_size(mem);
 	pthread_mutex_init(&b->stat_lock, NULL);
-	pthread_cond_init(&b->stat_cond, NULL);
+	/* the wait for fresh statistics is timed on the monotonic clock */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->stat_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	memset(b->role, Q_NONE, sizeof(b->role));
 	ret = build_extents(b, ram_ids, nr);
 	if (!ret)
 		ret = build_ranges(b);
+	if (!ret)
+		ret = build_early(b);
 	if (ret)
 		goto err;
 	words = (b->ram / PAGE + 63) / 64;
@@ -735,6 +785,7 @@ void vmm_balloon_destroy(struct vmm_balloon *b)
 	free(b->ballooned);
 	free(b->reported);
 	free(b->ranges);
+	free(b->early);
 	free(b->ext);
 	free(b);
 }

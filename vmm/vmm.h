@@ -312,16 +312,19 @@ struct vmm_balloon;
 struct vmm_balloon_info {
 	uint64_t ram;			/* guest RAM the device covers */
 	uint64_t target;		/* asked of the guest (num_pages) */
-	uint64_t actual;		/* in the balloon now, as the device counts */
-	uint64_t guest_actual;		/* what the driver says (config actual) */
+	uint64_t actual;		/* in the balloon now, as the device accepted it */
+	uint64_t guest_actual;		/* what the driver says it holds (config actual) */
 	uint64_t inflated, deflated;	/* cumulative */
 	uint64_t released;		/* cumulative bytes handed back to the host */
 	uint64_t reported;		/* cumulative bytes reported free */
 	uint64_t reported_ranges;	/* ranges reported (count) */
-	/* refused, counts: outside guest RAM (or a bad buffer address),
-	 * misaligned range, inflate of a ballooned / deflate of a not
-	 * ballooned page, malformed buffer; failed releases */
-	uint64_t refused_outside, refused_misaligned, refused_state, refused_buffer;
+	/* refused, counts: a page or range outside guest RAM, one in an
+	 * early range (the guest's kernel, initrd: its RAM, but the pool's
+	 * reserved range), a misaligned range, an inflate of a ballooned /
+	 * deflate of a not ballooned page, a malformed buffer (or one outside
+	 * guest memory); failed releases */
+	uint64_t refused_outside, refused_early, refused_misaligned, refused_state;
+	uint64_t refused_buffer;
 	uint64_t discard_failed;
 };
 
@@ -369,13 +372,13 @@ void vmm_balloon_info(struct vmm_balloon *b, struct vmm_balloon_info *info);
 int vmm_balloon_node(struct vmm_balloon *b, unsigned node,
 		     struct vmm_balloon_node *out);
 /*
- * vmm_balloon_stats() - the guest's statistics, asking the driver for
- * fresh ones first (and waiting up to @max_age_ms for them) when they are
- * older than @max_age_ms. 0, or -ENODATA when the guest never sent any
- * (@out zeroed then). Any thread but the device's worker.
+ * vmm_balloon_stats() - the guest's statistics; when they are older than
+ * @max_age_ms, ask the driver for fresh ones first and wait up to @wait_ms
+ * for them (then return what there is). 0, or -ENODATA when the guest
+ * never sent any (@out zeroed then). Any thread but the device's worker.
  */
 int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
-		      struct vmm_balloon_stats *out);
+		      unsigned wait_ms, struct vmm_balloon_stats *out);
 /* vmm_balloon_stat_name() - "MemFree" for tag 4, ...; *@bytes: a size, not a count. NULL past the tags. */
 const char *vmm_balloon_stat_name(unsigned tag, bool *bytes);
 

@@ -5,7 +5,8 @@
  * place of the worker) with random inflate, deflate, report and stats
  * buffers, against a model of the balloon kept here.
  *
- * Guest memory: 32 MiB, one node, an early range at the bottom, the VM's
+ * Guest memory: 32 MiB, one node, an early range at the bottom (refused
+ * and counted apart: the guest's kernel would be there), the VM's
  * RAM allocation (vm.ram0, 20 MiB) above it, and the rest - where the
  * rings and the buffers live - outside guest RAM. Page frames and ranges
  * are drawn inside RAM, in the early range, above RAM, past the end of
@@ -26,10 +27,12 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "virtio.h"
 #include "fuzz.h"
@@ -272,7 +275,10 @@ static void op_pfns(bool inflate)
 			bool *bit;
 
 			if (!in_ram(gpa, PAGE)) {
-				want.refused_outside++;
+				if (gpa < EARLY_SIZE)
+					want.refused_early++;
+				else
+					want.refused_outside++;
 				continue;
 			}
 			bit = &in_balloon[(gpa - ram_start) / PAGE];
@@ -344,7 +350,10 @@ static void op_report(void)
 	} else {
 		for (unsigned i = 0; i < n; i++) {
 			if (!in_ram(b[i].gpa, b[i].len)) {
-				want.refused_outside++;
+				if (b[i].gpa < EARLY_SIZE)	/* overlaps the early range */
+					want.refused_early++;
+				else
+					want.refused_outside++;
 				continue;
 			}
 			if ((b[i].gpa | b[i].len) & (PAGE - 1)) {
@@ -360,6 +369,26 @@ static void op_report(void)
 	for (unsigned i = 0; i < n; i++)	/* whatever was not reported kept its bytes */
 		for (uint64_t a = b[i].gpa & ~(PAGE - 1); a < b[i].gpa + b[i].len && a < MEM_SIZE; a += PAGE)
 			check_page(a, false);
+}
+
+/* The driver's side of a refresh, on its own thread: wait for the buffer, refill it. */
+struct refill { uint16_t tag; uint64_t val; };
+
+static void *refill(void *arg)
+{
+	struct refill *r = arg;
+	struct buf b = { BUFS + 0x10000, 10, false };
+	uint16_t tag = htole16(r->tag);
+	uint64_t val = htole64(r->val);
+
+	for (unsigned spins = 0; !reap(q_stats); spins++) {
+		CHECK(spins < 200000, "the device never gave the stats buffer back");
+		usleep(10);
+	}
+	memcpy(g(b.gpa), &tag, 2);
+	memcpy(g(b.gpa) + 2, &val, 8);
+	post(q_stats, &b, 1);
+	return NULL;
 }
 
 static void op_stats(void)
@@ -399,7 +428,7 @@ static void op_stats(void)
 		/* a second buffer makes the device give the first back */
 		CHECK(reap(q_stats) == (stats_given ? 1u : 0u), "stats buffers given back");
 		stats_given = true;
-		CHECK(vmm_balloon_stats(bl, 60000, &s) == 0, "stats");
+		CHECK(vmm_balloon_stats(bl, 60000, 0, &s) == 0, "stats");
 		CHECK(s.have == have, "stats tags 0x%x, want 0x%x", s.have, have);
 		for (unsigned t = 0; t < VMM_BALLOON_NR_STATS; t++)
 			if (have & (1u << t))
@@ -408,9 +437,28 @@ static void op_stats(void)
 	}
 	/* older than 0 ms: the device gives the buffer back for a refill */
 	snprintf(cur_desc, sizeof(cur_desc), "stats refresh");
-	vmm_balloon_stats(bl, 0, &s);
-	CHECK(reap(q_stats) == 1, "refresh: the stats buffer did not come back");
-	stats_given = false;
+	if (fz_below(3)) {
+		vmm_balloon_stats(bl, 0, 0, &s);
+		CHECK(reap(q_stats) == 1, "refresh: the stats buffer did not come back");
+		stats_given = false;
+		return;
+	}
+	/* a reader waits while a driver thread refills the buffer */
+	{
+		struct refill r = { .tag = (uint16_t)fz_below(VMM_BALLOON_NR_STATS), .val = fz_next() };
+		pthread_t th;
+		uint64_t seq;
+
+		CHECK(vmm_balloon_stats(bl, 60000, 0, &s) == 0, "stats");
+		seq = s.updates;
+		CHECK(pthread_create(&th, NULL, refill, &r) == 0, "thread");
+		CHECK(vmm_balloon_stats(bl, 0, 60000, &s) == 0, "stats");
+		pthread_join(th, NULL);
+		CHECK(s.updates == seq + 1 && s.have == 1u << r.tag && s.val[r.tag] == r.val,
+		      "the reader did not wait for the fresh figures (updates %" PRIu64 ", was %" PRIu64 ")",
+		      s.updates, seq);
+		stats_given = true;
+	}
 }
 
 static void op_target(void)
@@ -446,7 +494,7 @@ static void check_model(void)
 	CHECK(i.ram == ram_end - ram_start, "ram %" PRIu64, i.ram);
 #define SAME(f) CHECK(i.f == want.f, #f " %" PRIu64 ", model %" PRIu64, i.f, want.f)
 	SAME(target); SAME(actual); SAME(guest_actual); SAME(inflated); SAME(deflated);
-	SAME(reported); SAME(reported_ranges); SAME(refused_outside);
+	SAME(reported); SAME(reported_ranges); SAME(refused_outside); SAME(refused_early);
 	SAME(refused_misaligned); SAME(refused_state); SAME(refused_buffer);
 #undef SAME
 	CHECK(i.discard_failed == 0, "failed releases");
@@ -528,12 +576,13 @@ int main(void)
 	}
 	printf("fuzz_balloon: %lu operations, %lu resets, %lu reports; inflated %" PRIu64
 	       " deflated %" PRIu64 " reported %" PRIu64 " bytes; refused: %" PRIu64
-	       " outside, %" PRIu64 " misaligned, %" PRIu64 " state, %" PRIu64 " buffers\n",
+	       " outside, %" PRIu64 " early, %" PRIu64 " misaligned, %" PRIu64 " state, %" PRIu64
+	       " buffers\n",
 	       ops, n_reset, n_report, want.inflated, want.deflated, want.reported,
-	       want.refused_outside, want.refused_misaligned, want.refused_state,
+	       want.refused_outside, want.refused_early, want.refused_misaligned, want.refused_state,
 	       want.refused_buffer);
 	CHECK(ops < 500 || (want.inflated && want.deflated && want.reported &&
-			    want.refused_outside && want.refused_misaligned &&
+			    want.refused_outside && want.refused_early && want.refused_misaligned &&
 			    want.refused_state && want.refused_buffer),
 	      "the cases miss a path");
 	vmm_balloon_destroy(bl);

@@ -7,7 +7,8 @@
 #      dirtied and freed, then the host inflates the balloon to 128 MiB
 #      (MemTotal falls: no DEFLATE_ON_OOM) and lets it go again;
 #   3. the memory is usable again (200 MiB filled);
-#   4. the guest's own MemTotal/MemFree while the host reads vm/balloon/stats;
+#   4. once reporting is done, the guest's own MemTotal/MemFree while the
+#      host reads vm/balloon/stats;
 #   5. the driver unbound (the device reset); /init then powers off.
 say() { echo "KVMEM-GUEST $*"; }
 kb() { while read -r k v u; do [ "$k" = "$1:" ] && echo "$v"; done </proc/meminfo; }
@@ -49,7 +50,9 @@ say "balloon-refill rc=$rc size=$(du -k /mnt/b/fill | { read -r s f; echo "$s"; 
 rm /mnt/b/fill
 umount /mnt/b
 
-sleep 1
+# quiet: free page reporting takes free blocks off the free lists while
+# the host handles them (MemFree dips meanwhile); let it finish
+sleep 10
 say "balloon-stats memtotal=$(kb MemTotal) memfree=$(kb MemFree)"
 sleep 4
 
