@@ -169,6 +169,8 @@ static int build_args(struct run_domain *d, const struct dom_guest *g)
 		ret = add_nodes(d, g, "--headroom", NODE_HEADROOM);
 	if (!ret && g->hugepages)
 		ret = add(d, "--hugepages");
+	if (!ret && g->no_balloon)
+		ret = add(d, "--balloon") ?: add(d, "off");
 	if (!ret && g->console)
 		ret = add(d, "--console") ?: add(d, "%s", g->console);
 	if (!ret)
@@ -407,6 +409,7 @@ int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		node_cpus(n, g.nr_cpus, g.nr_nodes, &nd->cpu_first, &nd->cpu_last);
 	}
 	g.hugepages = o->hugepages;
+	g.no_balloon = o->no_balloon;
 	g.flat_addr = o->flat_addr;
 	ret = abs_path(o->kernel, &g.kernel) ?: abs_path(o->initrd, &g.initrd) ?:
 	      abs_path(o->flat_path, &g.flat);

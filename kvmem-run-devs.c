@@ -8,8 +8,9 @@
  * down after the vCPUs have stopped (run_devs_stop).
  *
  * Slots go in a fixed order: the --disk devices (vda, vdb, ... as given),
- * then the --rng device, then one virtio-mem device per --hotplug node
- * (each device kind appends its own). A new device
+ * then the --rng device, then one virtio-mem device per --hotplug node,
+ * then the balloon (on unless --balloon off; each device kind appends its
+ * own). A new device
  * kind is one plan_*() function here, its create/destroy pair in vmm/, and
  * its files (fs_dir_add()) if it has any. Disk images are opened and
  * checked at plan time, before the memory is even laid out, so a bad one
@@ -35,6 +36,7 @@ struct run_dev {
 	void (*release)(struct run_dev *dev);	/* what plan_*() opened */
 	int (*files)(struct run_dev *dev, struct fs *fs);
 	void *arg;			/* the kind's own */
+	struct run_devs *devs;		/* the list it is in */
 	uint64_t base, size;
 	unsigned gsi;
 	struct vmm_virtio *vd;		/* once started */
@@ -43,6 +45,7 @@ struct run_dev {
 struct run_devs {
 	struct run_dev dev[VMM_VIRTIO_MAX_DEVS];
 	unsigned nr;
+	const struct vmm_guest_ram *ram;	/* the VM's RAM, for the balloon */
 };
 
 /* Take the next slot for a device called @name. */
@@ -62,6 +65,7 @@ static struct run_dev *add(struct run_devs *d, const char *name,
 		return NULL;
 	}
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->devs = d;
 	d->nr++;
 	return dev;
 }
@@ -407,6 +411,162 @@ static int plan_hotplug(struct run_devs *d, const struct run_opts *o,
 	return 0;
 }
 
+/* ---- the balloon: vm/balloon/ and the nodes' meminfo -------------------------- */
+
+static int create_balloon(struct run_dev *dev, struct gm_mem *mem,
+			  struct vmm_virtio **out)
+{
+	const struct vmm_guest_ram *ram = dev->devs->ram;
+	struct vmm_balloon *b;
+	int ret;
+
+	if (!ram)
+		return -EINVAL;
+	ret = vmm_balloon_create(mem, ram->id, ram->nr, &b);
+	if (ret)
+		return ret;
+	dev->arg = b;
+	*out = vmm_balloon_virtio(b);
+	return 0;
+}
+
+static void destroy_balloon(struct run_dev *dev)
+{
+	vmm_balloon_destroy(dev->arg);
+	dev->arg = NULL;
+}
+
+static int show_target(void *opaque, struct fs_buf *b)
+{
+	struct vmm_balloon_info i;
+
+	vmm_balloon_info(opaque, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.target);
+	return 0;
+}
+
+static int store_target(void *opaque, const char *value, struct gm_error *e)
+{
+	struct vmm_balloon_info i;
+	uint64_t v;
+	int ret = gm_parse_size(value, &v);
+
+	if (ret)
+		return gm_error_set(e, -ret, "balloon target '%s': expected a size (256M, 1G, 4096)", value);
+	vmm_balloon_info(opaque, &i);
+	if (v > i.ram || v % 4096)
+		return gm_error_set(e, EINVAL, "balloon target %s: must be a multiple of 4K, at most the guest RAM (%" PRIu64 " bytes)",
+				    value, i.ram);
+	ret = vmm_balloon_set_target(opaque, v);
+	return ret ? gm_error_set(e, -ret, "balloon target %s: %s", value, strerror(-ret)) : 0;
+}
+
+static int show_actual(void *opaque, struct fs_buf *b)
+{
+	struct vmm_balloon_info i;
+
+	vmm_balloon_info(opaque, &i);
+	fs_buf_printf(b, "%" PRIu64 "\n", i.guest_actual);
+	return 0;
+}
+
+static int show_reported(void *opaque, struct fs_buf *b)
+{
+	struct vmm_balloon_info i;
+	struct vmm_balloon_node all;
+
+	vmm_balloon_info(opaque, &i);
+	vmm_balloon_node(opaque, VMM_BALLOON_ALL_NODES, &all);
+	fs_buf_printf(b, "total %" PRIu64 "\nreleased %" PRIu64 "\nranges %" PRIu64 "\n",
+		      i.reported, all.released, i.reported_ranges);
+	return 0;
+}
+
+static int show_refused(void *opaque, struct fs_buf *b)
+{
+	struct vmm_balloon_info i;
+
+	vmm_balloon_info(opaque, &i);
+	fs_buf_printf(b, "outside %" PRIu64 "\nearly %" PRIu64 "\nmisaligned %" PRIu64
+			 "\nstate %" PRIu64 "\nbuffer %" PRIu64 "\ndiscard_failed %" PRIu64 "\n",
+		      i.refused_outside, i.refused_early, i.refused_misaligned,
+		      i.refused_state, i.refused_buffer, i.discard_failed);
+	return 0;
+}
+
+/* The guest's figures in /proc/meminfo style, refreshed if older than 1 s. */
+static int show_stats(void *opaque, struct fs_buf *b)
+{
+	struct vmm_balloon_stats s;
+
+	if (vmm_balloon_stats(opaque, 1000, 1000, &s)) {
+		fs_buf_printf(b, "Updates:        0\n");
+		return 0;
+	}
+	for (unsigned t = 0; t < VMM_BALLOON_NR_STATS; t++) {
+		bool bytes;
+		const char *name = vmm_balloon_stat_name(t, &bytes);
+		char k[32];
+
+		if (!(s.have & (1u << t)))
+			continue;
+		snprintf(k, sizeof(k), "%s:", name);
+		if (bytes)
+			fs_buf_printf(b, "%-19s %8" PRIu64 " kB\n", k, s.val[t] >> 10);
+		else
+			fs_buf_printf(b, "%-19s %8" PRIu64 "\n", k, s.val[t]);
+	}
+	fs_buf_printf(b, "%-19s %8" PRIu64 "\n%-19s %8" PRIu64 " ms\n", "Updates:", s.updates,
+		      "Age:", s.age_ms);
+	return 0;
+}
+
+static const struct fs_file_ops balloon_files[] = {
+	{ "target", 0644, show_target, store_target },
+	{ "actual", 0444, show_actual, NULL },
+	{ "reported", 0444, show_reported, NULL },
+	{ "stats", 0444, show_stats, NULL },
+	{ "refused", 0444, show_refused, NULL },
+};
+
+/* nodes/nodeN/meminfo: Ballooned and Reported (still released). */
+static int balloon_meminfo(void *opaque, unsigned node, struct fs_buf *b)
+{
+	struct vmm_balloon_node n;
+
+	if (vmm_balloon_node(opaque, node, &n))
+		return 0;
+	fs_meminfo_line(b, node, "Ballooned", n.ballooned);
+	fs_meminfo_line(b, node, "Reported", n.released);
+	return 0;
+}
+
+static int files_balloon(struct run_dev *dev, struct fs *fs)
+{
+	int ret = fs_dir_add(fs, "vm/balloon", balloon_files,
+			     sizeof(balloon_files) / sizeof(balloon_files[0]), dev->arg);
+
+	if (!ret)
+		ret = fs_meminfo_add(fs, balloon_meminfo, dev->arg);
+	return ret;
+}
+
+static int plan_balloon(struct run_devs *d, const struct run_opts *o,
+			struct gm_error *e)
+{
+	struct run_dev *dev;
+
+	if (o->no_balloon)
+		return 0;
+	dev = add(d, "balloon", e);
+	if (!dev)
+		return -ENOSPC;
+	dev->create = create_balloon;
+	dev->destroy = destroy_balloon;
+	dev->files = files_balloon;
+	return 0;
+}
+
 /* ---- the list ---------------------------------------------------------------- */
 
 int run_devs_plan(const struct run_opts *o, struct run_devs **out,
@@ -422,6 +582,8 @@ int run_devs_plan(const struct run_opts *o, struct run_devs **out,
 		ret = plan_rng(d, o, e);
 	if (!ret)
 		ret = plan_hotplug(d, o, e);
+	if (!ret)
+		ret = plan_balloon(d, o, e);
 	if (ret) {
 		run_devs_release(d);
 		return ret;
@@ -439,6 +601,11 @@ void run_devs_release(struct run_devs *d)
 		if (d->dev[i].release)
 			d->dev[i].release(&d->dev[i]);
 	free(d);
+}
+
+void run_devs_ram(struct run_devs *d, const struct vmm_guest_ram *ram)
+{
+	d->ram = ram;
 }
 
 int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e)

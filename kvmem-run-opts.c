@@ -26,6 +26,7 @@ static const char usage_text[] =
 "                 [--rng] [--disk FILE[,ro][,cache=none|writeback][,serial=ID]]...\n"
 "                 [--seccomp on|log|off] [--user USER]\n"
 "                 [--hotplug N:SIZE,... [--hotplug-block SIZE] [--hotplug-requested N:SIZE,...]]\n"
+"                 [--balloon on|off]\n"
 "       kvmem run --domain FILE.xml [--console stdio|FILE] [--mount DIR] [--alloc 'LINE']... [--boot HOW]\n"
 "\n"
 "  --domain FILE.xml  the guest a libvirt domain XML describes (kvmem domain\n"
@@ -56,13 +57,15 @@ static const char usage_text[] =
 "  --hotplug SPEC     a virtio-mem hot-plug region per node, NODE:SIZE,...\n"
 "                     (multiples of 128M, after the node's RAM)\n"
 "  --hotplug-block SIZE  virtio-mem block, a power of two 2M..128M (default 2M)\n"
-"  --hotplug-requested SPEC  what the guest is asked to plug at boot, NODE:SIZE,...\n";
+"  --hotplug-requested SPEC  what the guest is asked to plug at boot, NODE:SIZE,...\n"
+"  --balloon on|off   the virtio-balloon device (default on): free page\n"
+"                     reporting, vm/balloon/target, the guest's statistics\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_FLAT, OPT_CPUS,
        OPT_NUMA, OPT_MEM, OPT_CMA, OPT_HUGE, OPT_CONSOLE, OPT_MOUNT,
        OPT_ALLOC, OPT_HEADROOM, OPT_NAME, OPT_DOMAIN, OPT_HELP, OPT_BOOT,
        OPT_RNG, OPT_DISK, OPT_SECCOMP, OPT_USER, OPT_HOTPLUG,
-       OPT_HOTPLUG_BLOCK, OPT_HOTPLUG_REQ };
+       OPT_HOTPLUG_BLOCK, OPT_HOTPLUG_REQ, OPT_BALLOON };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -89,6 +92,7 @@ static const struct option long_opts[] = {
 	{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
 	{ "hotplug-block", required_argument, NULL, OPT_HOTPLUG_BLOCK },
 	{ "hotplug-requested", required_argument, NULL, OPT_HOTPLUG_REQ },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -247,7 +251,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 	const char *hotplug = NULL, *hp_block = NULL, *hp_req = NULL;
 	struct kvmem_opts p = { argc, argv, long_opts, "run", false };
 	const char *domain = NULL, *guest_opt = NULL;
-	bool boot = false;
+	bool boot = false, balloon = false;
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
@@ -318,6 +322,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 			break;
 		case OPT_SECCOMP: o->seccomp = optarg; break;
 		case OPT_USER: o->user = optarg; break;
+		case OPT_BALLOON:
+			if (balloon)
+				return gm_error_set(e, EINVAL, "--balloon: given twice");
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return gm_error_set(e, EINVAL, "--balloon %s: expected on or off", optarg);
+			o->no_balloon = !strcmp(optarg, "off");
+			balloon = true;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return 1;

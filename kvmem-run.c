@@ -288,6 +288,7 @@ static void unstep_console(struct run *r)
 
 static int step_virtio(struct run *r, struct gm_error *e)
 {
+	run_devs_ram(r->devs, &r->ram);
 	return run_devs_start(r->devs, r->mem, r->vm, e);
 }
 

@@ -43,6 +43,7 @@ struct run_opts {
 	/* --hotplug / --hotplug-block are in cfg; --hotplug-requested here */
 	uint64_t hotplug_requested[GM_MAX_NODES];
 	char *cmdline_buf;			/* cmdline + memhp_default_state, malloc'd */
+	bool no_balloon;			/* --balloon off */
 };
 
 /*
@@ -127,6 +128,8 @@ int run_devs_start(struct run_devs *d, struct gm_mem *mem, struct vmm *vm,
 		   struct gm_error *e);
 void run_devs_stop(struct run_devs *d);
 void run_devs_release(struct run_devs *d);
+/* run_devs_ram() - the VM's RAM allocations (the balloon covers them); before run_devs_start(). */
+void run_devs_ram(struct run_devs *d, const struct vmm_guest_ram *ram);
 /* run_devs_files() - each device's directory in the mounted @fs (vm/disks/vdX). */
 int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e);
 

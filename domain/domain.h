@@ -75,6 +75,7 @@ struct dom_guest {
 	bool cells;			/* from <cpu><numa> (else one node) */
 	struct dom_node node[GM_MAX_NODES];
 	bool hugepages;			/* 2 MiB pages */
+	bool no_balloon;		/* <memballoon model='none'>: --balloon off */
 	char *kernel, *initrd, *cmdline;	/* malloc'd; NULL when absent */
 	char *flat;			/* kvmem metadata: flat binary (malloc'd) */
 	uint64_t flat_addr;

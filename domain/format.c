@@ -6,7 +6,8 @@
  *
  * It states what kvmem does where libvirt would assume otherwise: the CPU
  * is host-passthrough with one socket per vCPU, the guest's reset, poweroff
- * and crash all end the run (destroy), there is no balloon, the serial port
+ * and crash all end the run (destroy), the balloon reports free pages (or
+ * there is none: model='none'), the serial port
  * is COM1 on the terminal (stdio) or a file, disks are raw virtio disks
  * named vda, vdb, ... in order. Plain stdio writing: no
  * library state, safe from any thread.
@@ -129,7 +130,10 @@ static void put_devices(FILE *f, const struct dom_guest *g)
 	}
 	if (g->console)
 		fprintf(f, "      <target port='0'/>\n    </serial>\n");
-	fprintf(f, "    <memballoon model='none'/>\n");
+	if (g->no_balloon)
+		fprintf(f, "    <memballoon model='none'/>\n");
+	else
+		fprintf(f, "    <memballoon model='virtio' freePageReporting='on'/>\n");
 	put_rng(f, g);
 	fprintf(f, "  </devices>\n");
 }

@@ -181,6 +181,16 @@ static int on_hugepages(struct mapping *m, xmlNode *n)
 	return 0;
 }
 
+/* <memballoon model='none'> is --balloon off; model='virtio' kvmem's balloon (on by default). */
+static int on_memballoon(struct mapping *m, xmlNode *n)
+{
+	char *model = prop(n, "model");
+
+	m->g->no_balloon = model && !strcmp(model, "none");
+	xmlFree(model);
+	return 0;
+}
+
 static int on_page(struct mapping *m, xmlNode *n)
 {
 	char *size = prop(n, "size"), *unit = prop(n, "unit");
@@ -632,8 +642,11 @@ static const struct dom_rule rules[] = {
 	{ .path = "devices/console/source", .attrs = "path" },
 	{ .path = "devices/console/target", .attrs = "type=serial port=0",
 	  .why = "the console is serial port 0" },
-	{ .path = "devices/memballoon", .attrs = "model=none",
-	  .why = "kvmem has no virtio-balloon device yet" },
+	{ .path = "devices/memballoon", .attrs = "model=none|virtio freePageReporting=on",
+	  .fn = on_memballoon,
+	  .why = "kvmem's virtio-balloon always reports free pages, and never deflates on its own" },
+	{ .path = "devices/memballoon/stats",
+	  .no = "kvmem asks the guest for statistics when vm/balloon/stats is read: no period" },
 	{ .path = "devices/memory", .no = "kvmem has no virtio-mem device yet" },
 	{ .path = "metadata" },
 	{ .path = KV },
@@ -670,7 +683,7 @@ static int finish_nodes(struct mapping *m)
 				    m->memory >> 10, sum >> 10);
 	if (m->has_current && m->current != m->memory)
 		return gm_error_set(m->e, EINVAL,
-				    "<currentMemory unit='KiB'>%" PRIu64 "</currentMemory>: differs from <memory> (kvmem has no virtio-balloon device yet)",
+				    "<currentMemory unit='KiB'>%" PRIu64 "</currentMemory>: differs from <memory> (kvmem starts with an empty balloon: write vm/balloon/target)",
 				    m->current >> 10);
 	for (unsigned i = 0; i < g->nr_nodes; i++) {
 		struct dom_node *nd = &g->node[i];

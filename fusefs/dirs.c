@@ -22,6 +22,9 @@
  * a callback runs, so the table cannot move under them. Taken after no
  * other fusefs lock; callbacks may take their owner's locks.
  * fs->xdir_add serialises registrations (taken before xdir_lock).
+ *
+ * The same lock covers the meminfo lines other parts add to the nodes'
+ * meminfo (fs_meminfo_add()): registered once, called under the read lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -361,6 +364,37 @@ int fs_dir_add(struct fs *fs, const char *path, const struct fs_file_ops *files,
 		fs->nr_xdirs -= added;
 	pthread_rwlock_unlock(&fs->xdir_lock);
 	pthread_mutex_unlock(&fs->xdir_add);
+	return ret;
+}
+
+int fs_meminfo_add(struct fs *fs,
+		   int (*show)(void *opaque, unsigned node, struct fs_buf *b),
+		   void *opaque)
+{
+	int ret = 0;
+
+	if (!fs || !show)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&fs->xdir_lock);
+	if (fs->nr_meminfo_ext == FS_MEMINFO_MAX) {
+		ret = -ENOSPC;
+	} else {
+		fs->meminfo_ext[fs->nr_meminfo_ext].show = show;
+		fs->meminfo_ext[fs->nr_meminfo_ext].opaque = opaque;
+		fs->nr_meminfo_ext++;
+	}
+	pthread_rwlock_unlock(&fs->xdir_lock);
+	return ret;
+}
+
+int fs_meminfo_ext(struct fs *fs, unsigned node, struct fs_buf *b)
+{
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&fs->xdir_lock);
+	for (unsigned i = 0; i < fs->nr_meminfo_ext && !ret; i++)
+		ret = fs->meminfo_ext[i].show(fs->meminfo_ext[i].opaque, node, b);
+	pthread_rwlock_unlock(&fs->xdir_lock);
 	return ret;
 }
 

@@ -108,6 +108,12 @@ struct fs {
 	struct fs_xdir *xdirs;
 	unsigned nr_xdirs;
 	size_t cap_xdirs;
+	/* dirs.c: meminfo lines added at run time (fs_meminfo_add()), xdir_lock */
+	struct {
+		int (*show)(void *opaque, unsigned node, struct fs_buf *b);
+		void *opaque;
+	} meminfo_ext[FS_MEMINFO_MAX];
+	unsigned nr_meminfo_ext;
 };
 
 /* Head of an open file or directory, linked in fs->open_list (fs->lock). */
@@ -219,6 +225,8 @@ void fs_cache_release(struct fs *fs);
 int fs_show_vm(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_online(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_meminfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
+/* dirs.c: the fs_meminfo_add() lines of @node, under xdir_lock. */
+int fs_meminfo_ext(struct fs *fs, unsigned node, struct fs_buf *b);
 int fs_show_buddyinfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_host_node(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);
 int fs_show_early(struct fs *fs, const struct fs_obj *o, struct fs_buf *b);

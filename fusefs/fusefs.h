@@ -90,4 +90,19 @@ struct fs_file_ops {
 int fs_dir_add(struct fs *fs, const char *path, const struct fs_file_ops *files,
 	       unsigned nr, void *opaque);
 
+/*
+ * fs_meminfo_add() - lines that @show adds to every nodes/nodeN/meminfo
+ * (after the pool's own), for the parts of kvmem that account memory of a
+ * node (the balloon: Ballooned, Reported). @show writes them with
+ * fs_meminfo_line() and runs on FUSE worker threads, concurrently, until
+ * unmount. Up to FS_MEMINFO_MAX. 0, -EINVAL, -ENOSPC. Any thread.
+ */
+#define FS_MEMINFO_MAX	4
+int fs_meminfo_add(struct fs *fs,
+		   int (*show)(void *opaque, unsigned node, struct fs_buf *b),
+		   void *opaque);
+/* fs_meminfo_line() - "Node N Key:   123 kB" as the kernel's node meminfo. */
+void fs_meminfo_line(struct fs_buf *b, unsigned node, const char *key,
+		     uint64_t bytes);
+
 #endif /* KVMEM_FUSEFS_H */

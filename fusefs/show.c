@@ -96,8 +96,8 @@ int fs_show_online(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	return b->err;
 }
 
-static void meminfo_line(struct fs_buf *b, unsigned node, const char *key,
-			 uint64_t bytes)
+void fs_meminfo_line(struct fs_buf *b, unsigned node, const char *key,
+		     uint64_t bytes)
 {
 	char k[32];
 
@@ -115,17 +115,18 @@ int fs_show_meminfo(struct fs *fs, const struct fs_obj *o, struct fs_buf *b)
 	if (ret)
 		return ret;
 	free_b = st.avail + (st.cma_size - st.cma_used);
-	meminfo_line(b, o->node, "MemTotal", st.size);
-	meminfo_line(b, o->node, "MemFree", free_b);
-	meminfo_line(b, o->node, "MemUsed", st.size - free_b);
-	meminfo_line(b, o->node, "EarlyReserved", st.early_reserved);
-	meminfo_line(b, o->node, "BuddyTotal", st.buddy_size);
-	meminfo_line(b, o->node, "BuddyFree", st.avail);
-	meminfo_line(b, o->node, "CmaTotal", st.cma_size);
-	meminfo_line(b, o->node, "CmaFree", st.cma_size - st.cma_used);
-	meminfo_line(b, o->node, "HotplugTotal", st.hotplug_size);
-	meminfo_line(b, o->node, "HotplugPlugged", st.hotplug_used);
-	return b->err;
+	fs_meminfo_line(b, o->node, "MemTotal", st.size);
+	fs_meminfo_line(b, o->node, "MemFree", free_b);
+	fs_meminfo_line(b, o->node, "MemUsed", st.size - free_b);
+	fs_meminfo_line(b, o->node, "EarlyReserved", st.early_reserved);
+	fs_meminfo_line(b, o->node, "BuddyTotal", st.buddy_size);
+	fs_meminfo_line(b, o->node, "BuddyFree", st.avail);
+	fs_meminfo_line(b, o->node, "CmaTotal", st.cma_size);
+	fs_meminfo_line(b, o->node, "CmaFree", st.cma_size - st.cma_used);
+	fs_meminfo_line(b, o->node, "HotplugTotal", st.hotplug_size);
+	fs_meminfo_line(b, o->node, "HotplugPlugged", st.hotplug_used);
+	ret = fs_meminfo_ext(fs, o->node, b);
+	return ret ? ret : b->err;
 }
 
 /* Free blocks per order (clean + dirty), like the kernel's free_area[]. */

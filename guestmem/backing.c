@@ -289,6 +289,11 @@ int gm_mem_discard(struct gm_mem *mem, uint64_t gpa, uint64_t len)
 	return discard(mem, gpa, len);
 }
 
+uint64_t gm_mem_page_size(const struct gm_mem *mem)
+{
+	return page_size(mem);
+}
+
 /*
  * gm_zero_range() - zero [gpa, gpa+len) of backed node @n (inside one
  * range): memset for small spans, else discard the page-aligned interior

@@ -233,6 +233,10 @@ void *gm_mem_hva(const struct gm_mem *mem, uint64_t gpa, uint64_t len);
  * the range is outside guest memory (then nothing is released), -EIO when not backed. */
 int gm_mem_discard(struct gm_mem *mem, uint64_t gpa, uint64_t len);
 
+/* gm_mem_page_size() - the host page size of @mem's pools (4 KiB, 2 MiB with hugetlb): what
+ * gm_mem_discard() ranges must be aligned to. */
+uint64_t gm_mem_page_size(const struct gm_mem *mem);
+
 /*
  * gm_mem_rw() - copy between @buf and guest-physical memory at @gpa (write
  * if @write). Stops at the first hole. Returns bytes copied (> 0), -EIO if

@@ -300,6 +300,89 @@ int vmm_rng_create(struct gm_mem *mem, struct vmm_virtio **out);
 void vmm_rng_destroy(struct vmm_virtio *vd);
 
 /*
+ * virtio-balloon.c: the memory balloon (virtio ID 5) with free page
+ * reporting and the statistics queue, over the guest RAM allocations
+ * (vm.ramN) it is given: pages inflated or reported are released to the
+ * host (gm_mem_discard()) and stay the guest's RAM. Pages or ranges
+ * outside that RAM or misaligned are refused and counted, never acted on.
+ */
+struct vmm_balloon;
+
+/* Counters and settings, bytes unless said (device lock snapshot). */
+struct vmm_balloon_info {
+	uint64_t ram;			/* guest RAM the device covers */
+	uint64_t target;		/* asked of the guest (num_pages) */
+	uint64_t actual;		/* in the balloon now, as the device accepted it */
+	uint64_t guest_actual;		/* what the driver says it holds (config actual) */
+	uint64_t inflated, deflated;	/* cumulative */
+	uint64_t released;		/* cumulative bytes handed back to the host */
+	uint64_t reported;		/* cumulative bytes reported free */
+	uint64_t reported_ranges;	/* ranges reported (count) */
+	/* refused, counts: a page or range outside guest RAM, one in an
+	 * early range (the guest's kernel, initrd: its RAM, but the pool's
+	 * reserved range), a misaligned range, an inflate of a ballooned /
+	 * deflate of a not ballooned page, a malformed buffer (or one outside
+	 * guest memory); failed releases */
+	uint64_t refused_outside, refused_early, refused_misaligned, refused_state;
+	uint64_t refused_buffer;
+	uint64_t discard_failed;
+};
+
+/* One node: bytes in the balloon, reported (cumulative), reported and still released. */
+struct vmm_balloon_node {
+	uint64_t ballooned, reported, released;
+};
+
+#define VMM_BALLOON_NR_STATS	16	/* [VIRTIO] 5.5.6.3.1 tags 0..15 */
+
+/* The guest's last statistics: val[tag] valid when bit tag of @have is set. */
+struct vmm_balloon_stats {
+	uint32_t have;
+	uint64_t val[VMM_BALLOON_NR_STATS];
+	uint64_t updates;		/* buffers received */
+	uint64_t age_ms;		/* since the last one */
+};
+
+/*
+ * vmm_balloon_create() - a thread-less balloon over @mem covering the RAM
+ * allocations @ram_ids[0..@nr) (VM-owned, backed), to attach with
+ * vmm_virtio_attach(vmm_balloon_virtio(b), ...). 0, -EINVAL, -ENOMEM or a
+ * lookup's errno. vmm_balloon_destroy() destroys the device (after the
+ * vCPUs stopped) and frees; NULL is a no-op.
+ */
+int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
+		       struct vmm_balloon **out);
+struct vmm_virtio *vmm_balloon_virtio(struct vmm_balloon *b);
+void vmm_balloon_destroy(struct vmm_balloon *b);
+
+/*
+ * vmm_balloon_set_target() - ask the guest to hold @bytes in its balloon
+ * (config num_pages, a configuration interrupt). -EINVAL if not a multiple
+ * of 4 KiB or above the guest's RAM. Any thread.
+ */
+int vmm_balloon_set_target(struct vmm_balloon *b, uint64_t bytes);
+/* vmm_balloon_info() - the counters now. Any thread. */
+void vmm_balloon_info(struct vmm_balloon *b, struct vmm_balloon_info *info);
+/*
+ * vmm_balloon_node() - node @node's figures (VMM_BALLOON_ALL_NODES: all
+ * summed); "released" looks at the host pages (mincore) of the reported
+ * ranges. 0 or -EINVAL. Any thread.
+ */
+#define VMM_BALLOON_ALL_NODES	(~0u)
+int vmm_balloon_node(struct vmm_balloon *b, unsigned node,
+		     struct vmm_balloon_node *out);
+/*
+ * vmm_balloon_stats() - the guest's statistics; when they are older than
+ * @max_age_ms, ask the driver for fresh ones first and wait up to @wait_ms
+ * for them (then return what there is). 0, or -ENODATA when the guest
+ * never sent any (@out zeroed then). Any thread but the device's worker.
+ */
+int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
+		      unsigned wait_ms, struct vmm_balloon_stats *out);
+/* vmm_balloon_stat_name() - "MemFree" for tag 4, ...; *@bytes: a size, not a count. NULL past the tags. */
+const char *vmm_balloon_stat_name(unsigned tag, bool *bytes);
+
+/*
  * virtio-blk.c: a disk (virtio ID 2) on an io/ disk image, served on its
  * worker through an io_uring queue (or the synchronous fallback).
  */

@@ -97,7 +97,7 @@ fi
 for opt in "--kernel $dir/bzImage" "--initrd $dir/initrd.cpio" "--cmdline x" \
 	"--flat $dir/flat.bin@0x100000" "--cpus 2" "--numa 0:256M" "--mem 256M" \
 	"--cma 0:16M" "--headroom 0:16M" "--hugepages" "--name x" "--rng" \
-	"--disk $dir/disk.img"; do
+	"--disk $dir/disk.img" "--balloon off"; do
 	o=${opt%% *}
 	# shellcheck disable=SC2086 # the option and its value are two words
 	expect_fail "$o refused beside --domain" \

@@ -180,6 +180,10 @@ static const struct {
 	  "--name kvmem-1" },
 	{ { "run", "--flat", "flat.bin@0x100000", "--mem", "16M", NULL }, "f",
 	  "--flat %D/flat.bin@0x100000 --cpus 1 --numa 0:16M --console stdio --name f" },
+	/* no balloon: <memballoon model='none'> */
+	{ { "run", "--kernel", "/bin/sh", "--balloon", "off", NULL }, "nob",
+	  "--kernel /bin/sh --cmdline console=ttyS0 --cpus 1 --numa 0:256M --balloon off "
+	  "--console stdio --name nob" },
 	/* 4 vCPUs on 3 nodes: 0-1, 2, 3 */
 	{ { "run", "--kernel", "/bin/sh", "--cpus", "4", "--numa", "0:64M,1:64M,2:64M", NULL },
 	  "three", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 4 --numa 0:64M,1:64M,2:64M "
@@ -227,6 +231,7 @@ START_TEST(test_round_trip)
 	ck_assert_mem_eq(&back.cfg, &o.cfg, sizeof(o.cfg));
 	ck_assert_mem_eq(back.headroom, o.headroom, sizeof(o.headroom));
 	ck_assert_int_eq(back.hugepages, o.hugepages);
+	ck_assert_int_eq(back.no_balloon, o.no_balloon);
 	ck_assert_str_eq(back.cmdline ? back.cmdline : "-", o.cmdline ? o.cmdline : "-");
 	ck_assert_uint_eq(back.flat_addr, o.flat_addr);
 	ck_assert_int_eq(back.rng, o.rng);

@@ -86,6 +86,17 @@ static const struct fs_file_ops disk_files[] = {
 	{ "knob", 0644, show_knob, store_knob },
 };
 
+/* Lines a device adds to the nodes' meminfo (fs_meminfo_add()), as the balloon does. */
+static int meminfo_extra(void *opaque, unsigned node, struct fs_buf *b)
+{
+	struct disk *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	fs_meminfo_line(b, node, "Ballooned", d->size * (node + 1));
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 static const char *slurp(const char *dir, const char *file, size_t chunk)
 {
 	static char buf[4096];
@@ -262,6 +273,24 @@ int main(void)
 	ok(rmdir(path) && errno == EPERM, "rmdir of an added dir: EPERM");
 	snprintf(path, sizeof(path), "%s/vm/disks/vda/size", mnt);
 	ok(unlink(path) && errno == EPERM, "unlink of an added file: EPERM");
+
+	/* meminfo lines added at run time */
+	ok(fs_meminfo_add(fs, NULL, &a) == -EINVAL, "fs_meminfo_add without a callback: EINVAL");
+	ok(!strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Ballooned"), "no added meminfo line yet");
+	ok(fs_meminfo_add(fs, meminfo_extra, &a) == 0, "fs_meminfo_add");
+	ok(strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "CmaFree:") &&
+	   strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          2048 kB\n"),
+	   "node 0's meminfo ends with the added line, the kernel's format");
+	ok(strstr(slurp(mnt, "nodes/node1/meminfo", 3), "Node 1 Ballooned:          4096 kB\n") != NULL,
+	   "... per node, also in 3-byte reads");
+	pthread_mutex_lock(&a.lock);
+	a.size = 4194304;
+	pthread_mutex_unlock(&a.lock);
+	ok(strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          4096 kB\n") != NULL,
+	   "... read fresh");
+	for (int i = 1; i < FS_MEMINFO_MAX; i++)
+		fs_meminfo_add(fs, meminfo_extra, &b);
+	ok(fs_meminfo_add(fs, meminfo_extra, &a) == -ENOSPC, "more than FS_MEMINFO_MAX: ENOSPC");
 
 	fs_unmount(fs);
 	gm_mem_destroy(mem);

@@ -96,7 +96,7 @@ cmdline="console=ttyS0 quiet panic=-1 nokaslr swiotlb=noforce kvmem.test=$token"
 # no command-line virtio-mmio devices: ACPI finds them) and carries the
 # in-guest scripts of the device cases (scripts/NAME.sh, run by
 # kvmem.run=NAME on the guest's command line).
-modules="virtio_mmio virtio-rng virtio_blk ext4 virtio_mem"
+modules="virtio_mmio virtio-rng virtio_blk ext4 virtio_mem virtio_balloon"
 adds=()
 for f in "$here"/scripts/*.sh; do
 	sname=${f##*/}
@@ -451,6 +451,70 @@ if [[ -e $work/domain.rc ]]; then
 		not grep -q "still mounted" "$work/domain.fs"
 else
 	notok "domain: not run"
+fi
+
+# ------------------------------------------------------- the balloon
+# scripts/balloon.sh and the hook's record (balloon.fs): free page
+# reporting, inflate and deflate through vm/balloon/target, the guest's
+# statistics, and an unbound driver.
+bval() { sed -n "s/^$1 .*$2=\([0-9]*\).*/\1/p" "$work/balloon.fs" | head -n 1; }	# bval PHASE KEY
+gval() { line balloon "$1" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }		# gval LINE KEY
+if [[ ! -e $work/balloon.rc ]]; then
+	notok "balloon: not run"
+else
+	if [[ $(cat "$work/balloon.rc") != 0 ]]; then
+		echo "# kvmem run (balloon) stderr:"
+		diag <"$work/balloon.err"
+		tail -n 30 "$work/balloon.out" | diag
+	fi
+	diag <"$work/balloon.fs"
+	grep -a '^KVMEM-GUEST balloon-' "$work/balloon.out" | tr -d '\r' | diag
+	check "balloon: exit status 0, the guest ran to its end" \
+		test "$(cat "$work/balloon.rc")$(line balloon done)" = "0KVMEM-GUEST done"
+	check "balloon: on by default; Linux binds virtio_balloon (device 5, status 0xf)" \
+		grep -qE '^KVMEM-GUEST balloon-dev virtio[0-9]+ driver=virtio_balloon status=0x0000000f$' <<<"$(line balloon balloon-dev)"
+	r0=$(bval filled rss) r1=$(bval freed rss) after=$(sed -n 's/^freed .*after=\([0-9.]*\).*/\1/p' "$work/balloon.fs")
+	check "balloon: reporting: 200 MiB freed in the guest, kvmem's VmRSS falls by >= 150 MiB within 10 s (${r0:-?} -> ${r1:-?} kB in ${after:-?} s)" \
+		test -n "$r0" -a -n "$r1" -a "$(( ${r0:-0} - ${r1:-0} ))" -ge 153600 -a "${after%%.*}" -lt 11
+	rep0=$(sed -n 's/^filled .*reported=total \([0-9]*\).*/\1/p' "$work/balloon.fs")
+	rep1=$(sed -n 's/^reported-total \([0-9]*\)$/\1/p' "$work/balloon.fs")
+	rel=$(sed -n 's/^reported-released \([0-9]*\)$/\1/p' "$work/balloon.fs")
+	check "balloon: vm/balloon/reported grows by >= 150 MiB (${rep0:-?} -> ${rep1:-?} bytes, ${rel:-?} still released)" \
+		test -n "$rep0" -a -n "$rep1" -a "$(( ${rep1:-0} - ${rep0:-0} ))" -ge 157286400 -a "${rel:-0}" -gt 0
+	check "balloon: target 128M accepted and read back" \
+		test "$(grep -c '^target-128M ok$' "$work/balloon.fs")$(sed -n 's/^target //p' "$work/balloon.fs")" = "1134217728"
+	ra=$(bval dirty rss) rb=$(bval inflated rss)
+	check "balloon: actual reaches 128M ($(sed -n 's/^inflated .*after=//p' "$work/balloon.fs") s)" \
+		test "$(bval inflated actual)" = 134217728
+	check "balloon: ... and kvmem's VmRSS falls by >= 64 MiB, reporting held (${ra:-?} -> ${rb:-?} kB; $(line balloon balloon-hold))" \
+		test -n "$ra" -a -n "$rb" -a "$(( ${ra:-0} - ${rb:-0} ))" -ge 65536
+	bk=$(sed -n 's/^meminfo Node 0 Ballooned: *\([0-9]*\) kB$/\1/p' "$work/balloon.fs")
+	check "balloon: nodes/node0/meminfo: Ballooned ${bk:-?} kB, 120 to 128 MiB (the guest's pages in its kernel's and initrd's early ranges are refused)" \
+		test -n "$bk" -a "${bk:-0}" -ge 122880 -a "${bk:-0}" -le 131072
+	t0=$(gval balloon-dirty memtotal) ti=$(gval balloon-inflated memtotal) td=$(gval balloon-deflated memtotal)
+	check "balloon: the guest's MemTotal falls by 128 MiB, then comes back (${t0:-?} -> ${ti:-?} -> ${td:-?} kB)" \
+		test -n "$t0" -a "$(( ${t0:-0} - ${ti:-0} ))" = 131072 -a "${td:-x}" = "${t0:-y}"
+	check "balloon: a target above guest RAM (1G of 512M) is refused" \
+		grep -qx 'target-1G refused' "$work/balloon.fs"
+	check "balloon: target 0: actual back to 0" test "$(bval deflated actual)" = 0
+	check "balloon: the guest fills 200 MiB again after the deflate ($(line balloon balloon-refill))" \
+		test "$(gval balloon-refill rc)" = 0 -a "$(gval balloon-refill size)" -ge 204800
+	gt=$(gval balloon-stats memtotal) gf=$(gval balloon-stats memfree)
+	st=$(sed -n 's/^stats MemTotal: *\([0-9]*\) kB$/\1/p' "$work/balloon.fs")
+	sf=$(sed -n 's/^stats MemFree: *\([0-9]*\) kB$/\1/p' "$work/balloon.fs")
+	check "balloon: stats MemTotal = the guest's /proc/meminfo (${st:-?} / ${gt:-?} kB)" \
+		test -n "$st" -a "$st" = "$gt"
+	check "balloon: stats MemFree within 5 % of the guest's (${sf:-?} / ${gf:-?} kB)" \
+		test -n "$sf" -a -n "$gf" -a "$(( (${sf:-0} - ${gf:-0}) * 100 / (${gf:-1} ? ${gf:-1} : 1) ))" -le 5 -a \
+		"$(( (${gf:-0} - ${sf:-0}) * 100 / (${gf:-1} ? ${gf:-1} : 1) ))" -le 5
+	check "balloon: stats has the guest's figures (MemAvailable, Cached, MinorFaults) and their age" \
+		test "$(grep -cE '^stats (MemAvailable|Cached|MinorFaults|Age):' "$work/balloon.fs")" = 4
+	check "balloon: nothing Linux sent was refused but pages of its early ranges ($(grep -E '^refused-early' "$work/balloon.fs"))" \
+		test "$(grep -E '^refused-' "$work/balloon.fs" | grep -v '^refused-early' | tr '\n' ' ')" = "refused-outside 0 refused-misaligned 0 refused-state 0 refused-buffer 0 refused-discard_failed 0 "
+	check "balloon: the driver unbinds (device reset) and the guest powers off cleanly" \
+		test "$(gval balloon-unbound rc)$(line balloon run-status)" = "0KVMEM-GUEST run-status 0"
+	check "balloon: the --mount is gone after the run" \
+		not grep -q "still mounted" "$work/balloon.fs"
 fi
 
 # ------------------------------------------------------------ vCPU start

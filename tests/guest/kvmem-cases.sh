@@ -418,10 +418,7 @@ if [[ -e $work/rw.img ]]; then
 		--disk "$scratch/seccomp.img" --seccomp log
 	live_on=
 fi
-dmesg 2>/dev/null | grep -a 'type=1326' >"$work/seccomp.dmesg"
-[[ -r /proc/sys/kernel/seccomp/actions_logged ]] &&
-	IFS= read -r l </proc/sys/kernel/seccomp/actions_logged && echo "$l" >"$work/seccomp.actions"
-# 10. virtio-mem: node 1 grows by 512M and shrinks back through
+# 11. virtio-mem: node 1 grows by 512M and shrinks back through
 #     nodes/node1/hotplug/requested (guest script hotplug.sh). On each
 #     "KVMEM-GUEST hp-" line the hook looks at kvmem: its RSS (RssAnon +
 #     RssShmem of /proc/PID/status), the hotplug/ files and meminfo; at
@@ -481,7 +478,78 @@ live hotplug "$scratch/mnt-hotplug" hotplug_hook run --kernel "$kernel" --initrd
 	--cpus 2 --numa 0:512M,1:512M --hotplug 1:1G --console stdio
 live_on=
 umount -l "$scratch/mnt-hotplug" 2>/dev/null
+# 12. The balloon (scripts/balloon.sh, 512 MiB): the hook follows the
+#     guest's phases ("balloon-" lines) into balloon.fs: kvmem's VmRSS
+#     (/proc/PID/status) when 200 MiB are filled, then every 0.2 s for 10 s
+#     after they are freed (free page reporting); vm/balloon/target 128M
+#     with reporting held, actual and VmRSS until it is reached, back to 0;
+#     vm/balloon/stats while the guest prints its own meminfo.
+rss() { # rss PID -> VmRSS in kB
+	local k v u
+	while read -r k v u; do [[ $k == VmRSS: ]] && { echo "$v"; return; }; done <"/proc/$1/status"
+}
+first() { local v; IFS= read -r v <"$1"; echo "$v"; }
+nap() { read -rt "$1" -u "$napfd"; }	# a builtin sleep (a pipe nobody writes)
+exec {napfd}< <(exec sleep 100000)
+nap_pid=$!
+balloon_hook() {
+	local pid=$1 b=$2/vm/balloon out=$work/balloon.fs r0 r i v t
+	case $line in
+	*balloon-filled*)
+		echo "filled rss=$(rss "$pid") reported=$(first "$b/reported")" >>"$out" ;;
+	*balloon-freed*)
+		r0=$(sed -n 's/^filled rss=\([0-9]*\).*/\1/p' "$out")
+		t=${EPOCHREALTIME/[.,]/}
+		for ((i = 0; i < 50; i++)); do
+			r=$(rss "$pid")
+			((r0 - r >= 153600)) && break
+			nap 0.2
+		done
+		echo "freed rss=$r after=$(elapsed "$t")" >>"$out"
+		while IFS= read -r v; do echo "reported-$v"; done <"$b/reported" >>"$out" ;;
+	*balloon-dirty*)
+		echo "dirty rss=$(rss "$pid") actual=$(first "$b/actual")" >>"$out"
+		echo 128M >"$b/target" && echo "target-128M ok" >>"$out"
+		echo "target $(first "$b/target")" >>"$out"
+		t=${EPOCHREALTIME/[.,]/}
+		for ((i = 0; i < 300; i++)); do
+			v=$(first "$b/actual")
+			((v == 134217728)) && break
+			nap 0.2
+		done
+		echo "inflated actual=$v rss=$(rss "$pid") after=$(elapsed "$t")" >>"$out"
+		while IFS= read -r v; do
+			[[ $v == *Ballooned:* ]] && echo "meminfo $v" >>"$out"
+		done <"$2/nodes/node0/meminfo"
+		nap 3		# the guest sees its MemTotal fall
+		echo 1G >"$b/target" 2>/dev/null || echo "target-1G refused" >>"$out"
+		echo 0 >"$b/target"
+		t=${EPOCHREALTIME/[.,]/}
+		for ((i = 0; i < 300; i++)); do
+			v=$(first "$b/actual")
+			((v == 0)) && break
+			nap 0.2
+		done
+		echo "deflated actual=$v after=$(elapsed "$t")" >>"$out" ;;
+	*balloon-stats*)
+		while IFS= read -r v; do echo "stats $v"; done <"$b/stats" >>"$out"
+		while IFS= read -r v; do echo "refused-$v"; done <"$b/refused" >>"$out" ;;
+	esac
+}
+: >"$work/balloon.fs"
+live_on="KVMEM-GUEST balloon-"
+live balloon "$scratch/mnt-balloon" balloon_hook run --kernel "$kernel" --initrd "$initrd" \
+	--cmdline "console=ttyS0 quiet panic=-1 kvmem.run=balloon" --mem 512M --console stdio
+live_on=
+umount -l "$scratch/mnt-balloon" 2>/dev/null
+exec {napfd}<&-
+kill "$nap_pid" 2>/dev/null
 
+# the kernel's seccomp records of the whole outer run (case 10 checks them),
+# taken after the last case so that the hotplug and balloon runs count too
+dmesg 2>/dev/null | grep -a 'type=1326' >"$work/seccomp.dmesg"
+[[ -r /proc/sys/kernel/seccomp/actions_logged ]] &&
+	IFS= read -r l </proc/sys/kernel/seccomp/actions_logged && echo "$l" >"$work/seccomp.actions"
 elapsed "$start" >"$work/all-cases.time"
 rm -rf "$scratch"
 exit 0

@@ -36,6 +36,7 @@ START_TEST(test_defaults_flat)
 	ck_assert_str_eq(o.console, "stdio");
 	ck_assert(!o.hugepages);
 	ck_assert(!o.rng);
+	ck_assert(!o.no_balloon);	/* the balloon is on by default */
 	ck_assert_ptr_null(o.mount);
 	run_opts_release(&o);
 }
@@ -54,9 +55,11 @@ START_TEST(test_full_linux)
 			   "--alloc", "free a", "--rng",
 			   "--disk", "a.img,ro,serial=ABC-12",
 			   "--disk", "/dev/sdx,cache=none",
-			   "--disk", "c.img,cache=writeback,serial=12345678901234567890");
+			   "--disk", "c.img,cache=writeback,serial=12345678901234567890",
+			   "--balloon", "off");
 
 	ck_assert_int_eq(parse(argv, &o, &e), 0);
+	ck_assert(o.no_balloon);
 	ck_assert_str_eq(o.kernel, "bzImage");
 	ck_assert_str_eq(o.initrd, "root.cpio");
 	ck_assert_str_eq(o.cmdline, "console=ttyS0 quiet");
@@ -165,6 +168,11 @@ static const struct {
 	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-requested", "0:2G"), "--hotplug-requested: node 0: a multiple of the block" },
 	{ ARGV("--kernel", "k", "--hotplug", "0:1G", "--hotplug-block", "4M", "--hotplug-requested", "0:2M"), "--hotplug-requested: node 0: a multiple of the block (4M)" },
 	{ ARGV("--kernel", "k", "--numa", "0:64M,1:64M", "--hotplug", "0:1G", "--hotplug-requested", "1:2M"), "--hotplug-requested: node 1 has no --hotplug region" },
+	{ ARGV("--kernel", "k", "--balloon", "yes"), "--balloon yes: expected on or off" },
+	{ ARGV("--kernel", "k", "--balloon", ""), "--balloon : expected on or off" },
+	{ ARGV("--kernel", "k", "--balloon", "On"), "expected on or off" },
+	{ ARGV("--kernel", "k", "--balloon", "on", "--balloon", "off"), "--balloon: given twice" },
+	{ ARGV("--kernel", "k", "--balloon"), "balloon" },
 };
 
 START_TEST(test_bad)
