@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -124,9 +125,19 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	/* Two threads at once: the first one speaks, the other just exits. */
-	if (__atomic_exchange_n(&dying, 1, __ATOMIC_SEQ_CST))
-		_exit(128 + SIGSYS);
+	/*
+	 * Two threads at once (the four FUSE workers, two devices): the first
+	 * one speaks and exits; the others wait for it (an exit of theirs
+	 * could end the process before the line is written). nanosleep is in
+	 * every list.
+	 */
+	if (__atomic_exchange_n(&dying, 1, __ATOMIC_SEQ_CST)) {
+		for (;;) {
+			struct timespec ts = { 0, 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	n = put(line, n, max, "kvmem: seccomp: the ");
 	n = put(line, n, max, label[0] ? label : "unnamed");
 	n = put(line, n, max, " thread called ");

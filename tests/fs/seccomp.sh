@@ -109,7 +109,7 @@ if [ "$HOOKS" = hooks ]; then
 		KVMEM_TEST_SECCOMP=fuse:ioctl "$KVMEM" serve --numa 0:64M --mount "$TMP/m2" \
 			--seccomp log 2>"$TMP/log.log" &
 		pid=$!
-		for _ in $(seq 100); do grep -q 'mounted on' "$TMP/log.log" && break; sleep 0.05; done
+		for _ in $(seq 100); do grep -qs 'mounted on' "$TMP/log.log" && break; sleep 0.05; done
 		check "log: kvmem lives on after a call outside the list" kill -0 $pid
 		check "log: the mount answers" cat "$TMP/m2/nodes/online"
 		n=0
@@ -118,9 +118,26 @@ if [ "$HOOKS" = hooks ]; then
 			[ "$n" -gt 0 ] && break
 			sleep 0.05
 		done
-		check "log: dmesg holds the record of the ioctl (audit type 1326)" test "$n" -gt 0
+		check "log: kvmem still lives" kill -0 $pid
 		kill -TERM $pid; wait $pid
 		eq "log: SIGTERM exits 0" "$?" 0
+		# The kernel rate-limits audit lines: tests running beside this
+		# one (test_sandbox traps 20 times) may use up the burst. Try
+		# again after the limit's 5 s window, twice.
+		for _ in 1 2; do
+			[ "$n" -gt 0 ] && break
+			sleep 6
+			KVMEM_TEST_SECCOMP=fuse:ioctl "$KVMEM" serve --numa 0:64M --mount "$TMP/m2" \
+				--seccomp log 2>"$TMP/log2.log" &
+			pid=$!
+			for _ in $(seq 40); do
+				n=$(dmesg | grep -c "type=1326.* pid=$pid .*syscall=16 ")
+				[ "$n" -gt 0 ] && break
+				sleep 0.05
+			done
+			kill -TERM $pid; wait $pid
+		done
+		check "log: dmesg holds the record of the ioctl (audit type 1326)" test "$n" -gt 0
 		check "log: no seccomp line from kvmem itself" bash -c "! grep -q seccomp '$TMP/log.log'"
 		finish
 		exit $?

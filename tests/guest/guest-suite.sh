@@ -563,10 +563,10 @@ if [[ -n ${KVMEM_TEST_HOOKS:-} && -n $flat ]]; then
 	done
 	check "seccomp: a trip after the mount leaves it stale (vcpu, fuse, main)" \
 		test "$(cat "$work"/trip-{vcpu,fuse,main}.fs 2>/dev/null)" = $'stale\nstale\nstale'
-	for k in fuse main; do
-		check "seccomp: the next start clears it ($k's run, after a trip before its mount)" \
-			grep -q 'cleared a stale mount' "$work/trip-$k.err"
-	done
+	# (the device and console trips race main to the mount step: only the
+	# log run after main's trip is sure to find the mount stale)
+	check "seccomp: the next start clears it (the log run after main's trip)" \
+		grep -q 'cleared a stale mount' "$work/trip-log.err"
 	check "seccomp: --seccomp log lets the same call through: the flat guest runs to its end (status 0)" \
 		test "$(cat "$work/trip-log.rc")" = 0
 	pid=$(awk '$2 == "trip-log" { print $1 }' "$work/seccomp.pids")
