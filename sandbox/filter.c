@@ -60,6 +60,8 @@ static const struct plain {
 	/* glibc's qsort() of a large array asks sysinfo() for the physical
 	 * memory before it mallocs its buffer (map.svg sorts a node's blocks) */
 	{ "sysinfo", ALL },
+	/* vm/balloon/reported: how much of what was reported is still released */
+	{ "mincore", D | F },
 	/* waiting */
 	{ "poll", M | D | C }, { "ppoll", M | D | C },
 	{ "epoll_wait", F }, { "epoll_pwait", F },
