@@ -46,6 +46,8 @@ static const char *const mem_name[2] = { "256M", "64G" };
 
 static double samples[NR_MODES][2][NR_STEPS + 1][MAX_ROUNDS];
 static double base_samples[MAX_ROUNDS];
+/* the place step's parts (struct vmm_boot_times): open, load, reloc, initrd */
+static double part_samples[NR_MODES][2][4][MAX_ROUNDS];
 
 static double now_ms(void)
 {
@@ -129,6 +131,10 @@ static void setup_once(int mode, int mem_i, int round, const char *kernel,
 	for (int s = 0; s < NR_STEPS; s++)
 		samples[mode][mem_i][s][round] = t[s + 1] - t[s];
 	samples[mode][mem_i][NR_STEPS][round] = t[NR_STEPS] - t[0];
+	part_samples[mode][mem_i][0][round] = plan->times.open;
+	part_samples[mode][mem_i][1][round] = plan->times.load;
+	part_samples[mode][mem_i][2][round] = plan->times.reloc;
+	part_samples[mode][mem_i][3][round] = plan->times.initrd;
 	vmm_boot_plan_free(plan);
 	gm_mem_destroy(mem);
 }
@@ -227,6 +233,15 @@ int main(int argc, char **argv)
 			printf("%-8s %5s", mode_name[mode], mem_name[m]);
 			for (int s = 0; s <= NR_STEPS; s++)
 				printf(" %8.2f", median(samples[mode][m][s], rounds));
+			printf("\n");
+		}
+	printf("the place step's parts, medians in ms:\n%-8s %5s %8s %8s %8s %8s\n",
+	       "kernel", "mem", "open", "load", "reloc", "initrd");
+	for (int mode = 0; mode < NR_MODES; mode++)
+		for (int m = 0; m < 2; m++) {
+			printf("%-8s %5s", mode_name[mode], mem_name[m]);
+			for (int i = 0; i < 4; i++)
+				printf(" %8.2f", median(part_samples[mode][m][i], rounds));
 			printf("\n");
 		}
 	{
