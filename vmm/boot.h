@@ -179,6 +179,10 @@ int vmm_elf_parse(const struct vmm_image *im, struct vmm_elf *out,
 		  struct gm_error *e);
 /* True if [@pa, @pa+@len) is inside one segment's file-backed bytes. */
 bool vmm_elf_in_file(const struct vmm_elf *elf, uint64_t pa, uint64_t len);
+/* The index of that segment, trying segment @hint first (a run of sorted
+ * addresses stays in one); -1 if none. */
+int vmm_elf_seg_of(const struct vmm_elf *elf, uint64_t pa, uint64_t len,
+		   int hint);
 /*
  * vmm_elf_load() - copy every segment into guest memory, the lowest at
  * @base (the others at their offsets from it), zeroing memsz past filesz.

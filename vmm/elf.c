@@ -150,17 +150,27 @@ bad:
 		    im->path, (unsigned long long)(file_off + at));
 }
 
+static bool seg_holds(const struct vmm_elf_seg *s, uint64_t pa, uint64_t len)
+{
+	return pa >= s->paddr && pa - s->paddr <= s->filesz &&
+	       len <= s->filesz - (pa - s->paddr);
+}
+
+int vmm_elf_seg_of(const struct vmm_elf *elf, uint64_t pa, uint64_t len,
+		   int hint)
+{
+	if (hint >= 0 && (unsigned)hint < elf->nr_seg && seg_holds(&elf->seg[hint], pa, len))
+		return hint;
+	for (unsigned i = 0; i < elf->nr_seg; i++)
+		if (seg_holds(&elf->seg[i], pa, len))
+			return (int)i;
+	return -1;
+}
+
 /* True if [pa, pa+len) lies in the file-backed bytes of one segment. */
 bool vmm_elf_in_file(const struct vmm_elf *elf, uint64_t pa, uint64_t len)
 {
-	for (unsigned i = 0; i < elf->nr_seg; i++) {
-		const struct vmm_elf_seg *s = &elf->seg[i];
-
-		if (pa >= s->paddr && pa - s->paddr <= s->filesz &&
-		    len <= s->filesz - (pa - s->paddr))
-			return true;
-	}
-	return false;
+	return vmm_elf_seg_of(elf, pa, len, -1) >= 0;
 }
 
 static int read_notes(const struct vmm_image *im, const uint8_t *ph, unsigned i,
