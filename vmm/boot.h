@@ -91,6 +91,17 @@ enum vmm_plan_kind {
 	VMM_PLAN_PVH,			/* a vmlinux's ELF, 32-bit PVH entry */
 };
 
+/* Where vmm_linux_place()'s time went, in ms (KVMEM_BOOT_TRACE prints it). */
+struct vmm_boot_times {
+	double open;			/* the kernel's headers (DIRECT: cache or decompression, checks) */
+	double load;			/* its bytes into guest memory */
+	double reloc;			/* DIRECT: the KASLR relocations */
+	double initrd;			/* the initrd into guest memory */
+};
+
+/* CLOCK_MONOTONIC in ms, for struct vmm_boot_times. */
+double vmm_now_ms(void);
+
 struct vmm_boot_plan {
 	enum vmm_plan_kind kind;
 	uint16_t version;		/* boot protocol of the kernel, 0x020c.. (PVH: 0) */
@@ -105,6 +116,7 @@ struct vmm_boot_plan {
 	bool cached;			/* DIRECT: read from the cache, not decompressed */
 	bool kaslr;			/* DIRECT: virtual base randomized */
 	uint64_t virt_base;		/* DIRECT: the kernel's virtual address (relocated) */
+	struct vmm_boot_times times;
 };
 
 /* The low fixed ranges every Linux boot uses: page tables + GDT + stack, the
@@ -167,10 +179,16 @@ int vmm_elf_parse(const struct vmm_image *im, struct vmm_elf *out,
 		  struct gm_error *e);
 /* True if [@pa, @pa+@len) is inside one segment's file-backed bytes. */
 bool vmm_elf_in_file(const struct vmm_elf *elf, uint64_t pa, uint64_t len);
+/* The index of that segment, trying segment @hint first (a run of sorted
+ * addresses stays in one); -1 if none. */
+int vmm_elf_seg_of(const struct vmm_elf *elf, uint64_t pa, uint64_t len,
+		   int hint);
 /*
  * vmm_elf_load() - copy every segment into guest memory, the lowest at
  * @base (the others at their offsets from it), zeroing memsz past filesz.
- * The span must be backed (-EIO). Read errors: -errno.
+ * The span must be backed (-EIO) and fresh (zero): a file image's holes
+ * (SEEK_HOLE: the kernel cache leaves its zero blocks as holes) are not
+ * written. Read errors: -errno.
  */
 int vmm_elf_load(struct gm_mem *mem, const struct vmm_image *im,
 		 const struct vmm_elf *elf, uint64_t base, struct gm_error *e);
@@ -267,9 +285,11 @@ struct vmm_direct {
 int vmm_direct_open(const char *path, uint64_t payload_off,
 		    uint64_t payload_len, uint64_t max, const char *cache_dir,
 		    struct vmm_direct *d, struct gm_error *e);
-/* vmm_direct_load() - load the segments at @base and relocate by @delta. */
+/* vmm_direct_load() - load the segments at @base (fresh memory, see
+ * vmm_elf_load()) and relocate by @delta; adds the time of each to @t. */
 int vmm_direct_load(struct gm_mem *mem, const struct vmm_direct *d,
-		    uint64_t base, uint64_t delta, struct gm_error *e);
+		    uint64_t base, uint64_t delta, struct vmm_boot_times *t,
+		    struct gm_error *e);
 void vmm_direct_close(struct vmm_direct *d);
 
 /* ---- pvh.c: an ELF vmlinux through the PVH entry ---- */

@@ -503,12 +503,15 @@ static int place_load_kernel(struct gm_mem *mem, const struct vmm_linux_args *a,
 	int ret;
 
 	if (!d) {
+		double t0 = vmm_now_ms();
+
 		ret = place_kernel(mem, h, a->kernel, p->kernel_size, false,
 				   &p->kernel, e);
 		if (!ret)
 			ret = vmm_load_file(mem, "kernel", a->kernel, h->pm_offset,
 					    h->pm_size, p->kernel, e);
 		p->entry.rip = p->kernel + BP_ENTRY_64;
+		p->times.load = vmm_now_ms() - t0;
 		return ret;
 	}
 	span = d->elf.hi - d->elf.lo;
@@ -524,7 +527,7 @@ static int place_load_kernel(struct gm_mem *mem, const struct vmm_linux_args *a,
 				       h->kernel_alignment, random64()) - d->elf.lo;
 	p->virt_base = d->elf.lo + d->rel.map + delta;
 	p->entry.rip = p->kernel + (d->elf.entry - d->elf.lo);
-	return vmm_direct_load(mem, d, p->kernel, delta, e);
+	return vmm_direct_load(mem, d, p->kernel, delta, &p->times, e);
 }
 
 /* An ELF --kernel: a vmlinux for the PVH entry. */
@@ -558,6 +561,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	uint64_t initrd_size = 0, fsize, mark;
 	struct bz_header h = { 0 };
 	char *cmdline, *cl;
+	double t0 = vmm_now_ms(), t1;
 	int direct, ret;
 	size_t len = 0;
 	uint8_t *zp;
@@ -592,6 +596,7 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 		goto err_free;
 	}
 	p->kind = direct ? VMM_PLAN_DIRECT : VMM_PLAN_BZIMAGE;
+	p->times.open = vmm_now_ms() - t0;
 	p->version = h.version;
 	p->kernel_file_size = h.pm_size;
 	p->kernel_size = (h.init_size + VMM_PAGE - 1) & ~(VMM_PAGE - 1);
@@ -618,9 +623,11 @@ int vmm_linux_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 				       (uint64_t)h.initrd_addr_max + 1,
 				       h.xloadflags & BP_XLF_ABOVE_4G, &p->initrd, e);
 	p->initrd_size = initrd_size;
+	t1 = vmm_now_ms();
 	if (!ret && initrd_size)
 		ret = vmm_load_file(mem, "initrd", a->initrd, 0, initrd_size,
 				    p->initrd, e);
+	p->times.initrd = vmm_now_ms() - t1;
 	if (ret < 0)
 		goto err;
 
@@ -675,6 +682,20 @@ void vmm_boot_describe(const struct vmm_boot_plan *p, char *buf, size_t len)
 		snprintf(buf + n, len - n, ", virtual base 0x%llx",
 			 (unsigned long long)p->virt_base);
 	}
+	{
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, "; placed in ms: open %.3f load %.3f reloc %.3f initrd %.3f",
+			 p->times.open, p->times.load, p->times.reloc, p->times.initrd);
+	}
+}
+
+double vmm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /*

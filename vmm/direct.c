@@ -145,10 +145,12 @@ int vmm_direct_open(const char *path, uint64_t payload_off,
 }
 
 int vmm_direct_load(struct gm_mem *mem, const struct vmm_direct *d,
-		    uint64_t base, uint64_t delta, struct gm_error *e)
+		    uint64_t base, uint64_t delta, struct vmm_boot_times *t,
+		    struct gm_error *e)
 {
 	uint64_t size = d->elf.hi - d->elf.lo;
 	uint8_t *image = gm_mem_hva(mem, base, size);
+	double t0 = vmm_now_ms(), t1;
 	int ret;
 
 	if (!image)
@@ -158,7 +160,10 @@ int vmm_direct_load(struct gm_mem *mem, const struct vmm_direct *d,
 	ret = vmm_elf_load(mem, &d->im, &d->elf, base, e);
 	if (ret < 0)
 		return ret;
+	t1 = vmm_now_ms();
 	vmm_relocs_apply(&d->rel, &d->elf, image, delta);
+	t->load += t1 - t0;
+	t->reloc += vmm_now_ms() - t1;
 	return 0;
 }
 

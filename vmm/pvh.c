@@ -74,6 +74,7 @@ int vmm_pvh_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 	struct vmm_boot_plan *p;
 	uint8_t *si;
 	char *cmdline, *cl;
+	double t0;
 	int ret;
 
 	if (!mem || !a || !im || !elf || !plan || !elf->has_pvh)
@@ -99,15 +100,19 @@ int vmm_pvh_place(struct gm_mem *mem, const struct vmm_linux_args *a,
 
 	mark = gm_early_mark(mem);
 	ret = vmm_linux_place_low(mem, p, PVH_CMDLINE_SIZE, "startinfo", e);
+	t0 = vmm_now_ms();
 	if (!ret)
 		ret = place_kernel(mem, im, elf, p, e);
+	p->times.load = vmm_now_ms() - t0;
 	p->initrd_size = initrd_size;
 	if (!ret && initrd_size)
 		ret = vmm_initrd_place(mem, a->initrd, initrd_size,
 				       PVH_INITRD_ADDR_MAX + 1, false, &p->initrd, e);
+	t0 = vmm_now_ms();
 	if (!ret && initrd_size)
 		ret = vmm_load_file(mem, "initrd", a->initrd, 0, initrd_size,
 				    p->initrd, e);
+	p->times.initrd = vmm_now_ms() - t0;
 	if (ret < 0)
 		goto err;
 	cl = gm_mem_hva(mem, p->cmdline, p->cmdline_len + 1);

@@ -84,6 +84,7 @@ int vmm_relocs_parse(const uint8_t *d, size_t len, const struct vmm_elf *elf,
 {
 	struct vmm_relocs t = { .words = d };
 	size_t end, nwords;
+	int seg = 0;
 
 	if (!elf || !path || !r || (len && !d))
 		return gm_error_set(e, EINVAL, "relocations: bad arguments");
@@ -108,7 +109,8 @@ int vmm_relocs_parse(const uint8_t *d, size_t len, const struct vmm_elf *elf,
 		uint32_t w = word(d, i);
 		unsigned width = i <= t.n64 ? 8 : 4;
 
-		if (w && !vmm_elf_in_file(elf, target(&t, w), width))
+		/* the lists are sorted: most words fall in the last one's segment */
+		if (w && (seg = vmm_elf_seg_of(elf, target(&t, w), width, seg)) < 0)
 			return gm_error_set(e, ENOEXEC, "kernel %s: relocation %zu (0x%08x) points outside the kernel's loaded bytes",
 				    path, i, w);
 	}

@@ -693,6 +693,67 @@ START_TEST(test_real_kernel)
 }
 END_TEST
 
+/*
+ * Expect: a cache entry keeps its zero 64 KiB blocks as holes (a one-segment
+ * ELF whose 1 MiB of bytes are data, 768 KiB of zeros, data); the ELF
+ * loader reads it back exactly: the data where it belongs and zeros in
+ * between, in fresh guest memory.
+ */
+START_TEST(test_sparse_entry)
+{
+	const size_t seg_off = 0x10000, seg_len = 1 << 20, data = 0x20000;
+	size_t len = seg_off + seg_len;
+	uint8_t *d = calloc(1, len);
+	struct vmm_image im = { .size = len };
+	struct gm_error e = { 0 };
+	struct vmm_elf elf;
+	char entry[512];
+	struct stat st, hst;
+	const uint8_t *g;
+
+	ck_assert_ptr_nonnull(d);
+	ki_put(d, 0, 4, ELF_MAGIC);
+	d[4] = ELF_CLASS64;
+	d[5] = ELF_DATA_LSB;
+	d[6] = 1;
+	ki_put(d, ELF_E_TYPE, 2, ELF_ET_EXEC);
+	ki_put(d, ELF_E_MACHINE, 2, ELF_EM_X86_64);
+	ki_put(d, ELF_E_ENTRY, 8, KI_LO);
+	ki_put(d, ELF_E_PHOFF, 8, ELF_EHDR_SIZE);
+	ki_put(d, ELF_E_PHENTSIZE, 2, ELF_PHDR_SIZE);
+	ki_put(d, ELF_E_PHNUM, 2, 1);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_TYPE, 4, ELF_PT_LOAD);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_OFFSET, 8, seg_off);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_VADDR, 8, KI_LO + KI_MAP);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_PADDR, 8, KI_LO);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_FILESZ, 8, seg_len);
+	ki_put(d + ELF_EHDR_SIZE, ELF_P_MEMSZ, 8, seg_len);
+	memset(d + seg_off, 0xa5, data);
+	memset(d + len - data, 0x5a, data);
+
+	spill(kpath, "k", 1);
+	ck_assert_int_eq(stat(kpath, &st), 0);
+	vmm_kcache_store(cache, kpath, &st, d, len);
+	ck_assert_int_eq(vmm_kcache_find(cache, kpath, &st, len, entry, sizeof(entry)), 0);
+	ck_assert_int_eq(stat(entry, &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size, len);
+	/* where the filesystem keeps holes (a truncated file has no blocks) */
+	ck_assert_int_eq(truncate(kpath, 1 << 20), 0);
+	ck_assert_int_eq(stat(kpath, &hst), 0);
+	ck_assert_msg(hst.st_blocks > 8 || (uint64_t)st.st_blocks * 512 <= len - (512u << 10),
+		      "%llu bytes allocated for %zu, 768 KiB of them zero",
+		      (unsigned long long)st.st_blocks * 512, len);
+
+	im.path = entry;
+	ck_assert_msg(vmm_elf_parse(&im, &elf, &e) == 0, "%s", e.msg);
+	ck_assert_msg(vmm_elf_load(mem, &im, &elf, KI_LO, &e) == 0, "%s", e.msg);
+	g = gm_mem_hva(mem, KI_LO, seg_len);
+	ck_assert_ptr_nonnull(g);
+	ck_assert(!memcmp(g, d + seg_off, seg_len));
+	free(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("direct");
@@ -715,6 +776,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_payloads);
 	tcase_add_test(tc, test_bad_elves);
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_sparse_entry);
 	tcase_add_test(tc, test_pvh);
 	tcase_add_test(tc, test_pvh_truncated);
 	tcase_add_test(tc, test_real_kernel);
