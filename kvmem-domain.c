@@ -337,11 +337,8 @@ int run_domain_load(const char *path, struct run_domain **out,
 /* ---- run options -> domain ------------------------------------------------- */
 
 /* @path as an absolute path (libvirt wants them), malloc'd; NULL stays. */
-static int abs_path(const char *path, char **out)
+static int abs_path(const char *cwd, const char *path, char **out)
 {
-	char *cwd;
-	int ret;
-
 	*out = NULL;
 	if (!path)
 		return 0;
@@ -349,12 +346,9 @@ static int abs_path(const char *path, char **out)
 		*out = strdup(path);
 		return *out ? 0 : -ENOMEM;
 	}
-	cwd = getcwd(NULL, 0);
 	if (!cwd)
-		return -errno;
-	ret = asprintf(out, "%s/%s", cwd, path);
-	free(cwd);
-	return ret < 0 ? -ENOMEM : 0;
+		return -ENOENT;
+	return asprintf(out, "%s/%s", cwd, path) < 0 ? -ENOMEM : 0;
 }
 
 /*
@@ -372,13 +366,12 @@ static int xml_disks(const struct run_opts *o, struct dom_guest *g)
 	for (unsigned i = 0; i < o->nr_disks; i++) {
 		const struct vmm_blk_conf *c = &o->disk[i];
 		struct dom_disk *d = &g->disk[i];
-		struct stat st;
-		int ret = abs_path(c->path, &d->path);
+		int ret = abs_path(o->cwd, c->path, &d->path);
 
 		g->nr_disks = i + 1;	/* released with the others, also on error */
 		if (ret)
 			return ret;
-		d->block = !stat(c->path, &st) && S_ISBLK(st.st_mode);
+		d->block = o->disk_block[i];
 		d->ro = c->ro;
 		d->cache = cache[c->cache];
 		snprintf(d->serial, sizeof(d->serial), "%s", c->serial);
@@ -411,12 +404,13 @@ int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 	g.hugepages = o->hugepages;
 	g.no_balloon = o->no_balloon;
 	g.flat_addr = o->flat_addr;
-	ret = abs_path(o->kernel, &g.kernel) ?: abs_path(o->initrd, &g.initrd) ?:
-	      abs_path(o->flat_path, &g.flat);
+	ret = abs_path(o->cwd, o->kernel, &g.kernel) ?:
+	      abs_path(o->cwd, o->initrd, &g.initrd) ?:
+	      abs_path(o->cwd, o->flat_path, &g.flat);
 	if (!ret && o->cmdline && !(g.cmdline = strdup(o->cmdline)))
 		ret = -ENOMEM;
 	if (!ret && o->console)
-		ret = strcmp(o->console, "stdio") ? abs_path(o->console, &g.console) :
+		ret = strcmp(o->console, "stdio") ? abs_path(o->cwd, o->console, &g.console) :
 		      (g.console = strdup("stdio")) ? 0 : -ENOMEM;
 	g.rng = o->rng;
 	if (!ret)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "guestmem.h"
 #include "kvmem-run.h"
@@ -141,8 +143,16 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o,
 {
 	int ret = parse_opts(argc, argv, o, e, false);
 
-	if (ret < 0)
+	if (ret < 0) {
 		run_printable_msg(e);
+		return ret;
+	}
+	o->cwd = getcwd(NULL, 0);
+	for (unsigned i = 0; i < o->nr_disks; i++) {
+		struct stat st;
+
+		o->disk_block[i] = !stat(o->disk[i].path, &st) && S_ISBLK(st.st_mode);
+	}
 	return ret;
 }
 
@@ -386,6 +396,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 
 void run_opts_release(struct run_opts *o)
 {
+	free(o->cwd);
+	o->cwd = NULL;
 	free(o->flat_path);
 	o->flat_path = NULL;
 	free(o->cmdline_buf);

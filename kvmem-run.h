@@ -44,6 +44,10 @@ struct run_opts {
 	uint64_t hotplug_requested[GM_MAX_NODES];
 	char *cmdline_buf;			/* cmdline + memhp_default_state, malloc'd */
 	bool no_balloon;			/* --balloon off */
+	/* taken at parse time for vm/domain.xml, which a fenced FUSE worker
+	 * writes (no getcwd or stat there: sandbox/filter.c) */
+	char *cwd;				/* malloc'd, NULL if unknown */
+	bool disk_block[RUN_MAX_DISKS];		/* --disk i is a block device */
 };
 
 /*

@@ -248,7 +248,9 @@ fi
 #    and command line, made by guest-suite.sh): while the guest holds, its
 #    vm/domain.xml, vm/name and node 1's CMA size through the mount.
 domain_hook() {
-	local xml name cma
+	# (a failed read leaves its value empty: the suite's checks fail, the
+	# other cases still run)
+	local xml= name= cma=
 	IFS= read -r -d '' xml <"$2/vm/domain.xml"
 	printf '%s' "$xml" >"$work/domain-vm.xml"
 	IFS= read -r name <"$2/vm/name"
