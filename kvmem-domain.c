@@ -99,7 +99,19 @@ static int add(struct run_domain *d, const char *fmt, ...)
 	return 0;
 }
 
-enum node_value { NODE_SIZE, NODE_CMA, NODE_HEADROOM };
+enum node_value { NODE_SIZE, NODE_CMA, NODE_HEADROOM, NODE_HOTPLUG, NODE_HOTPLUG_REQ };
+
+static uint64_t node_value(const struct dom_node *nd, enum node_value what)
+{
+	switch (what) {
+	case NODE_SIZE: return nd->size;
+	case NODE_CMA: return nd->cma;
+	case NODE_HEADROOM: return nd->headroom;
+	case NODE_HOTPLUG: return nd->hotplug;
+	case NODE_HOTPLUG_REQ: return nd->hotplug_req;
+	}
+	return 0;
+}
 
 /* @opt "0:512M@1,1:512M": @what of each node that has it; nothing if none. */
 static int add_nodes(struct run_domain *d, const struct dom_guest *g,
@@ -110,7 +122,7 @@ static int add_nodes(struct run_domain *d, const struct dom_guest *g,
 
 	for (unsigned n = 0; n < g->nr_nodes; n++) {
 		const struct dom_node *nd = &g->node[n];
-		uint64_t v = what == NODE_SIZE ? nd->size : what == NODE_CMA ? nd->cma : nd->headroom;
+		uint64_t v = node_value(nd, what);
 
 		if (!v)
 			continue;
@@ -146,6 +158,21 @@ static int add_disks(struct run_domain *d, const struct dom_guest *g)
 	return ret;
 }
 
+/*
+ * --hotplug N:SIZE,... [--hotplug-block B] [--hotplug-requested N:SIZE,...]:
+ * the default block (2M) left out, so that a run's vm/domain.xml maps back
+ * to the same options.
+ */
+static int add_hotplug(struct run_domain *d, const struct dom_guest *g)
+{
+	char size[GM_SIZE_STR_MAX];
+	int ret = add_nodes(d, g, "--hotplug", NODE_HOTPLUG);
+
+	if (!ret && g->hotplug_block && g->hotplug_block != GM_HOTPLUG_BLOCK)
+		ret = add(d, "--hotplug-block") ?: add(d, "%s", gm_format_size(g->hotplug_block, size));
+	return ret ?: add_nodes(d, g, "--hotplug-requested", NODE_HOTPLUG_REQ);
+}
+
 /* The canonical command: `kvmem run --help`'s order, every value explicit. */
 static int build_args(struct run_domain *d, const struct dom_guest *g)
 {
@@ -179,6 +206,8 @@ static int build_args(struct run_domain *d, const struct dom_guest *g)
 		ret = add(d, "--rng");
 	if (!ret)
 		ret = add_disks(d, g);
+	if (!ret)
+		ret = add_hotplug(d, g);
 	return ret;
 }
 
@@ -382,6 +411,12 @@ static int xml_disks(const struct run_opts *o, struct dom_guest *g)
 int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		   struct gm_error *e)
 {
+	return run_domain_xml_now(o, NULL, name, out, e);
+}
+
+int run_domain_xml_now(const struct run_opts *o, const uint64_t *requested,
+		       const char *name, char **out, struct gm_error *e)
+{
 	struct dom_guest g;
 	int ret;
 
@@ -400,6 +435,10 @@ int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		nd->cma = o->cfg.node[n].cma_size;
 		nd->headroom = o->headroom[n];
 		node_cpus(n, g.nr_cpus, g.nr_nodes, &nd->cpu_first, &nd->cpu_last);
+		nd->hotplug = o->cfg.node[n].hotplug_size;
+		nd->hotplug_req = requested ? requested[n] : o->hotplug_requested[n];
+		if (nd->hotplug)	/* one block for all; 0 is the default */
+			g.hotplug_block = o->cfg.node[n].hotplug_block ?: GM_HOTPLUG_BLOCK;
 	}
 	g.hugepages = o->hugepages;
 	g.no_balloon = o->no_balloon;

@@ -411,6 +411,22 @@ static int plan_hotplug(struct run_devs *d, const struct run_opts *o,
 	return 0;
 }
 
+void run_devs_hotplug_requested(struct run_devs *d, uint64_t requested[GM_MAX_NODES])
+{
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->nr; i++) {
+		struct run_dev *dev = &d->dev[i];
+		struct hp_dev *h = dev->arg;
+		struct vmm_vmem_info info;
+
+		if (dev->create != create_vmem || !h || !h->v)
+			continue;
+		vmm_vmem_info(h->v, &info);
+		requested[h->node] = info.requested;
+	}
+}
+
 /* ---- the balloon: vm/balloon/ and the nodes' meminfo -------------------------- */
 
 static int create_balloon(struct run_dev *dev, struct gm_mem *mem,

@@ -344,9 +344,15 @@ static int vm_show(void *opaque, const char *file, char **out)
 					m.e[i].type < 4 ? type[m.e[i].type] : "?");
 		vmm_e820_release(&m);
 	} else if (!strcmp(file, "domain.xml")) {
+		uint64_t req[GM_MAX_NODES];
 		struct gm_error err;
 		char *xml;
-		int ret = run_domain_xml(r->o, r->name, &xml, &err);
+		int ret;
+
+		/* the virtio-mem requests as they are now, not as at boot */
+		memcpy(req, r->o->hotplug_requested, sizeof(req));
+		run_devs_hotplug_requested(r->devs, req);
+		ret = run_domain_xml_now(r->o, req, r->name, &xml, &err);
 
 		if (ret) {
 			fclose(f);

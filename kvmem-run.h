@@ -111,6 +111,13 @@ void run_domain_free(struct run_domain *d);
  */
 int run_domain_xml(const struct run_opts *o, const char *name, char **out,
 		   struct gm_error *e);
+/*
+ * run_domain_xml_now() - run_domain_xml() with each node's virtio-mem
+ * <requested> from @requested[GM_MAX_NODES] (what the guest is asked for
+ * now, vm/.../hotplug/requested), or --hotplug-requested when NULL.
+ */
+int run_domain_xml_now(const struct run_opts *o, const uint64_t *requested,
+		       const char *name, char **out, struct gm_error *e);
 
 /*
  * kvmem-run-devs.c: the virtio-mmio devices the options ask for.
@@ -134,6 +141,12 @@ void run_devs_stop(struct run_devs *d);
 void run_devs_release(struct run_devs *d);
 /* run_devs_ram() - the VM's RAM allocations (the balloon covers them); before run_devs_start(). */
 void run_devs_ram(struct run_devs *d, const struct vmm_guest_ram *ram);
+/*
+ * run_devs_hotplug_requested() - overwrite @requested[node] with what each
+ * started virtio-mem asks its guest for now; other nodes left as they are.
+ * Any thread, while the devices exist.
+ */
+void run_devs_hotplug_requested(struct run_devs *d, uint64_t requested[GM_MAX_NODES]);
 /* run_devs_files() - each device's directory in the mounted @fs (vm/disks/vdX). */
 int run_devs_files(struct run_devs *d, struct fs *fs, struct gm_error *e);
 

@@ -44,6 +44,8 @@ struct dom_node {
 	int host_node;		/* <numatune> strict binding, -1 for none */
 	int cpu_first, cpu_last;	/* the cell's vCPUs, one range; -1 if none */
 	uint64_t cma, headroom;	/* kvmem metadata, bytes (0 = none) */
+	uint64_t hotplug;	/* <memory model='virtio-mem'> size: --hotplug, 0 = none */
+	uint64_t hotplug_req;	/* its <requested>: --hotplug-requested */
 };
 
 /*
@@ -83,6 +85,7 @@ struct dom_guest {
 	struct dom_disk disk[DOM_MAX_DISKS];	/* vda, vdb, ... */
 	unsigned nr_disks;
 	bool rng;			/* <rng model='virtio'>: --rng */
+	uint64_t hotplug_block;		/* every virtio-mem's <block>: --hotplug-block */
 };
 
 /*

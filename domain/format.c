@@ -9,7 +9,9 @@
  * and crash all end the run (destroy), the balloon reports free pages (or
  * there is none: model='none'), the serial port
  * is COM1 on the terminal (stdio) or a file, disks are raw virtio disks
- * named vda, vdb, ... in order. Plain stdio writing: no
+ * named vda, vdb, ... in order, each hot-plug region is a <memory
+ * model='virtio-mem'> on its cell (with <maxMemory>, which libvirt wants
+ * beside memory devices, and a <cell> even for one node). Plain stdio writing: no
  * library state, safe from any thread.
  */
 #include <errno.h>
@@ -64,12 +66,20 @@ static void put_numatune(FILE *f, const struct dom_guest *g)
 	fprintf(f, "  </numatune>\n");
 }
 
-/* One node is a guest without NUMA cells; more are <cell>s. */
+static bool has_hotplug(const struct dom_guest *g)
+{
+	for (unsigned i = 0; i < g->nr_nodes; i++)
+		if (g->node[i].hotplug)
+			return true;
+	return false;
+}
+
+/* One node is a guest without NUMA cells (unless it has a virtio-mem); more are <cell>s. */
 static void put_cpu(FILE *f, const struct dom_guest *g)
 {
 	fprintf(f, "  <cpu mode='host-passthrough'>\n"
 		"    <topology sockets='%u' dies='1' cores='1' threads='1'/>\n", g->nr_cpus);
-	if (g->nr_nodes > 1) {
+	if (g->nr_nodes > 1 || has_hotplug(g)) {	/* libvirt's memory devices need cells */
 		fprintf(f, "    <numa>\n");
 		for (unsigned i = 0; i < g->nr_nodes; i++) {
 			const struct dom_node *nd = &g->node[i];
@@ -117,6 +127,24 @@ static void put_rng(FILE *f, const struct dom_guest *g)
 			"      <backend model='random'>/dev/urandom</backend>\n    </rng>\n");
 }
 
+/* One virtio-mem per node with a region, asking for what the guest is asked now. */
+static void put_vmem(FILE *f, const struct dom_guest *g)
+{
+	for (unsigned i = 0; i < g->nr_nodes; i++) {
+		const struct dom_node *nd = &g->node[i];
+
+		if (!nd->hotplug)
+			continue;
+		fprintf(f, "    <memory model='virtio-mem'>\n      <target>\n"
+			"        <size unit='KiB'>%" PRIu64 "</size>\n"
+			"        <node>%u</node>\n"
+			"        <block unit='KiB'>%" PRIu64 "</block>\n"
+			"        <requested unit='KiB'>%" PRIu64 "</requested>\n"
+			"      </target>\n    </memory>\n",
+			nd->hotplug >> 10, i, g->hotplug_block >> 10, nd->hotplug_req >> 10);
+	}
+}
+
 static void put_devices(FILE *f, const struct dom_guest *g)
 {
 	fprintf(f, "  <devices>\n");
@@ -135,6 +163,7 @@ static void put_devices(FILE *f, const struct dom_guest *g)
 	else
 		fprintf(f, "    <memballoon model='virtio' freePageReporting='on'/>\n");
 	put_rng(f, g);
+	put_vmem(f, g);
 	fprintf(f, "  </devices>\n");
 }
 
@@ -205,13 +234,16 @@ int dom_format(const struct dom_guest *g, char **out, struct gm_error *e)
 	if (!f)
 		return gm_error_set(e, ENOMEM, "out of memory");
 	for (unsigned i = 0; i < g->nr_nodes; i++)
-		total += g->node[i].size;
+		total += g->node[i].size + g->node[i].hotplug;
 
 	fprintf(f, "<domain type='kvm'>\n");
 	put_elem(f, "  ", "name", g->name);
 	if (g->uuid[0])
 		put_elem(f, "  ", "uuid", g->uuid);
 	put_metadata(f, g);
+	/* libvirt wants it with memory devices; slots='0' it refuses, and virtio-mem takes none */
+	if (has_hotplug(g))
+		fprintf(f, "  <maxMemory slots='1' unit='KiB'>%" PRIu64 "</maxMemory>\n", total >> 10);
 	fprintf(f, "  <memory unit='KiB'>%" PRIu64 "</memory>\n", total >> 10);
 	fprintf(f, "  <currentMemory unit='KiB'>%" PRIu64 "</currentMemory>\n", total >> 10);
 	if (g->hugepages)

@@ -40,6 +40,12 @@ struct mapping {
 	bool serial, serial_file;	/* one serial port seen; of type file */
 	uint64_t cma_seen, headroom_seen;	/* bit per node */
 	int disk_target[DOM_MAX_DISKS];	/* <target dev='vdX'>: X - 'a', -1 */
+	uint64_t max_memory;		/* <maxMemory>, bytes; 0 = none */
+	struct vmem_dev {		/* a <memory model='virtio-mem'> */
+		int node;		/* <target><node>, -1 none */
+		uint64_t size, block, req;	/* bytes */
+	} vmem[GM_MAX_NODES];
+	unsigned nr_vmem;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -166,6 +172,17 @@ static int size_elem(struct mapping *m, xmlNode *n, const char *what, uint64_t *
 static int on_memory(struct mapping *m, xmlNode *n)
 {
 	return size_elem(m, n, "memory", &m->memory);
+}
+
+/*
+ * <maxMemory slots unit>: the ceiling of <memory> with memory devices.
+ * kvmem's memory never grows past the cells and the virtio-mem regions, so
+ * it is only checked to hold them (finish_vmem()); slots (DIMM slots, which
+ * virtio-mem does not take) is read past: kvmem has no DIMMs.
+ */
+static int on_max_memory(struct mapping *m, xmlNode *n)
+{
+	return size_elem(m, n, "maxMemory", &m->max_memory);
 }
 
 static int on_current(struct mapping *m, xmlNode *n)
@@ -572,6 +589,50 @@ static int on_rng(struct mapping *m, xmlNode *n)
 	return 0;
 }
 
+/* ---- devices/memory: virtio-mem, kvmem's --hotplug ------------------------- */
+
+static struct vmem_dev *cur_vmem(struct mapping *m)
+{
+	return &m->vmem[m->nr_vmem - 1];
+}
+
+static int on_vmem(struct mapping *m, xmlNode *n)
+{
+	(void)n;
+	if (m->nr_vmem == GM_MAX_NODES)
+		return gm_error_set(m->e, EINVAL, "<devices/memory>: more than %d (kvmem has one virtio-mem per node)",
+				    GM_MAX_NODES);
+	m->vmem[m->nr_vmem++].node = -1;
+	return 0;
+}
+
+static int on_vmem_size(struct mapping *m, xmlNode *n)
+{
+	return size_elem(m, n, "devices/memory/target/size", &cur_vmem(m)->size);
+}
+
+static int on_vmem_block(struct mapping *m, xmlNode *n)
+{
+	return size_elem(m, n, "devices/memory/target/block", &cur_vmem(m)->block);
+}
+
+static int on_vmem_requested(struct mapping *m, xmlNode *n)
+{
+	return size_elem(m, n, "devices/memory/target/requested", &cur_vmem(m)->req);
+}
+
+static int on_vmem_node(struct mapping *m, xmlNode *n)
+{
+	char *t = text_of(n);
+	unsigned node = 0;
+	int ret = number(m, "devices/memory/target/node", t, GM_MAX_NODES - 1, &node);
+
+	if (!ret)
+		cur_vmem(m)->node = (int)node;
+	xmlFree(t);
+	return ret;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define KV		"metadata/kvmem:run"
@@ -581,6 +642,7 @@ static int on_rng(struct mapping *m, xmlNode *n)
 #define DISK_WHY	"kvmem's disks are virtio-blk on a raw image file or a block device"
 /* unsafe (flushes dropped), writethrough and directsync (O_DSYNC) are not kvmem's modes */
 #define DRIVER_WHY	"kvmem's disks are raw, opened O_DIRECT (none) or through the page cache (writeback), every guest flush honoured"
+#define VMEM_WHY	"kvmem's memory devices are virtio-mem (--hotplug): no DIMM, NVDIMM, virtio-pmem or SGX EPC"
 #define RNG_WHY		"kvmem's virtio-rng reads getrandom(2), the source of /dev/urandom and /dev/random"
 
 static const struct dom_rule rules[] = {
@@ -589,7 +651,7 @@ static const struct dom_rule rules[] = {
 	{ .path = "uuid", .text = "", .fn = on_uuid },
 	{ .path = "memory", .attrs = "unit", .text = "", .fn = on_memory },
 	{ .path = "currentMemory", .attrs = "unit", .text = "", .fn = on_current },
-	{ .path = "maxMemory", .no = "kvmem has no memory hot-plug (virtio-mem) yet" },
+	{ .path = "maxMemory", .attrs = "slots unit", .text = "", .fn = on_max_memory },
 	{ .path = "memoryBacking" },
 	{ .path = "memoryBacking/hugepages", .fn = on_hugepages },
 	{ .path = "memoryBacking/hugepages/page", .attrs = "size unit nodeset", .fn = on_page },
@@ -647,7 +709,15 @@ static const struct dom_rule rules[] = {
 	  .why = "kvmem's virtio-balloon always reports free pages, and never deflates on its own" },
 	{ .path = "devices/memballoon/stats",
 	  .no = "kvmem asks the guest for statistics when vm/balloon/stats is read: no period" },
-	{ .path = "devices/memory", .no = "kvmem has no virtio-mem device yet" },
+	{ .path = "devices/memory", .attrs = "model=virtio-mem", .fn = on_vmem, .why = VMEM_WHY },
+	{ .path = "devices/memory/address",
+	  .no = "kvmem's virtio-mem is a virtio-mmio device, placed by kvmem" },
+	{ .path = "devices/memory/target" },
+	{ .path = "devices/memory/target/size", .attrs = "unit", .text = "", .fn = on_vmem_size },
+	{ .path = "devices/memory/target/node", .text = "", .fn = on_vmem_node },
+	{ .path = "devices/memory/target/block", .attrs = "unit", .text = "", .fn = on_vmem_block },
+	{ .path = "devices/memory/target/requested", .attrs = "unit", .text = "",
+	  .fn = on_vmem_requested },
 	{ .path = "metadata" },
 	{ .path = KV },
 	{ .path = KV "/kvmem:cma", .attrs = "node size", .fn = on_cma },
@@ -657,10 +727,22 @@ static const struct dom_rule rules[] = {
 
 /* ---- what spans elements ---------------------------------------------------- */
 
+/* The virtio-mem devices' sizes added up; UINT64_MAX past 2^64. */
+static uint64_t vmem_total(const struct mapping *m)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < m->nr_vmem; i++)
+		if (__builtin_add_overflow(sum, m->vmem[i].size, &sum))
+			return UINT64_MAX;
+	return sum;
+}
+
+/* libvirt's <memory> with memory devices is the cells plus the devices. */
 static int finish_nodes(struct mapping *m)
 {
 	struct dom_guest *g = m->g;
-	uint64_t sum = 0;
+	uint64_t sum = 0, total;
 
 	if (!m->nr_cells) {
 		g->nr_nodes = 1;
@@ -677,10 +759,18 @@ static int finish_nodes(struct mapping *m)
 		if (__builtin_add_overflow(sum, g->node[i].size, &sum))
 			return gm_error_set(m->e, EINVAL, "<cpu/numa>: the cells add up to more than 2^64 bytes");
 	}
-	if (m->nr_cells && sum != m->memory)
+	if (m->nr_cells && m->nr_vmem) {
+		uint64_t dev = vmem_total(m);
+
+		if (__builtin_add_overflow(sum, dev, &total) || total != m->memory)
+			return gm_error_set(m->e, EINVAL,
+					    "<memory unit='KiB'>%" PRIu64 "</memory>: not the NUMA cells' memory (%" PRIu64 " KiB) plus the virtio-mem devices' sizes (%" PRIu64 " KiB)",
+					    m->memory >> 10, sum >> 10, dev >> 10);
+	} else if (m->nr_cells && sum != m->memory) {
 		return gm_error_set(m->e, EINVAL,
 				    "<memory unit='KiB'>%" PRIu64 "</memory>: not the sum of the NUMA cells' memory (%" PRIu64 " KiB)",
 				    m->memory >> 10, sum >> 10);
+	}
 	if (m->has_current && m->current != m->memory)
 		return gm_error_set(m->e, EINVAL,
 				    "<currentMemory unit='KiB'>%" PRIu64 "</currentMemory>: differs from <memory> (kvmem starts with an empty balloon: write vm/balloon/target)",
@@ -792,6 +882,63 @@ static int finish_disks(struct mapping *m)
 	return 0;
 }
 
+#define VMEM_TARGET	"devices/memory/target"
+
+/*
+ * The virtio-mem devices as kvmem's --hotplug: at most one per guest node,
+ * a size of whole 128 MiB (Linux's memory block, kvmem's region unit), one
+ * block for all (--hotplug-block: a power of two from 2 MiB to 128 MiB,
+ * so the size is also whole blocks), a request of whole blocks up to the
+ * size; <maxMemory> given and holding <memory>, as libvirt's QEMU driver
+ * asks. libvirt checks some of this itself, kvmem checks all of it.
+ */
+static int finish_vmem(struct mapping *m)
+{
+	struct dom_guest *g = m->g;
+	int first = -1;
+
+	if (!m->nr_vmem)
+		return 0;
+	if (!m->max_memory)
+		return gm_error_set(m->e, EINVAL,
+				    "<devices/memory model='virtio-mem'>: needs <maxMemory slots='N'> (libvirt's QEMU driver refuses memory devices without it)");
+	if (m->memory > m->max_memory)
+		return gm_error_set(m->e, EINVAL,
+				    "<maxMemory unit='KiB'>%" PRIu64 "</maxMemory>: less than <memory> (%" PRIu64 " KiB)",
+				    m->max_memory >> 10, m->memory >> 10);
+	for (unsigned i = 0; i < m->nr_vmem; i++) {
+		const struct vmem_dev *v = &m->vmem[i];
+		uint64_t b = v->block;
+
+		if (v->node < 0)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET ">: no <node> (kvmem gives a region to one guest node)");
+		if ((unsigned)v->node >= g->nr_nodes)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/node>%d</" VMEM_TARGET "/node>: the guest has no cell %d",
+					    v->node, v->node);
+		if (g->node[v->node].hotplug)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/node>%d</" VMEM_TARGET "/node>: a second virtio-mem device on node %d (kvmem has one region per node)",
+					    v->node, v->node);
+		if (!v->size || v->size % GM_HOTPLUG_ALIGN)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/size unit='KiB'>%" PRIu64 "</" VMEM_TARGET "/size>: not a non-zero multiple of 128 MiB (Linux's memory block, kvmem's --hotplug)",
+					    v->size >> 10);
+		if (b < GM_HOTPLUG_BLOCK || b > GM_HOTPLUG_ALIGN || (b & (b - 1)))
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/block unit='KiB'>%" PRIu64 "</" VMEM_TARGET "/block>: kvmem's block is a power of two from 2 MiB to 128 MiB",
+					    b >> 10);
+		if (first >= 0 && b != g->hotplug_block)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/block unit='KiB'>%" PRIu64 "</" VMEM_TARGET "/block> (node %d): differs from node %d's %" PRIu64 " KiB (kvmem has one --hotplug-block for every region)",
+					    b >> 10, v->node, first, g->hotplug_block >> 10);
+		if (v->req % b || v->req > v->size)
+			return gm_error_set(m->e, EINVAL, "<" VMEM_TARGET "/requested unit='KiB'>%" PRIu64 "</" VMEM_TARGET "/requested>: not whole blocks (%" PRIu64 " KiB) up to the size (%" PRIu64 " KiB)",
+					    v->req >> 10, b >> 10, v->size >> 10);
+		if (first < 0)
+			first = v->node;
+		g->hotplug_block = b;
+		g->node[v->node].hotplug = v->size;
+		g->node[v->node].hotplug_req = v->req;
+	}
+	return 0;
+}
+
 int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 	    struct gm_error *e)
 {
@@ -814,6 +961,8 @@ int dom_map(xmlDoc *norm, xmlDoc *orig, struct dom_guest *g,
 	ret = dom_walk(&w, root);
 	if (!ret)
 		ret = finish_nodes(&m);
+	if (!ret)
+		ret = finish_vmem(&m);
 	if (!ret)
 		ret = finish_cpu(&m);
 	if (!ret)

@@ -198,6 +198,16 @@ static const struct {
 	  "disks", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 1 --numa 0:256M --console stdio "
 	  "--name disks --rng --disk %D/vda.img,ro,cache=none,serial=S.1+x_- "
 	  "--disk %D/vdb.img,cache=writeback --disk %D/vdc.img,serial=x" },
+	/* virtio-mem: two regions, the default block, a request */
+	{ { "run", "--kernel", "/bin/sh", "--cpus", "2", "--numa", "0:512M,1:512M", "--hotplug",
+	    "1:1G,0:128M", "--hotplug-requested", "1:512M", NULL },
+	  "hp", "--kernel /bin/sh --cmdline console=ttyS0 memhp_default_state=online_movable "
+	  "--cpus 2 --numa 0:512M,1:512M --console stdio --name hp --hotplug 0:128M,1:1G "
+	  "--hotplug-requested 1:512M" },
+	/* one node with a region is one <cell> (libvirt's memory devices need cells) */
+	{ { "run", "--kernel", "/bin/sh", "--hotplug", "0:256M", "--hotplug-block", "4M", NULL },
+	  "hp1", "--kernel /bin/sh --cmdline console=ttyS0 memhp_default_state=online_movable "
+	  "--cpus 1 --numa 0:256M --console stdio --name hp1 --hotplug 0:256M --hotplug-block 4M" },
 	/* one bound node: <numatune><memory> */
 	{ { "run", "--kernel", "/bin/sh", "--numa", "0:1G@0", "--cpus", "2", NULL },
 	  "bound", "--kernel /bin/sh --cmdline console=ttyS0 --cpus 2 --numa 0:1G@0 "
@@ -230,6 +240,7 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(back.nr_cpus, o.nr_cpus);
 	ck_assert_mem_eq(&back.cfg, &o.cfg, sizeof(o.cfg));
 	ck_assert_mem_eq(back.headroom, o.headroom, sizeof(o.headroom));
+	ck_assert_mem_eq(back.hotplug_requested, o.hotplug_requested, sizeof(o.hotplug_requested));
 	ck_assert_int_eq(back.hugepages, o.hugepages);
 	ck_assert_int_eq(back.no_balloon, o.no_balloon);
 	ck_assert_str_eq(back.cmdline ? back.cmdline : "-", o.cmdline ? o.cmdline : "-");
@@ -246,6 +257,48 @@ START_TEST(test_round_trip)
 	run_opts_release(&o);
 	run_domain_free(d);
 	free(xml);
+}
+END_TEST
+
+/*
+ * vm/domain.xml says what each virtio-mem asks its guest for now, not at
+ * boot: <maxMemory> is the cells plus the regions, one <memory
+ * model='virtio-mem'> per region.
+ */
+START_TEST(test_hotplug_now)
+{
+	uint64_t now[GM_MAX_NODES] = { [1] = 768ULL << 20 };
+	struct run_domain *d = NULL;
+	struct run_opts o;
+	struct gm_error e;
+	char *xml = NULL;
+
+	ck_assert_int_eq(run_opts_parse(ARGC(ARGV("--kernel", "/bin/sh", "--cmdline", "x",
+						 "--numa", "0:256M,1:256M", "--hotplug", "1:1G",
+						 "--hotplug-block", "128M", "--hotplug-requested",
+						 "1:128M")),
+					ARGV("--kernel", "/bin/sh", "--cmdline", "x",
+					     "--numa", "0:256M,1:256M", "--hotplug", "1:1G",
+					     "--hotplug-block", "128M", "--hotplug-requested",
+					     "1:128M"), &o, &e), 0);
+	ck_assert_msg(run_domain_xml_now(&o, now, "now", &xml, &e) == 0, "%s", e.msg);
+	ck_assert_ptr_nonnull(strstr(xml, "<maxMemory slots='1' unit='KiB'>1572864</maxMemory>"));
+	ck_assert_ptr_nonnull(strstr(xml, "<memory unit='KiB'>1572864</memory>"));
+	ck_assert_ptr_nonnull(strstr(xml, "<node>1</node>"));
+	ck_assert_ptr_null(strstr(xml, "<node>0</node>"));
+	ck_assert_ptr_nonnull(strstr(xml, "<requested unit='KiB'>786432</requested>"));
+	write_file("vm.xml", xml);
+	ck_assert_msg(run_domain_load("vm.xml", &d, &e) == 0, "%s\n%s", e.msg, xml);
+	ck_assert_str_eq(joined(d), "--kernel /bin/sh --cmdline x memhp_default_state=online_movable "
+			 "--cpus 1 --numa 0:256M,1:256M --console stdio --name now --hotplug 1:1G "
+			 "--hotplug-block 128M --hotplug-requested 1:768M");
+	run_domain_free(d);
+	free(xml);
+	/* NULL: --hotplug-requested as given */
+	ck_assert_int_eq(run_domain_xml(&o, "now", &xml, &e), 0);
+	ck_assert_ptr_nonnull(strstr(xml, "<requested unit='KiB'>131072</requested>"));
+	free(xml);
+	run_opts_release(&o);
 }
 END_TEST
 
@@ -359,6 +412,7 @@ int main(void)
 	tcase_add_test(tc, test_run_domain);
 	tcase_add_loop_test(tc, test_round_trip, 0, sizeof(trips) / sizeof(trips[0]));
 	tcase_add_test(tc, test_uuid_kept);
+	tcase_add_test(tc, test_hotplug_now);
 	tcase_add_test(tc, test_run_domain_disks);
 	tcase_add_test(tc, test_block_disk);
 	tcase_add_test(tc, test_serial_libvirt_refuses);

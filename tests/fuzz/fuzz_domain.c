@@ -84,6 +84,18 @@ static const char *const seeds[] = {
 	"<cpu><numa><cell id='0' cpus='0-1' memory='131072' unit='KiB'/>"
 	"<cell id='1' cpus='2' memory='65536' unit='KiB'/><cell id='2' memory='65536' unit='KiB'/>"
 	"</numa></cpu><devices><disk/><memory model='virtio-mem'/></devices></domain>",
+
+	/* virtio-mem: one region per cell, <memory> the cells plus the devices */
+	"<domain type='kvm'><name>v</name><maxMemory slots='1' unit='KiB'>4194304</maxMemory>"
+	"<memory unit='KiB'>1310720</memory><vcpu placement='static'>2</vcpu>"
+	"<os><type>hvm</type><kernel>/k</kernel></os>"
+	"<cpu><numa><cell id='0' cpus='0' memory='262144' unit='KiB'/>"
+	"<cell id='1' cpus='1' memory='262144' unit='KiB'/></numa></cpu><devices>"
+	"<memory model='virtio-mem'><target><size unit='KiB'>262144</size><node>0</node>"
+	"<block unit='KiB'>2048</block></target></memory>"
+	"<memory model='virtio-mem'><target><size unit='KiB'>524288</size><node>1</node>"
+	"<block unit='KiB'>2048</block><requested unit='KiB'>131072</requested></target></memory>"
+	"</devices></domain>",
 };
 
 static const char *const values[] = {
@@ -93,20 +105,20 @@ static const char *const values[] = {
 	"stdio", "file", "pty", "none", "virtio", "hd", "utc", "destroy", "restart", "x86_64",
 	"i686", "host-passthrough", "isa-serial", "serial", "a\nb", "\x1b[2J", "\x7f",
 	"/k", "relative/path", "vda", "vdb", "vdp", "sda", "raw", "qcow2", "block", "writeback",
-	"unsafe", "/dev/urandom", "a,b", "S 1", "123456789012345678901", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	"unsafe", "/dev/urandom", "virtio-mem", "dimm", "131072", "262144", "134217728", "a,b", "S 1", "123456789012345678901", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
 
 static const char *const names[] = {
 	"name", "uuid", "memory", "currentMemory", "vcpu", "cell", "page", "memnode", "kernel",
 	"initrd", "cmdline", "serial", "source", "target", "topology", "numa", "cpu", "os",
 	"devices", "metadata", "run", "cma", "flat", "headroom", "disk", "bogus", "distances",
-	"driver", "readonly", "rng", "backend",
+	"driver", "readonly", "rng", "backend", "maxMemory", "block", "requested", "node",
 };
 
 static const char *const attrs[] = {
 	"type", "unit", "id", "cpus", "memory", "size", "nodeset", "cellid", "mode", "placement",
 	"arch", "dev", "offset", "sockets", "dies", "cores", "threads", "port", "path", "model",
-	"name", "node", "file", "address", "current", "bogus", "bus", "cache", "device",
+	"name", "node", "file", "address", "current", "bogus", "bus", "cache", "device", "slots",
 };
 
 #define PICK(a) (a[fz_below(sizeof(a) / sizeof(a[0]))])
@@ -197,9 +209,18 @@ static void check_guest(const struct dom_guest *g)
 	CHECK(!g->kernel != !g->flat, "kernel %p flat %p", (void *)g->kernel, (void *)g->flat);
 	CHECK(g->nr_nodes >= 1 && g->nr_nodes <= GM_MAX_NODES, "%u nodes", g->nr_nodes);
 	CHECK(g->name[0] && dom_printable(g->name), "name");
-	for (unsigned i = 0; i < g->nr_nodes; i++)
-		CHECK(g->node[i].size && !(g->node[i].size % 4096), "node %u size %" PRIu64,
-		      i, g->node[i].size);
+	for (unsigned i = 0; i < g->nr_nodes; i++) {
+		const struct dom_node *nd = &g->node[i];
+
+		CHECK(nd->size && !(nd->size % 4096), "node %u size %" PRIu64, i, nd->size);
+		/* a region: whole 128 MiB, whole blocks asked for, at most the region */
+		CHECK(!nd->hotplug || (!(nd->hotplug % GM_HOTPLUG_ALIGN) && g->hotplug_block &&
+				       !(nd->hotplug_req % g->hotplug_block) &&
+				       nd->hotplug_req <= nd->hotplug),
+		      "node %u region %" PRIu64 " requested %" PRIu64, i, nd->hotplug, nd->hotplug_req);
+	}
+	for (unsigned i = g->nr_nodes; i < GM_MAX_NODES; i++)
+		CHECK(!g->node[i].hotplug, "a region on node %u of %u", i, g->nr_nodes);
 	const char *const str[] = { g->kernel, g->initrd, g->cmdline, g->flat, g->console, g->uuid };
 
 	for (unsigned i = 0; i < sizeof(str) / sizeof(str[0]); i++)
@@ -234,11 +255,13 @@ static void check_format(const struct dom_guest *g)
 	CHECK(!strcmp(back.name, g->name) && !strcmp(back.uuid, g->uuid), "name/uuid");
 	CHECK(back.nr_cpus == g->nr_cpus && back.nr_nodes == g->nr_nodes, "cpus/nodes\n%s", xml);
 	CHECK(back.hugepages == g->hugepages && back.flat_addr == g->flat_addr, "hugepages/flat");
+	CHECK(back.hotplug_block == g->hotplug_block, "hotplug block\n%s", xml);
 	for (unsigned i = 0; i < g->nr_nodes; i++) {
 		const struct dom_node *a = &g->node[i], *b = &back.node[i];
 
 		CHECK(a->size == b->size && a->host_node == b->host_node && a->cma == b->cma &&
-		      a->headroom == b->headroom, "node %u\n%s", i, xml);
+		      a->headroom == b->headroom && a->hotplug == b->hotplug &&
+		      a->hotplug_req == b->hotplug_req, "node %u\n%s", i, xml);
 		CHECK(g->nr_nodes == 1 || (a->cpu_first == b->cpu_first && a->cpu_last == b->cpu_last),
 		      "node %u cpus\n%s", i, xml);
 	}
