@@ -550,7 +550,7 @@ else
 fi
 # the calls the trigger makes, the thread each names
 declare -A trip_what=([vcpu]='vCPU 0 thread called ioctl \(system call 16\)'
-	[device]='device vio-(blk|rng) thread called execve \(system call 59\)'
+	[device]='device vio-[a-z0-9]+ thread called execve \(system call 59\)'
 	[fuse]='FUSE worker thread called mmap \(system call 9\)'
 	[console]='console input thread called execve \(system call 59\)'
 	[main]='main thread called mmap \(system call 9\)')
