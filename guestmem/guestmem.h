@@ -570,48 +570,11 @@ int gm_node_hotplug_bitmap(struct gm_mem *mem, unsigned node, char **out);
 int gm_node_cma_resize(struct gm_mem *mem, unsigned node, uint64_t size,
 		       struct gm_error *e);
 
-/* ---- regions: spans of a node reserved by other parts of kvmem ------------ */
-
-/*
- * A region is a span of guest-physical addresses that belongs to a node but
- * is managed by someone else (a virtio-mem device's hot-plug region): it may
- * lie inside the node's ranges or beyond them. guestmem only records it, so
- * that what describes the node (its map.svg) shows it; what is plugged into
- * it is allocated as usual (owned allocations of the node) and drawn over it.
- */
-enum gm_region_kind {
-	GM_REGION_HOTPLUG,	/* a virtio-mem device's hot-plug region */
-	GM_REGION_NR
-};
-
-#define GM_REGIONS_MAX		4	/* per node */
-
-struct gm_region {
-	uint64_t start, size;
-	enum gm_region_kind kind;
-	char label[GM_NAME_MAX + 1];	/* "virtio-mem0": for display only */
-};
-
-/*
- * gm_region_add() - record @r on node @node. 0; -EINVAL (no such node, bad
- * kind, empty or wrapping span, label not 1..GM_NAME_MAX printable ASCII),
- * -EEXIST (overlaps one of the node's regions), -ENOSPC (GM_REGIONS_MAX
- * already). Takes the node lock; nothing changes on failure.
- */
-int gm_region_add(struct gm_mem *mem, unsigned node, const struct gm_region *r);
-
-/* gm_region_remove() - forget node @node's region starting at @start: 0 or -ENOENT. */
-int gm_region_remove(struct gm_mem *mem, unsigned node, uint64_t start);
-
-/* gm_regions() - copy up to @max of @node's regions, ascending: how many it has, or -EINVAL. */
-int gm_regions(struct gm_mem *mem, unsigned node, struct gm_region *out,
-	       unsigned max);
-
 /* ---- pictures: a node's map (map.c takes it, map-svg.c draws it) ---------- */
 
 /*
  * The kinds of reserved area a map draws under the allocations: early
- * ranges by type, the CMA area and regions (gm_region_add()) by kind. A new
+ * ranges by type, the CMA area, the hot-plug region (--hotplug). A new
  * kind is one more entry here, one row of map-svg.c's style table and one
  * case in map.c that lists its areas.
  */
@@ -620,7 +583,7 @@ enum gm_area_kind {
 	GM_AREA_EARLY_RESERVED,	/* early range the guest never uses */
 	GM_AREA_EARLY_ACPI,	/* early range holding ACPI tables */
 	GM_AREA_CMA,		/* the node's contiguous-range area */
-	GM_AREA_HOTPLUG,	/* a hot-plug region (GM_REGION_HOTPLUG) */
+	GM_AREA_HOTPLUG,	/* the node's hot-plug region; plugged blocks are from=hotplug */
 	GM_AREA_NR
 };
 
@@ -643,11 +606,8 @@ struct gm_map_alloc {
 	unsigned nr_blocks;
 };
 
-/*
- * node 0 is split by the MMIO hole, a --hotplug region is one more range;
- * a region beyond the ranges is drawn as one more
- */
-#define GM_MAP_RANGES		(3 + GM_REGIONS_MAX)
+/* a node's ranges: RAM (node 0's split by the MMIO hole), then its --hotplug region */
+#define GM_MAP_RANGES		3
 
 /*
  * A consistent picture of one node at one instant: what every byte of its
@@ -662,7 +622,7 @@ struct gm_node_map {
 	uint64_t size;			/* bytes of memory (the hole excluded) */
 	uint64_t chunk;
 	bool retired;
-	unsigned nr_ranges;		/* drawn: the node's, then regions beyond them */
+	unsigned nr_ranges;		/* the node's: RAM, then the hot-plug region */
 	struct gm_range range[GM_MAP_RANGES];	/* ascending, hva NULL */
 	uint64_t avail;			/* buddy free bytes */
 	uint64_t cma_size, cma_used;

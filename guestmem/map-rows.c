@@ -139,7 +139,8 @@ static void title_alloc(struct svg *s, const struct gm_map_alloc *a)
 	map_put_esc(s->f, a->name);
 	fprintf(s->f, "\n%s in %u block%s, from %s, owned by the %s", map_human(a->size, h),
 		a->nr_blocks, a->nr_blocks == 1 ? "" : "s",
-		a->from == GM_FROM_CMA ? "cma" : "buddy",
+		a->from == GM_FROM_CMA ? "cma" :
+		a->from == GM_FROM_HOTPLUG ? "hotplug" : "buddy",
 		a->owner == GM_OWNER_VM ? "vm" : "user");
 	if (a->purpose[0]) {
 		fputs(" (", s->f);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * map.c - a consistent snapshot of one node for its picture (map-svg.c):
- * layout, reserved areas (early ranges, CMA, regions), live allocations
+ * layout, reserved areas (early ranges, CMA, the hot-plug region), live allocations
  * with their blocks, free buddy blocks.
  *
  * Everything is copied under the table read lock and the node lock at once
@@ -18,8 +18,8 @@
 
 #include "pool.h"
 
-_Static_assert(GM_NODE_MAX_RANGES + GM_REGIONS_MAX <= GM_MAP_RANGES,
-	       "a node's ranges and regions fit in a map's ranges");
+_Static_assert(GM_NODE_MAX_RANGES <= GM_MAP_RANGES,
+	       "a node's ranges fit in a map's ranges");
 
 static int area_push(struct gm_node_map *m, size_t *cap, uint64_t start,
 		     uint64_t size, enum gm_area_kind kind, const char *label)
@@ -52,14 +52,7 @@ static enum gm_area_kind early_kind(enum gm_early_type t)
 	}
 }
 
-static enum gm_area_kind region_kind(enum gm_region_kind k)
-{
-	switch (k) {
-	default:		return GM_AREA_HOTPLUG;
-	}
-}
-
-/* The reserved areas of @n: its early ranges, its CMA area, its regions. */
+/* The reserved areas of @n: its early ranges, its CMA area, its hot-plug region. */
 static int take_areas(const struct gm_node *n, struct gm_node_map *m)
 {
 	size_t cap = 0;
@@ -75,9 +68,6 @@ static int take_areas(const struct gm_node *n, struct gm_node_map *m)
 	if (!ret && n->hp)
 		ret = area_push(m, &cap, gm_cma_base(n->hp), gm_cma_size(n->hp),
 				GM_AREA_HOTPLUG, "hotplug");
-	for (unsigned i = 0; !ret && i < n->nr_regions; i++)
-		ret = area_push(m, &cap, n->region[i].start, n->region[i].size,
-				region_kind(n->region[i].kind), n->region[i].label);
 	if (!ret && m->nr_areas > 1)
 		qsort(m->areas, m->nr_areas, sizeof(*m->areas), area_cmp);
 	return ret;
@@ -88,33 +78,13 @@ static bool on_node(const struct gm_alloc *a, unsigned node)
 	return a->state == GM_A_LIVE && a->info.req.node == node;
 }
 
-/*
- * The ranges to draw: the node's, then each region that lies beyond them
- * (one inside them is drawn as an area of those), ascending.
- */
+/* The ranges to draw: the node's own (RAM, then its hot-plug region). */
 static void take_ranges(const struct gm_node *n, struct gm_node_map *m)
 {
 	m->nr_ranges = n->nr_ranges;
 	for (unsigned i = 0; i < n->nr_ranges; i++) {
 		m->range[i] = n->range[i];
 		m->range[i].hva = NULL;
-	}
-	for (unsigned i = 0; i < n->nr_regions; i++) {
-		const struct gm_region *g = &n->region[i];
-		bool inside = false;
-		unsigned pos;
-
-		for (unsigned k = 0; k < n->nr_ranges; k++)
-			inside |= g->start < n->range[k].start + n->range[k].size &&
-				  n->range[k].start < g->start + g->size;
-		if (inside)
-			continue;
-		pos = m->nr_ranges++;
-		while (pos && m->range[pos - 1].start > g->start) {
-			m->range[pos] = m->range[pos - 1];
-			pos--;
-		}
-		m->range[pos] = (struct gm_range){ .start = g->start, .size = g->size };
 	}
 }
 

@@ -23,7 +23,7 @@
 #define GM_NODE_MAX_RANGES	3	/* node 0 may be split by the MMIO hole, + hot-plug */
 
 struct gm_node {
-	pthread_mutex_t lock;		/* early list, buddy, cma, regions below */
+	pthread_mutex_t lock;		/* early list, buddy, cma, hp below */
 	unsigned id;
 	struct gm_node_config cfg;
 	uint64_t start, end;		/* span, end exclusive, holes included */
@@ -45,10 +45,6 @@ struct gm_node {
 	struct gm_blist cma_blocks;	/* buddy blocks the CMA area holds */
 	bool cma_dirty;			/* the area held unbacked data since carved */
 	struct gm_cma *hp;		/* the hot-plug region's block map, NULL if none */
-
-	/* regions other parts of kvmem reserved (region.c), ascending */
-	struct gm_region region[GM_REGIONS_MAX];
-	unsigned nr_regions;
 
 	/* backing */
 	void *map;			/* cfg.size bytes, ranges at their offsets; NULL when not backed */

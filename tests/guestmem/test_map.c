@@ -2,8 +2,8 @@
 /*
  * test_map.c - a node's picture (guestmem/map*.c): the snapshot agrees with
  * the allocators, the SVG parses as XML (libxml2) with names escaped, it
- * names every allocation, shows early ranges, CMA and hot-plug regions
- * (gm_region_add()), and stays under GM_MAP_SVG_MAX bytes at 100,000 free
+ * names every allocation, shows early ranges, CMA and a node's hot-plug
+ * region (--hotplug) with its plugged blocks, and stays under GM_MAP_SVG_MAX bytes at 100,000 free
  * fragments beside 100,000 live allocations with the longest names.
  * Rendering with rsvg-convert is tests/replay/map.sh's.
  */
@@ -246,12 +246,15 @@ END_TEST
  * every other one a free fragment and every other one an allocation with
  * a 63-character name made of XML's special characters (each 4 to 6 bytes
  * escaped), the first 256 VM-owned with 8 blocks and a long purpose, 32
- * early ranges with such labels, a CMA area and 4 hot-plug regions: still
- * well-formed and under GM_MAP_SVG_MAX.
+ * early ranges with such labels, a CMA area, and a hot-plug region over
+ * the last 256 MiB whose every allocation is a VM-owned plug (from=hotplug):
+ * still well-formed and under GM_MAP_SVG_MAX.
  */
+#define HP_START	(768 * MIB)
+
 START_TEST(test_worst_case)
 {
-	const unsigned nr = 131072, nr_areas = 32 + 1 + GM_REGIONS_MAX;
+	const unsigned nr = 131072, nr_areas = 32 + 1 + 1;
 	struct gm_node_map m = {
 		.start = 0, .end = 1 * GIB, .size = 1 * GIB, .chunk = 4 * KIB,
 		.retired = true, .nr_ranges = 1, .range = { { .start = 0, .size = 1 * GIB } },
@@ -278,6 +281,10 @@ START_TEST(test_worst_case)
 			a->owner = GM_OWNER_VM;
 			memset(a->purpose, '"', GM_PURPOSE_MAX - 1);
 		}
+		if ((uint64_t)i * 8 * KIB >= HP_START) {	/* a plug of the region */
+			a->owner = GM_OWNER_VM;
+			a->from = GM_FROM_HOTPLUG;
+		}
 		for (unsigned k = 0; k < nb; k++)	/* the VM's extra blocks repeat its first */
 			m.blocks[m.nr_blocks++] = (struct gm_block){
 				.gpa = (uint64_t)i * 8 * KIB, .size = 4 * KIB };
@@ -292,7 +299,12 @@ START_TEST(test_worst_case)
 
 		a->start = (uint64_t)i * 16 * MIB;
 		a->size = 16 * KIB;
-		a->kind = i < 32 ? GM_AREA_EARLY_RAM : i == 32 ? GM_AREA_CMA : GM_AREA_HOTPLUG;
+		a->kind = i < 32 ? GM_AREA_EARLY_RAM : GM_AREA_CMA;
+		if (i == 33) {
+			a->start = HP_START;
+			a->size = 1 * GIB - HP_START;
+			a->kind = GM_AREA_HOTPLUG;
+		}
 		memset(a->label, '&', GM_NAME_MAX);
 	}
 	m.nr_areas = nr_areas;
@@ -312,75 +324,91 @@ START_TEST(test_worst_case)
 END_TEST
 
 /*
- * Expect: regions are recorded ascending and checked (overlap, label, a
- * full node), a hot-plug region beyond the node's memory is drawn as one
- * more range after a gap and one inside it as an area, both with their
- * labels; removed, they are gone from the next picture.
+ * Expect: a node configured with a hot-plug region (--hotplug 1:1G) shows
+ * it as one more range after its RAM and as a hot-plug area; the blocks the
+ * VM plugged (from=hotplug) are named over it, said to be from hotplug;
+ * unplugged, they are gone from the next picture and the region stays. A
+ * node without a region shows none.
  */
-START_TEST(test_regions)
+START_TEST(test_hotplug_region)
 {
-	struct gm_mem *mem = mkmem("0:1G,1:512M", 0, NULL, true);
-	struct gm_region r = { .start = 0x140000000ULL, .size = 1 * GIB,
-			       .kind = GM_REGION_HOTPLUG, .label = "virtio-mem0" };
-	struct gm_region in = { .start = 0x110000000ULL, .size = 128 * MIB,
-				.kind = GM_REGION_HOTPLUG, .label = "inside" };
-	struct gm_region bad = r, got[GM_REGIONS_MAX];
+	struct gm_config cfg;
+	struct gm_error e;
+	struct gm_mem *mem;
 	struct gm_node_map *m;
-	char *svg, *text;
+	struct gm_alloc_info *info[2];
+	const uint64_t at[2] = { 0, 64 * MIB }, size[2] = { 8 * MIB, 4 * MIB };
+	char *svg, *text, name[2][GM_NAME_MAX + 1];
+	uint64_t b;
 	size_t len;
 
-	ck_assert_int_eq(gm_region_add(mem, 1, &r), 0);
-	ck_assert_int_eq(gm_region_add(mem, 1, &r), -EEXIST);
-	ck_assert_int_eq(gm_region_add(mem, 1, &in), 0);
-	ck_assert_int_eq(gm_region_add(mem, 2, &in), -EINVAL);
-	bad.start = 0x200000000ULL;
-	bad.label[0] = '\0';
-	ck_assert_int_eq(gm_region_add(mem, 1, &bad), -EINVAL);
-	bad.label[0] = 'x';
-	bad.size = 0;
-	ck_assert_int_eq(gm_region_add(mem, 1, &bad), -EINVAL);
-	bad.size = ~0ULL;
-	ck_assert_int_eq(gm_region_add(mem, 1, &bad), -EINVAL);
-	bad.size = 1 * GIB;
-	bad.kind = GM_REGION_NR;
-	ck_assert_int_eq(gm_region_add(mem, 1, &bad), -EINVAL);
-	bad.kind = GM_REGION_HOTPLUG;
-	for (unsigned i = 0; i < GM_REGIONS_MAX - 2; i++) {
-		bad.start = 0x200000000ULL + i * GIB;
-		ck_assert_int_eq(gm_region_add(mem, 1, &bad), 0);
+	gm_config_init(&cfg);
+	ck_assert_int_eq(gm_parse_numa("0:1G,1:512M", &cfg, &e), 0);
+	ck_assert_msg(gm_parse_hotplug("1:1G", &cfg, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_parse_hotplug_block("4M", &cfg, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_mem_create(&cfg, &mem, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
+	b = nstat(mem, 1).hotplug_base;
+	ck_assert_uint_ne(b, 0);
+
+	for (unsigned i = 0; i < 2; i++) {	/* what virtio-mem does on a plug */
+		struct gm_request r;
+
+		gm_request_init(&r);
+		r.owner = GM_OWNER_VM;
+		snprintf(r.name, sizeof(r.name), "vm.hp1.%llx",
+			 (unsigned long long)(b + at[i]));
+		r.node = 1;
+		r.from = GM_FROM_HOTPLUG;
+		r.mode = GM_MODE_RANGE;
+		r.range_start = b + at[i];
+		r.range_end = b + at[i] + size[i];
+		r.size = size[i];
+		ck_assert_msg(gm_alloc(mem, &r, &info[i], &e) == 0, "%s", e.msg);
+		snprintf(name[i], sizeof(name[i]), "%s", r.name);
 	}
-	bad.start = 0x800000000ULL;
-	ck_assert_int_eq(gm_region_add(mem, 1, &bad), -ENOSPC);
-	ck_assert_int_eq(gm_regions(mem, 1, got, GM_REGIONS_MAX), GM_REGIONS_MAX);
-	ck_assert_uint_eq(got[0].start, in.start);
-	ck_assert_uint_eq(got[1].start, r.start);
-	for (unsigned i = 0; i < GM_REGIONS_MAX - 2; i++)
-		ck_assert_int_eq(gm_region_remove(mem, 1, 0x200000000ULL + i * GIB), 0);
-	ck_assert_int_eq(gm_region_remove(mem, 1, 0x200000000ULL), -ENOENT);
-	ck_assert_int_eq(gm_regions(mem, 0, NULL, 0), 0);
 
 	ck_assert_int_eq(gm_node_map_take(mem, 1, &m), 0);
 	ck_assert_uint_eq(m->nr_ranges, 2);
-	ck_assert_uint_eq(m->range[1].start, r.start);
-	ck_assert_uint_eq(m->range[1].size, r.size);
-	ck_assert_uint_eq(m->nr_areas, 2);
+	ck_assert_uint_eq(m->range[1].start, b);
+	ck_assert_uint_eq(m->range[1].size, 1 * GIB);
+	ck_assert_uint_eq(m->end, b + 1 * GIB);
+	ck_assert_uint_eq(m->nr_areas, 1);
 	ck_assert_int_eq(m->areas[0].kind, GM_AREA_HOTPLUG);
+	ck_assert_uint_eq(m->areas[0].start, b);
+	ck_assert_uint_eq(m->areas[0].size, 1 * GIB);
+	ck_assert_uint_eq(m->nr_allocs, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct gm_map_alloc *a = &m->allocs[i];
+
+		ck_assert_str_eq(a->name, name[i]);
+		ck_assert_int_eq(a->from, GM_FROM_HOTPLUG);
+		ck_assert_int_eq(a->owner, GM_OWNER_VM);
+		ck_assert_uint_eq(a->size, size[i]);
+		ck_assert_uint_eq(m->blocks[a->first].gpa, b + at[i]);
+	}
 	gm_node_map_free(m);
 
 	svg = node_svg(mem, 1, &len);
 	text = svg_text(svg, len);
-	ck_assert_ptr_nonnull(strstr(text, "virtio-mem0"));
-	ck_assert_ptr_nonnull(strstr(text, "inside"));
+	ck_assert(has_word(text, name[0]));
+	ck_assert(has_word(text, name[1]));
+	ck_assert_ptr_nonnull(strstr(text, "from hotplug, owned by the vm"));
 	ck_assert_ptr_nonnull(strstr(text, "hot-plug region, unplugged"));
-	ck_assert_ptr_nonnull(strstr(text, "hot-plug 1.1 GiB in 2 regions"));
-	ck_assert_ptr_nonnull(strstr(text, "gap 0x120000000"));
+	ck_assert_ptr_nonnull(strstr(text, "hot-plug 1 GiB in 1 region"));
 	free(text);
 	free(svg);
 
-	ck_assert_int_eq(gm_region_remove(mem, 1, r.start), 0);
-	ck_assert_int_eq(gm_region_remove(mem, 1, in.start), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_int_eq(gm_free_id(mem, info[i]->id, GM_OWNER_VM, &e), 0);
+		gm_alloc_info_free(info[i]);
+	}
 	svg = node_svg(mem, 1, &len);
-	ck_assert_ptr_null(strstr(svg, "virtio-mem0"));
+	ck_assert_ptr_null(strstr(svg, name[0]));
+	ck_assert_ptr_null(strstr(svg, name[1]));
+	ck_assert_ptr_nonnull(strstr(svg, "hot-plug region, unplugged"));
+	free(svg);
+	svg = node_svg(mem, 0, &len);
 	ck_assert_ptr_null(strstr(svg, "hot-plug"));
 	free(svg);
 	gm_mem_destroy(mem);
@@ -390,5 +418,5 @@ END_TEST
 int main(void)
 {
 	RUN_SUITE("map", test_escape, test_names_every_allocation,
-		  test_fragmented_bound, test_worst_case, test_regions);
+		  test_fragmented_bound, test_worst_case, test_hotplug_region);
 }
