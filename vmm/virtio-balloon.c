@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-balloon.c - the traditional memory balloon ([VIRTIO] 5.5) with
- * free page reporting and the statistics queue: how a guest gives host
- * memory back, and how the host sees the guest's own figures.
+ * virtio-balloon.c - the traditional memory balloon ([VIRTIO] 5.5): how a
+ * guest gives host memory back. This file is the device: its queues, the
+ * inflate and deflate buffers, the target and actual sizes, its life cycle.
+ * Free page reporting is balloon-report.c, the statistics queue
+ * balloon-stats.c; what they share is balloon.h.
  *
  * Queues, numbered without gaps as the driver does ([VIRTIO] 5.5.2: an
  * optional queue not negotiated takes no number): 0 inflate, 1 deflate,
@@ -11,9 +13,7 @@
  * refuses a reporting queue of fewer than 32).
  *
  * Inflate and deflate buffers are arrays of le32 4 KiB page frame numbers
- * (Linux sends up to 256 a buffer). Reporting buffers are the free ranges
- * themselves (Linux: device-writable, each a buddy block of at least
- * pageblock_order); the device reads only their addresses and lengths.
+ * (Linux sends up to 256 a buffer).
  *
  * The guest is untrusted. A page or range is acted on only if it lies
  * wholly inside the guest's RAM (the VM-owned vm.ramN allocations, so
@@ -35,11 +35,6 @@
  * 512 of its 4 KiB pages are in the balloon. A deflate needs no host
  * action (MUST_TELL_HOST only orders it before the guest's next use).
  *
- * Statistics: the driver keeps one buffer in the stats queue; the device
- * holds it and gives it back when it wants fresh figures, and the driver
- * refills it and queues it again ([VIRTIO] 5.5.6.3). vmm_balloon_stats()
- * asks for a refresh when the figures are older than the caller allows.
- *
  * Locking: the queue handlers run on the worker under the device lock,
  * which also covers the bitmaps and counters (readers take it with
  * vmm_virtio_lock()). The statistics have their own lock and condition,
@@ -49,10 +44,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
-#include "virtio.h"
+#include "balloon.h"
 
 #define VIRTIO_ID_BALLOON	5
 
@@ -68,61 +62,12 @@
 #define BALLOON_QUEUE_SIZE	128
 #define BALLOON_MAX_IOV		64	/* a report is up to 32 ranges (Linux) */
 #define BALLOON_MAX_PFNS	16384	/* one inflate/deflate buffer: 64 KiB */
-#define PAGE			4096ULL
-#define PAGE_SHIFT		12
-#define STAT_BYTES		10	/* { le16 tag; le64 val; } packed */
 
-enum { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORT, Q_NONE };
-
-/* A span of guest RAM: adjacent blocks of one node's allocation merged. */
-struct extent {
-	uint64_t start, end;
-	unsigned node;
-	uint64_t first;			/* its first page's bit in the bitmaps */
-};
-
-struct vmm_balloon {
-	struct gm_mem *mem;
-	struct vmm_virtio *vd;
-	uint64_t granule;		/* host page size: what a release needs */
-	uint64_t ram;			/* bytes of guest RAM covered */
-
-	struct extent *ext;
-	unsigned nr_ext;
-	struct gm_range *ranges;	/* every backed range, for host -> guest */
-	unsigned nr_ranges;
-	struct gm_early_range *early;	/* every node's early ranges */
-	unsigned nr_early;
-
-	/* device lock */
-	uint8_t role[VMM_VIRTIO_MAX_QUEUES];	/* Q_*, set at start */
-	uint64_t *ballooned, *reported;	/* one bit per page */
-	uint64_t node_ballooned[GM_MAX_NODES];
-	uint64_t node_reported[GM_MAX_NODES];	/* cumulative bytes */
-	struct vmm_balloon_info info;
-	bool stats_held;		/* the driver's stats buffer is ours */
-	uint16_t stats_head;
-
-	pthread_mutex_t stat_lock;	/* @stats, @stats_ns, @stats_seq, @want */
-	pthread_cond_t stat_cond;
-	struct vmm_balloon_stats stats;
-	uint64_t stats_ns, stats_seq;
-	bool want;
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- guest RAM and the bitmaps ---------------------------------------------- */
+/* ---- guest RAM ---------------------------------------------------------- */
 
 /* The extent holding all of [gpa, gpa + len), or NULL. */
-static const struct extent *extent_of(const struct vmm_balloon *b, uint64_t gpa,
-				      uint64_t len)
+const struct extent *vmm_balloon_extent_of(const struct vmm_balloon *b,
+					   uint64_t gpa, uint64_t len)
 {
 	unsigned lo = 0, hi = b->nr_ext;
 
@@ -140,24 +85,6 @@ static const struct extent *extent_of(const struct vmm_balloon *b, uint64_t gpa,
 	return NULL;
 }
 
-static uint64_t bit_of(const struct extent *x, uint64_t gpa)
-{
-	return x->first + ((gpa - x->start) >> PAGE_SHIFT);
-}
-
-static bool test_bit(const uint64_t *map, uint64_t i)
-{
-	return map[i / 64] >> (i % 64) & 1;
-}
-
-static void put_bit(uint64_t *map, uint64_t i, bool on)
-{
-	if (on)
-		map[i / 64] |= 1ULL << (i % 64);
-	else
-		map[i / 64] &= ~(1ULL << (i % 64));
-}
-
 /* All pages of [gpa, gpa + len) (inside @x) are in the balloon. */
 static bool all_ballooned(const struct vmm_balloon *b, const struct extent *x,
 			  uint64_t gpa, uint64_t len)
@@ -168,7 +95,7 @@ static bool all_ballooned(const struct vmm_balloon *b, const struct extent *x,
 	return true;
 }
 
-static void discard(struct vmm_balloon *b, uint64_t gpa, uint64_t len)
+void vmm_balloon_discard(struct vmm_balloon *b, uint64_t gpa, uint64_t len)
 {
 	if (gm_mem_discard(b->mem, gpa, len))
 		b->info.discard_failed++;
@@ -195,16 +122,16 @@ static void release_run(struct vmm_balloon *b, const struct extent *x,
 				at = a;
 			len += g;
 		} else if (len) {
-			discard(b, at, len);
+			vmm_balloon_discard(b, at, len);
 			len = 0;
 		}
 	}
 	if (len)
-		discard(b, at, len);
+		vmm_balloon_discard(b, at, len);
 }
 
 /* Why [gpa, gpa + len), not wholly in guest RAM, is refused: counted. */
-static void refuse_range(struct vmm_balloon *b, uint64_t gpa, uint64_t len)
+void vmm_balloon_refuse_range(struct vmm_balloon *b, uint64_t gpa, uint64_t len)
 {
 	for (unsigned i = 0; i < b->nr_early; i++) {
 		const struct gm_early_range *r = &b->early[i];
@@ -224,11 +151,11 @@ static bool one_pfn(struct vmm_balloon *b, uint32_t pfn, bool in,
 		    const struct extent **xp)
 {
 	uint64_t gpa = (uint64_t)pfn << PAGE_SHIFT, bit;
-	const struct extent *x = extent_of(b, gpa, PAGE);
+	const struct extent *x = vmm_balloon_extent_of(b, gpa, PAGE);
 
 	*xp = x;
 	if (!x) {
-		refuse_range(b, gpa, PAGE);
+		vmm_balloon_refuse_range(b, gpa, PAGE);
 		return false;
 	}
 	bit = bit_of(x, gpa);
@@ -287,118 +214,6 @@ static void pfn_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c, bool
 		release_run(b, run_x, run_start, run_end);
 }
 
-/* ---- free page reporting --------------------------------------------------------- */
-
-/* The guest address of host pointer @p (one vmm_vq_map()ped iovec). */
-static bool guest_addr(const struct vmm_balloon *b, const void *p, uint64_t len,
-		       uint64_t *gpa)
-{
-	uintptr_t h = (uintptr_t)p;
-
-	for (unsigned i = 0; i < b->nr_ranges; i++) {
-		uintptr_t base = (uintptr_t)b->ranges[i].hva;
-
-		if (h >= base && h - base < b->ranges[i].size &&
-		    len <= b->ranges[i].size - (h - base)) {
-			*gpa = b->ranges[i].start + (h - base);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void report_range(struct vmm_balloon *b, const struct iovec *v)
-{
-	const struct extent *x;
-	uint64_t gpa;
-
-	if (!v->iov_base || !guest_addr(b, v->iov_base, v->iov_len, &gpa)) {
-		b->info.refused_outside++;
-		return;
-	}
-	if (!(x = extent_of(b, gpa, v->iov_len))) {
-		refuse_range(b, gpa, v->iov_len);
-		return;
-	}
-	if (!v->iov_len || (gpa | v->iov_len) & (b->granule - 1)) {
-		b->info.refused_misaligned++;
-		return;
-	}
-	discard(b, gpa, v->iov_len);
-	for (uint64_t a = gpa; a < gpa + v->iov_len; a += PAGE)
-		put_bit(b->reported, bit_of(x, a), true);
-	b->node_reported[x->node] += v->iov_len;
-	b->info.reported += v->iov_len;
-	b->info.reported_ranges++;
-}
-
-static void report_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
-{
-	unsigned nr = c->nr_out + c->nr_in;
-
-	if (c->err) {		/* a buffer outside guest memory: the whole report */
-		b->info.refused_buffer++;
-		return;
-	}
-	for (unsigned i = 0; i < nr; i++)
-		report_range(b, &c->iov[i]);
-}
-
-/* ---- statistics -------------------------------------------------------------------- */
-
-/* A stats buffer: its figures kept; false if malformed (given back at once). */
-static bool stats_buffer(struct vmm_balloon *b, const struct vmm_vq_chain *c)
-{
-	struct vmm_balloon_stats s = { 0 };
-	uint8_t e[STAT_BYTES];
-
-	if (c->err || c->in_len || c->out_len % STAT_BYTES ||
-	    c->out_len > VMM_BALLOON_NR_STATS * 4 * STAT_BYTES) {
-		b->info.refused_buffer++;
-		return false;
-	}
-	for (size_t off = 0; off < c->out_len; off += STAT_BYTES) {
-		uint16_t tag;
-		uint64_t val;
-
-		if (vmm_iov_copy_from(c->iov, c->nr_out, off, e, STAT_BYTES) != STAT_BYTES)
-			break;
-		memcpy(&tag, e, 2);
-		memcpy(&val, e + 2, 8);
-		tag = le16toh(tag);
-		if (tag >= VMM_BALLOON_NR_STATS)
-			continue;	/* a tag from a newer driver */
-		s.have |= 1u << tag;
-		s.val[tag] = le64toh(val);
-	}
-	pthread_mutex_lock(&b->stat_lock);
-	b->stats = s;
-	b->stats_ns = now_ns();
-	b->stats_seq++;
-	b->want = false;		/* what a reader asked for has come */
-	pthread_cond_broadcast(&b->stat_cond);
-	pthread_mutex_unlock(&b->stat_lock);
-	return true;
-}
-
-/* Give the held stats buffer back, so the driver refills it. */
-static void stats_ask(struct vmm_balloon *b, unsigned q)
-{
-	if (!b->stats_held || q == Q_NONE)
-		return;
-	b->stats_held = false;
-	vmm_vq_push(vmm_virtio_queue(b->vd, q), b->stats_head, 0);
-	vmm_virtio_used(b->vd, q);
-}
-
-static unsigned queue_of(const struct vmm_balloon *b, unsigned role)
-{
-	for (unsigned q = 0; q < VMM_VIRTIO_MAX_QUEUES; q++)
-		if (b->role[q] == role)
-			return q;
-	return Q_NONE;
-}
-
 /* ---- handlers ---------------------------------------------------------------------- */
 
 static void balloon_notify(struct vmm_virtio *vd, unsigned q)
@@ -419,10 +234,10 @@ static void balloon_notify(struct vmm_virtio *vd, unsigned q)
 				pfn_buffer(b, &c, role == Q_INFLATE);
 				break;
 			case Q_REPORT:
-				report_buffer(b, &c);
+				vmm_balloon_report_buffer(b, &c);
 				break;
 			case Q_STATS:
-				if (!stats_buffer(b, &c))
+				if (!vmm_balloon_stats_buffer(b, &c))
 					break;
 				if (b->stats_held)	/* a second one: give the first back */
 					vmm_vq_push(vq, b->stats_head, 0);
@@ -452,20 +267,6 @@ static int balloon_start(struct vmm_virtio *vd, uint64_t features)
 	if (features & (1ULL << BALLOON_F_REPORTING))
 		b->role[q++] = Q_REPORT;
 	return 0;
-}
-
-static void balloon_wake(struct vmm_virtio *vd)
-{
-	struct vmm_balloon *b = vmm_virtio_priv(vd);
-	bool want;
-
-	pthread_mutex_lock(&b->stat_lock);
-	want = b->want && b->stats_held;
-	if (want)
-		b->want = false;
-	pthread_mutex_unlock(&b->stat_lock);
-	if (want)
-		stats_ask(b, queue_of(b, Q_STATS));
 }
 
 /*
@@ -513,7 +314,7 @@ static const struct vmm_virtio_ops balloon_ops = {
 	.start = balloon_start,
 	.reset = balloon_reset,
 	.config_write = balloon_config_write,
-	.wake = balloon_wake,
+	.wake = vmm_balloon_wake,
 };
 
 /* ---- the files' side ------------------------------------------------------------------ */
@@ -537,95 +338,6 @@ void vmm_balloon_info(struct vmm_balloon *b, struct vmm_balloon_info *info)
 	*info = b->info;
 	info->ram = b->ram;
 	vmm_virtio_unlock(b->vd);
-}
-
-/*
- * Reported pages of @x still released (mincore: not resident); pages the
- * guest has touched since are resident again and leave the bitmap.
- */
-static uint64_t still_released(struct vmm_balloon *b, const struct extent *x)
-{
-	const char *hva = gm_mem_hva(b->mem, x->start, x->end - x->start);
-	uint64_t pages = (x->end - x->start) / PAGE, out = 0;
-	unsigned char vec[1024];
-
-	if (!hva)
-		return 0;
-	for (uint64_t p = 0; p < pages; p += sizeof(vec)) {
-		uint64_t n = pages - p < sizeof(vec) ? pages - p : sizeof(vec), i;
-
-		for (i = 0; i < n && !test_bit(b->reported, x->first + p + i); i++)
-			;
-		if (i == n)
-			continue;
-		if (mincore((void *)(hva + p * PAGE), n * PAGE, vec) < 0)
-			continue;
-		for (i = 0; i < n; i++) {
-			if (!test_bit(b->reported, x->first + p + i))
-				continue;
-			if (vec[i] & 1)
-				put_bit(b->reported, x->first + p + i, false);
-			else
-				out += PAGE;
-		}
-	}
-	return out;
-}
-
-int vmm_balloon_node(struct vmm_balloon *b, unsigned node,
-		     struct vmm_balloon_node *out)
-{
-	unsigned nodes = gm_mem_nr_nodes(b->mem);
-	bool all = node == VMM_BALLOON_ALL_NODES;
-
-	if (!all && node >= nodes)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	vmm_virtio_lock(b->vd);
-	for (unsigned n = 0; n < nodes; n++)
-		if (all || n == node) {
-			out->ballooned += b->node_ballooned[n];
-			out->reported += b->node_reported[n];
-		}
-	for (unsigned i = 0; i < b->nr_ext; i++)
-		if (all || b->ext[i].node == node)
-			out->released += still_released(b, &b->ext[i]);
-	vmm_virtio_unlock(b->vd);
-	return 0;
-}
-
-int vmm_balloon_stats(struct vmm_balloon *b, unsigned max_age_ms,
-		      unsigned wait_ms, struct vmm_balloon_stats *out)
-{
-	uint64_t max_ns = (uint64_t)max_age_ms * 1000000ULL, now = now_ns(), seq;
-	struct timespec until;
-	bool ask;
-
-	pthread_mutex_lock(&b->stat_lock);
-	ask = b->stats_seq && now - b->stats_ns >= max_ns;
-	seq = b->stats_seq;
-	if (ask)
-		b->want = true;
-	pthread_mutex_unlock(&b->stat_lock);
-	if (ask) {
-		vmm_virtio_wake(b->vd);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += wait_ms / 1000;
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
-	pthread_mutex_lock(&b->stat_lock);
-	while (ask && b->stats_seq == seq &&
-	       pthread_cond_timedwait(&b->stat_cond, &b->stat_lock, &until) == 0)
-		;
-	*out = b->stats;
-	out->updates = b->stats_seq;
-	out->age_ms = b->stats_seq ? (now_ns() - b->stats_ns) / 1000000 : 0;
-	pthread_mutex_unlock(&b->stat_lock);
-	return b->stats_seq ? 0 : -ENODATA;
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -788,23 +500,4 @@ void vmm_balloon_destroy(struct vmm_balloon *b)
 	free(b->early);
 	free(b->ext);
 	free(b);
-}
-
-const char *vmm_balloon_stat_name(unsigned tag, bool *bytes)
-{
-	/* [VIRTIO] 5.5.6.3.1 tags, named as /proc/meminfo and /proc/vmstat would */
-	static const struct { const char *name; bool bytes; } names[VMM_BALLOON_NR_STATS] = {
-		{ "SwapIn", true }, { "SwapOut", true }, { "MajorFaults", false },
-		{ "MinorFaults", false }, { "MemFree", true }, { "MemTotal", true },
-		{ "MemAvailable", true }, { "Cached", true }, { "HugetlbAllocations", false },
-		{ "HugetlbFailures", false }, { "OomKills", false }, { "AllocStalls", false },
-		{ "AsyncScans", false }, { "DirectScans", false }, { "AsyncReclaims", false },
-		{ "DirectReclaims", false },
-	};
-
-	if (tag >= VMM_BALLOON_NR_STATS)
-		return NULL;
-	if (bytes)
-		*bytes = names[tag].bytes;
-	return names[tag].name;
 }
