@@ -2,7 +2,8 @@
 /*
  * internal.h - what the files of domain/ share: read.c (the file, libxml2
  * and libvirt) calls map.c (the element table) and host.c (what the host
- * has).
+ * has); map.c's table names the handlers of map-numa.c (memory, vCPUs,
+ * NUMA cells) and map-devices.c (serial, disks, rng, balloon, virtio-mem).
  */
 #ifndef KVMEM_DOMAIN_INTERNAL_H
 #define KVMEM_DOMAIN_INTERNAL_H
@@ -82,7 +83,7 @@ int dom_lib_load(struct gm_error *e);
 
 /* ---- walk.c: a document against a table of rules ------------------------- */
 
-struct mapping;		/* the handlers' state (map.c); opaque to the walk */
+struct mapping;		/* the handlers' state (below); opaque to the walk */
 
 struct dom_rule {
 	const char *path;	/* below the root, "a/b"; "" is the root itself;
@@ -116,6 +117,96 @@ int dom_walk(const struct dom_walk *w, xmlNode *root);
  * that attribute on it?
  */
 bool dom_user_wrote(xmlDoc *orig, xmlNode *n, const char *attr);
+
+/* ---- map.c, map-numa.c, map-devices.c: libvirt's elements ------------------- */
+
+/* What the handlers gather while the walk runs; dom_map() owns it. */
+struct mapping {
+	struct dom_guest *g;
+	xmlDoc *orig;
+	struct gm_error *e;
+	uint64_t memory, current;	/* <memory>, <currentMemory>, bytes */
+	bool has_current;
+	int all_host;			/* <numatune><memory nodeset>, -1 */
+	int memnode[GM_MAX_NODES];	/* <memnode cellid nodeset>, -1 */
+	unsigned nr_cells;
+	bool cell_seen[GM_MAX_NODES];
+	unsigned topo[4];		/* sockets dies cores threads */
+	bool has_topo;
+	char *page_nodeset;		/* <hugepages><page nodeset>, xmlFree */
+	bool serial, serial_file;	/* one serial port seen; of type file */
+	uint64_t cma_seen, headroom_seen;	/* bit per node */
+	int disk_target[DOM_MAX_DISKS];	/* <target dev='vdX'>: X - 'a', -1 */
+	uint64_t max_memory;		/* <maxMemory>, bytes; 0 = none */
+	struct vmem_dev {		/* a <memory model='virtio-mem'> */
+		int node;		/* <target><node>, -1 none */
+		uint64_t size, block, req;	/* bytes */
+	} vmem[GM_MAX_NODES];
+	unsigned nr_vmem;
+};
+
+/*
+ * The mapping's readers, map.c (@m->e gets the message on error). dom_prop()
+ * and dom_text_of() return xmlMalloc'd strings (xmlFree): an attribute or
+ * NULL, a leaf's text or "" (never NULL).
+ */
+char *dom_prop(xmlNode *n, const char *name);
+char *dom_text_of(xmlNode *n);
+/* dom_kib() - @value in @unit (KiB, or none) as bytes in *@out; 0 or -EINVAL. */
+int dom_kib(struct mapping *m, const char *what, const char *value,
+	    const char *unit, uint64_t *out);
+/* dom_number() - @v as a decimal in [0, @max] in *@out; 0 or -EINVAL. */
+int dom_number(struct mapping *m, const char *what, const char *v,
+	       unsigned long max, unsigned *out);
+/* dom_size_elem() - @n's text in its unit= as bytes in *@out; 0 or -EINVAL. */
+int dom_size_elem(struct mapping *m, xmlNode *n, const char *what, uint64_t *out);
+
+/*
+ * The element handlers map.c's table names (struct dom_rule.fn): read @n
+ * into @m or @m->g; 0, or -EINVAL/-ENOMEM with @m->e naming the element.
+ * map-numa.c: memory, vCPUs, NUMA cells and binding, kvmem's cma/headroom.
+ */
+int dom_on_memory(struct mapping *m, xmlNode *n);
+int dom_on_max_memory(struct mapping *m, xmlNode *n);
+int dom_on_current(struct mapping *m, xmlNode *n);
+int dom_on_hugepages(struct mapping *m, xmlNode *n);
+int dom_on_page(struct mapping *m, xmlNode *n);
+int dom_on_vcpu(struct mapping *m, xmlNode *n);
+int dom_on_numatune_memory(struct mapping *m, xmlNode *n);
+int dom_on_memnode(struct mapping *m, xmlNode *n);
+int dom_on_topology(struct mapping *m, xmlNode *n);
+int dom_on_cell(struct mapping *m, xmlNode *n);
+int dom_on_cma(struct mapping *m, xmlNode *n);
+int dom_on_headroom(struct mapping *m, xmlNode *n);
+/* map-devices.c: the serial port, disks, rng, the balloon, virtio-mem. */
+int dom_on_serial(struct mapping *m, xmlNode *n);
+int dom_on_serial_source(struct mapping *m, xmlNode *n);
+int dom_on_memballoon(struct mapping *m, xmlNode *n);
+int dom_on_disk(struct mapping *m, xmlNode *n);
+int dom_on_disk_driver(struct mapping *m, xmlNode *n);
+int dom_on_disk_source(struct mapping *m, xmlNode *n);
+int dom_on_disk_target(struct mapping *m, xmlNode *n);
+int dom_on_disk_readonly(struct mapping *m, xmlNode *n);
+int dom_on_disk_serial(struct mapping *m, xmlNode *n);
+int dom_on_rng(struct mapping *m, xmlNode *n);
+int dom_on_vmem(struct mapping *m, xmlNode *n);
+int dom_on_vmem_size(struct mapping *m, xmlNode *n);
+int dom_on_vmem_node(struct mapping *m, xmlNode *n);
+int dom_on_vmem_block(struct mapping *m, xmlNode *n);
+int dom_on_vmem_requested(struct mapping *m, xmlNode *n);
+
+/*
+ * The finish steps dom_map() runs after the walk, in this order: what spans
+ * elements, checked and completed into @m->g; 0 or -EINVAL with @m->e set.
+ * dom_finish_nodes() sizes and binds the nodes (cells against <memory>),
+ * dom_finish_vmem() places the virtio-mem devices on them (map-devices.c),
+ * dom_finish_cpu() checks the topology and the huge page nodeset,
+ * dom_finish_disks() puts each disk in the slot its target names.
+ */
+int dom_finish_nodes(struct mapping *m);
+int dom_finish_vmem(struct mapping *m);
+int dom_finish_cpu(struct mapping *m);
+int dom_finish_disks(struct mapping *m);
 
 /* ---- map.c, host.c, read.c ---------------------------------------------------- */
 
