@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzz_domain.c - the domain XML mapper (domain/map.c, dom_map()) on mutated
+ * fuzz_domain.c - the domain XML mapper (domain/map*.c, dom_map()) on mutated
  * documents, and a few of them through libvirt too (dom_read_mem()).
  *
  * Seed documents shaped like libvirt's normalized output (every row of the
