@@ -196,22 +196,26 @@ START_TEST(allowed_calls_pass)
 }
 END_TEST
 
-START_TEST(log_mode_lets_calls_through)
+/*
+ * Modes that let a forbidden call through: log (the kernel logs it) and
+ * off (no filter). The child runs to its end and says nothing.
+ */
+static const struct {
+	enum sbx_kind kind;
+	enum sbx_mode mode;
+} lenient[] = {
+	{ SBX_DEVICE, SBX_LOG },
+	{ SBX_FUSE, SBX_OFF },
+};
+
+START_TEST(lenient_mode_lets_calls_through)
 {
 	char err[512];
-	int st = run_child(SBX_DEVICE, SBX_LOG, BAD_SOCKET, err, sizeof(err));
+	int st = run_child(lenient[_i].kind, lenient[_i].mode, BAD_SOCKET, err, sizeof(err));
 
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: %s", st, err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "mode %d: status 0x%x: %s",
+		      lenient[_i].mode, st, err);
 	ck_assert_str_eq(err, "");
-}
-END_TEST
-
-START_TEST(off_mode_no_filter)
-{
-	char err[512];
-	int st = run_child(SBX_FUSE, SBX_OFF, BAD_SOCKET, err, sizeof(err));
-
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: %s", st, err);
 }
 END_TEST
 
@@ -248,8 +252,8 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, allowed_calls_pass, 0, SBX_NR_KINDS);
 	tcase_add_loop_test(tc, bad_call_traps, 0, (int)(NR_TRAPS * SBX_NR_KINDS));
-	tcase_add_test(tc, log_mode_lets_calls_through);
-	tcase_add_test(tc, off_mode_no_filter);
+	tcase_add_loop_test(tc, lenient_mode_lets_calls_through, 0,
+			    sizeof(lenient) / sizeof(lenient[0]));
 	tcase_add_test(tc, parse);
 	suite_add_tcase(s, tc);
 	return check_run(s);
