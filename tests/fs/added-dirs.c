@@ -136,8 +136,6 @@ int main(void)
 		{ "x", 0444, NULL, NULL }, { "x", 0444, NULL, NULL },
 	};
 	static const struct fs_file_ops one[] = { { "requested", 0644, show_knob, store_knob } };
-	struct gm_error e = { 0 };
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	ino_t i1 = 0, i2 = 0, i3 = 0;
@@ -145,19 +143,9 @@ int main(void)
 
 	pthread_mutex_init(&a.lock, NULL);
 	pthread_mutex_init(&b.lock, NULL);
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:16M,1:16M", false, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:16M,1:16M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
-	if (fs_mount(mem, mnt, NULL, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, NULL, &fs)) {
 		gm_mem_destroy(mem);
 		return 1;
 	}

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fs-util.h - what the C filesystem tests (vm-files, vm-owned, added-dirs)
- * share: TAP lines, a file read whole (in chunks of a size the test picks,
- * 3 bytes for the kernel's short-read path) and one write(2) of a value.
- * Plain C on the mount: no kvmem headers.
+ * share: TAP lines, a scratch mount point with guest memory behind it, a
+ * file read whole (in chunks of a size the test picks, 3 bytes for the
+ * kernel's short-read path) and one write(2) of a value.
  */
 #ifndef KVMEM_TESTS_FS_UTIL_H
 #define KVMEM_TESTS_FS_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "fusefs.h"
+#include "guestmem.h"
 
 static int tap_n, tap_failed;
 
@@ -30,6 +35,44 @@ static inline int tap_end(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
+}
+
+/*
+ * A scratch directory, mkdtemp(@tmp), its mount point @mnt = @tmp/m (@len
+ * bytes), and a retired gm_mem of @numa (backed first when @back) in *@mem.
+ * 0, or -1 after a "Bail out!" line.
+ */
+static inline int fs_scratch(char *tmp, char *mnt, size_t len, const char *numa, bool back,
+			     struct gm_mem **mem)
+{
+	struct gm_error e = { 0 };
+	struct gm_config cfg;
+
+	if (!mkdtemp(tmp)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(mnt, len, "%s/m", tmp);
+	gm_config_init(&cfg);
+	if (gm_parse_numa(numa, &cfg, &e) || gm_mem_create(&cfg, mem, &e) ||
+	    (back && gm_mem_back(*mem, 0, &e)) || gm_mem_retire(*mem, &e)) {
+		printf("Bail out! guestmem: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* fs_mount(@mem, @mnt, @vm, @fs): 0, or -1 after a "Bail out!" line. */
+static inline int fs_scratch_mount(struct gm_mem *mem, const char *mnt, const struct fs_vm *vm,
+				   struct fs **fs)
+{
+	struct gm_error e = { 0 };
+
+	if (fs_mount(mem, mnt, vm, fs, &e)) {
+		printf("Bail out! fs_mount: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /*

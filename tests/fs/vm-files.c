@@ -71,27 +71,15 @@ int main(void)
 	struct fake_vm vm = { .state = "running" };
 	struct fs_vm ops = { .opaque = &vm, .show = fake_show,
 			     .store = fake_store };
-	struct gm_error e = { 0 };
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	struct stat st;
 	char path[128];
 
 	pthread_mutex_init(&vm.lock, NULL);
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:16M", false, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:16M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
-	if (fs_mount(mem, mnt, &ops, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, &ops, &fs)) {
 		gm_mem_destroy(mem);
 		return 1;
 	}

@@ -85,24 +85,14 @@ int main(void)
 	struct gm_alloc_info *ram, *info;
 	struct gm_error e = { 0 };
 	struct gm_request req;
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	struct stat st;
 	char buf[64];
 	int fd;
 
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:64M", true, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:64M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_back(mem, 0, &e) || gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
 	/* what kvmem run does with guest RAM, leaving 16 MiB of headroom */
 	gm_request_init(&req);
 	req.owner = GM_OWNER_VM;
@@ -118,10 +108,8 @@ int main(void)
 		return 1;
 	}
 	fs_mount_errors(mem, tmp);
-	if (fs_mount(mem, mnt, NULL, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, NULL, &fs))
 		return 1;
-	}
 
 	ok(ram->nr_blocks >= 1 && ram->blocks[0].gpa == 0 && ram->size == 48ULL << 20,
 	   "an owned allocation of the exact range [0, 48M)");
