@@ -21,16 +21,9 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "fs-util.h"
 #include "guestmem.h"
 
-static int t, failed;
-
-static void ok(int cond, const char *what)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++t, what);
-	if (!cond)
-		failed++;
-}
 
 /* A fake disk: what a device keeps behind its files. */
 struct disk {
@@ -97,42 +90,6 @@ static int meminfo_extra(void *opaque, unsigned node, struct fs_buf *b)
 	return 0;
 }
 
-static const char *slurp(const char *dir, const char *file, size_t chunk)
-{
-	static char buf[4096];
-	char path[512];
-	ssize_t n, len = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	buf[0] = '\0';
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	while (len < (ssize_t)sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, chunk < sizeof(buf) - 1 - (size_t)len ?
-			 chunk : sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
-static int put(const char *dir, const char *file, const char *s)
-{
-	char path[512];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* The names in @dir, sorted as listed, space-separated. */
 static const char *ls(const char *mnt, const char *dir)
 {
@@ -179,8 +136,6 @@ int main(void)
 		{ "x", 0444, NULL, NULL }, { "x", 0444, NULL, NULL },
 	};
 	static const struct fs_file_ops one[] = { { "requested", 0644, show_knob, store_knob } };
-	struct gm_error e = { 0 };
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	ino_t i1 = 0, i2 = 0, i3 = 0;
@@ -188,19 +143,9 @@ int main(void)
 
 	pthread_mutex_init(&a.lock, NULL);
 	pthread_mutex_init(&b.lock, NULL);
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:16M,1:16M", false, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:16M,1:16M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
-	if (fs_mount(mem, mnt, NULL, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, NULL, &fs)) {
 		gm_mem_destroy(mem);
 		return 1;
 	}
@@ -218,33 +163,33 @@ int main(void)
 	ok(mode_of(mnt, "vm/disks/vda/size", NULL) == (S_IFREG | 0444), "size is 0444");
 	ok(mode_of(mnt, "vm/disks/vda/knob", NULL) == (S_IFREG | 0644), "knob is 0644");
 
-	ok(!strcmp(slurp(mnt, "vm/disks/vda/path", 4096), "/img/a.raw\n"), "cat path");
-	ok(!strcmp(slurp(mnt, "vm/disks/vdb/size", 3), "512\n"), "size in 3-byte reads");
-	ok(!strcmp(slurp(mnt, "vm/disks/vda/size", 3), "1048576\n"), "each dir its own opaque");
+	ok(!strcmp(fs_slurp(mnt, "vm/disks/vda/path", 4096), "/img/a.raw\n"), "cat path");
+	ok(!strcmp(fs_slurp(mnt, "vm/disks/vdb/size", 3), "512\n"), "size in 3-byte reads");
+	ok(!strcmp(fs_slurp(mnt, "vm/disks/vda/size", 3), "1048576\n"), "each dir its own opaque");
 
-	ok(put(mnt, "vm/disks/vda/knob", "  on \n") == 0, "echo on > knob");
-	ok(!strcmp(slurp(mnt, "vm/disks/vda/knob", 4096), "on\n") && a.stores == 1,
+	ok(fs_put(mnt, "vm/disks/vda/knob", "  on \n", O_TRUNC) == 0, "echo on > knob");
+	ok(!strcmp(fs_slurp(mnt, "vm/disks/vda/knob", 4096), "on\n") && a.stores == 1,
 	   "store() got the stripped value");
-	ok(put(mnt, "vm/disks/vda/knob", "maybe\n") == -EINVAL, "a bad value: EINVAL");
-	ok(!strcmp(slurp(mnt, "allocations/error", 4096),
+	ok(fs_put(mnt, "vm/disks/vda/knob", "maybe\n", O_TRUNC) == -EINVAL, "a bad value: EINVAL");
+	ok(!strcmp(fs_slurp(mnt, "allocations/error", 4096),
 		   "err vm/disks/vda/knob EINVAL knob accepts on or off\n"),
 	   "allocations/error has the path and the device's message");
-	ok(put(mnt, "vm/disks/vda/knob", "on\noff\n") == -EINVAL, "two lines: EINVAL");
+	ok(fs_put(mnt, "vm/disks/vda/knob", "on\noff\n", O_TRUNC) == -EINVAL, "two lines: EINVAL");
 	ok(a.stores == 1, "bad values never reach the device");
-	ok(put(mnt, "nodes/node1/hotplug/requested", "x") == -EINVAL &&
-	   !strcmp(slurp(mnt, "allocations/error", 4096),
+	ok(fs_put(mnt, "nodes/node1/hotplug/requested", "x", O_TRUNC) == -EINVAL &&
+	   !strcmp(fs_slurp(mnt, "allocations/error", 4096),
 		   "err nodes/node1/hotplug/requested EINVAL knob accepts on or off\n"),
 	   "a node-scope path in the message");
-	ok(put(mnt, "vm/disks/vda/size", "7\n") == -EACCES, "a read-only file refuses writes");
-	ok(put(mnt, "nodes/node1/hotplug/requested", "off") == 0 &&
-	   !strcmp(slurp(mnt, "vm/disks/vda/knob", 4096), "off\n"),
+	ok(fs_put(mnt, "vm/disks/vda/size", "7\n", O_TRUNC) == -EACCES, "a read-only file refuses writes");
+	ok(fs_put(mnt, "nodes/node1/hotplug/requested", "off", O_TRUNC) == 0 &&
+	   !strcmp(fs_slurp(mnt, "vm/disks/vda/knob", 4096), "off\n"),
 	   "node-scope added file writes reach the same opaque");
 
-	slurp(mnt, "vm/disks/vda/size", 4096);
+	fs_slurp(mnt, "vm/disks/vda/size", 4096);
 	pthread_mutex_lock(&a.lock);
 	a.size = 2097152;
 	pthread_mutex_unlock(&a.lock);
-	ok(!strcmp(slurp(mnt, "vm/disks/vda/size", 4096), "2097152\n"),
+	ok(!strcmp(fs_slurp(mnt, "vm/disks/vda/size", 4096), "2097152\n"),
 	   "a change behind the filesystem is read fresh");
 
 	mode_of(mnt, "vm/disks/vda/size", &i1);
@@ -276,17 +221,17 @@ int main(void)
 
 	/* meminfo lines added at run time */
 	ok(fs_meminfo_add(fs, NULL, &a) == -EINVAL, "fs_meminfo_add without a callback: EINVAL");
-	ok(!strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Ballooned"), "no added meminfo line yet");
+	ok(!strstr(fs_slurp(mnt, "nodes/node0/meminfo", 4096), "Ballooned"), "no added meminfo line yet");
 	ok(fs_meminfo_add(fs, meminfo_extra, &a) == 0, "fs_meminfo_add");
-	ok(strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "CmaFree:") &&
-	   strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          2048 kB\n"),
+	ok(strstr(fs_slurp(mnt, "nodes/node0/meminfo", 4096), "CmaFree:") &&
+	   strstr(fs_slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          2048 kB\n"),
 	   "node 0's meminfo ends with the added line, the kernel's format");
-	ok(strstr(slurp(mnt, "nodes/node1/meminfo", 3), "Node 1 Ballooned:          4096 kB\n") != NULL,
+	ok(strstr(fs_slurp(mnt, "nodes/node1/meminfo", 3), "Node 1 Ballooned:          4096 kB\n") != NULL,
 	   "... per node, also in 3-byte reads");
 	pthread_mutex_lock(&a.lock);
 	a.size = 4194304;
 	pthread_mutex_unlock(&a.lock);
-	ok(strstr(slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          4096 kB\n") != NULL,
+	ok(strstr(fs_slurp(mnt, "nodes/node0/meminfo", 4096), "Node 0 Ballooned:          4096 kB\n") != NULL,
 	   "... read fresh");
 	for (int i = 1; i < FS_MEMINFO_MAX; i++)
 		fs_meminfo_add(fs, meminfo_extra, &b);
@@ -296,6 +241,5 @@ int main(void)
 	gm_mem_destroy(mem);
 	rmdir(mnt);
 	rmdir(tmp);
-	printf("1..%d\n", t);
-	return failed ? 1 : 0;
+	return tap_end();
 }

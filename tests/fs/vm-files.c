@@ -18,16 +18,9 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "fs-util.h"
 #include "guestmem.h"
 
-static int t, failed;
-
-static void ok(int cond, const char *what)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++t, what);
-	if (!cond)
-		failed++;
-}
 
 struct fake_vm {
 	pthread_mutex_t lock;
@@ -72,103 +65,54 @@ static int fake_store(void *opaque, const char *file, const char *value)
 	return 0;
 }
 
-/* The whole file, or "" with errno set. Static buffer. */
-static const char *slurp(const char *dir, const char *file)
-{
-	static char buf[4096];
-	char path[512];
-	ssize_t n, len = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	buf[0] = '\0';
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	while (len < (ssize_t)sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
-/* One write of @s to @file with O_TRUNC; 0 or -errno. */
-static int put(const char *dir, const char *file, const char *s)
-{
-	char path[512];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 int main(void)
 {
 	char tmp[] = "/tmp/kvmem-vm-files.XXXXXX", mnt[64];
 	struct fake_vm vm = { .state = "running" };
 	struct fs_vm ops = { .opaque = &vm, .show = fake_show,
 			     .store = fake_store };
-	struct gm_error e = { 0 };
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	struct stat st;
 	char path[128];
 
 	pthread_mutex_init(&vm.lock, NULL);
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:16M", false, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:16M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
-	if (fs_mount(mem, mnt, &ops, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, &ops, &fs)) {
 		gm_mem_destroy(mem);
 		return 1;
 	}
 
-	ok(!strcmp(slurp(mnt, "vm/name"), "fake\n"), "vm/name from show()");
-	ok(!strcmp(slurp(mnt, "vm/vcpus"), "2\n"), "vm/vcpus from show()");
-	ok(!strcmp(slurp(mnt, "vm/memory"), "16777216\n"), "vm/memory from show()");
-	ok(!strcmp(slurp(mnt, "vm/e820"),
+	ok(!strcmp(fs_slurp(mnt, "vm/name", 0), "fake\n"), "vm/name from show()");
+	ok(!strcmp(fs_slurp(mnt, "vm/vcpus", 0), "2\n"), "vm/vcpus from show()");
+	ok(!strcmp(fs_slurp(mnt, "vm/memory", 0), "16777216\n"), "vm/memory from show()");
+	ok(!strcmp(fs_slurp(mnt, "vm/e820", 0),
 		   "0x0000000000000000 0x0000000001000000 usable\n"), "vm/e820 from show()");
-	ok(!strcmp(slurp(mnt, "vm/state"), "running\n"), "vm/state reads running");
+	ok(!strcmp(fs_slurp(mnt, "vm/state", 0), "running\n"), "vm/state reads running");
 	snprintf(path, sizeof(path), "%s/vm/state", mnt);
 	ok(!stat(path, &st) && (st.st_mode & 07777) == 0644,
 	   "vm/state is 0644 with a guest");
 	snprintf(path, sizeof(path), "%s/vm/name", mnt);
 	ok(!stat(path, &st) && (st.st_mode & 07777) == 0444, "vm/name is 0444");
 
-	ok(put(mnt, "vm/state", "pause\n") == 0, "echo pause > vm/state");
-	ok(!strcmp(slurp(mnt, "vm/state"), "paused\n"), "state reads paused");
-	ok(put(mnt, "vm/state", "resume") == 0, "resume without a newline");
-	ok(!strcmp(slurp(mnt, "vm/state"), "running\n"), "state reads running");
-	ok(put(mnt, "vm/state", "sleep\n") == -EINVAL, "bad state: EINVAL");
-	ok(put(mnt, "vm/state", "pause\nresume\n") == -EINVAL, "two values: EINVAL");
+	ok(fs_put(mnt, "vm/state", "pause\n", O_TRUNC) == 0, "echo pause > vm/state");
+	ok(!strcmp(fs_slurp(mnt, "vm/state", 0), "paused\n"), "state reads paused");
+	ok(fs_put(mnt, "vm/state", "resume", O_TRUNC) == 0, "resume without a newline");
+	ok(!strcmp(fs_slurp(mnt, "vm/state", 0), "running\n"), "state reads running");
+	ok(fs_put(mnt, "vm/state", "sleep\n", O_TRUNC) == -EINVAL, "bad state: EINVAL");
+	ok(fs_put(mnt, "vm/state", "pause\nresume\n", O_TRUNC) == -EINVAL, "two values: EINVAL");
 	ok(vm.stores == 2, "only the two good writes reached store()");
-	ok(strstr(slurp(mnt, "allocations/error"), "vm/state EINVAL") != NULL,
+	ok(strstr(fs_slurp(mnt, "allocations/error", 0), "vm/state EINVAL") != NULL,
 	   "allocations/error says why");
-	ok(put(mnt, "vm/name", "x\n") == -EACCES, "vm/name is read-only");
+	ok(fs_put(mnt, "vm/name", "x\n", O_TRUNC) == -EACCES, "vm/name is read-only");
 
 	/* The guest changes state behind the filesystem's back. */
-	slurp(mnt, "vm/state");
+	fs_slurp(mnt, "vm/state", 0);
 	pthread_mutex_lock(&vm.lock);
 	strcpy(vm.state, "shutdown");
 	pthread_mutex_unlock(&vm.lock);
-	ok(!strcmp(slurp(mnt, "vm/state"), "shutdown\n"),
+	ok(!strcmp(fs_slurp(mnt, "vm/state", 0), "shutdown\n"),
 	   "a change behind the filesystem is read fresh");
 	snprintf(path, sizeof(path), "%s/vm/state", mnt);
 	ok(!stat(path, &st) && st.st_size == 9, "st_size follows (9 bytes)");
@@ -179,6 +123,5 @@ int main(void)
 	gm_mem_destroy(mem);
 	rmdir(mnt);
 	rmdir(tmp);
-	printf("1..%d\n", t);
-	return failed ? 1 : 0;
+	return tap_end();
 }

@@ -20,54 +20,10 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "fs-util.h"
 #include "guestmem.h"
 
-static int t, failed;
 static char mnt[64];
-
-static void ok(int cond, const char *what)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++t, what);
-	if (!cond)
-		failed++;
-}
-
-/* The whole file @file under the mount, or "" (static buffer). */
-static const char *slurp(const char *file)
-{
-	static char buf[8192];
-	char path[512];
-	ssize_t n, len = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", mnt, file);
-	buf[0] = '\0';
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	while (len < (ssize_t)sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
-/* One write of @s to @file; 0 or -errno (of the open or the write). */
-static int put(const char *file, const char *s)
-{
-	char path[512];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", mnt, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 /* @file under the mount (static buffer). */
 static const char *at(const char *file)
@@ -90,9 +46,9 @@ static char *state(void)
 {
 	char *s = NULL;
 
-	char *a = strdup(slurp("allocations/vm.ram0/blocks"));
-	char *b = strdup(slurp("nodes/node0/buddy/avail"));
-	char *c = strdup(slurp("nodes/node0/buddy/free_area"));
+	char *a = strdup(fs_slurp(mnt, "allocations/vm.ram0/blocks", 0));
+	char *b = strdup(fs_slurp(mnt, "nodes/node0/buddy/avail", 0));
+	char *c = strdup(fs_slurp(mnt, "nodes/node0/buddy/free_area", 0));
 
 	if (!a || !b || !c || asprintf(&s, "%s|%s|%s", a, b, c) < 0)
 		s = NULL;
@@ -129,24 +85,14 @@ int main(void)
 	struct gm_alloc_info *ram, *info;
 	struct gm_error e = { 0 };
 	struct gm_request req;
-	struct gm_config cfg;
 	struct gm_mem *mem;
 	struct fs *fs;
 	struct stat st;
 	char buf[64];
 	int fd;
 
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (fs_scratch(tmp, mnt, sizeof(mnt), "0:64M", true, &mem))
 		return 1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/m", tmp);
-	gm_config_init(&cfg);
-	if (gm_parse_numa("0:64M", &cfg, &e) || gm_mem_create(&cfg, &mem, &e) ||
-	    gm_mem_back(mem, 0, &e) || gm_mem_retire(mem, &e)) {
-		printf("Bail out! guestmem: %s\n", e.msg);
-		return 1;
-	}
 	/* what kvmem run does with guest RAM, leaving 16 MiB of headroom */
 	gm_request_init(&req);
 	req.owner = GM_OWNER_VM;
@@ -162,31 +108,29 @@ int main(void)
 		return 1;
 	}
 	fs_mount_errors(mem, tmp);
-	if (fs_mount(mem, mnt, NULL, &fs, &e)) {
-		printf("Bail out! fs_mount: %s\n", e.msg);
+	if (fs_scratch_mount(mem, mnt, NULL, &fs))
 		return 1;
-	}
 
 	ok(ram->nr_blocks >= 1 && ram->blocks[0].gpa == 0 && ram->size == 48ULL << 20,
 	   "an owned allocation of the exact range [0, 48M)");
-	ok(!strcmp(slurp("allocations/vm.ram0/spec"),
+	ok(!strcmp(fs_slurp(mnt, "allocations/vm.ram0/spec", 0),
 		   "node=0 size=0x3000000 from=buddy mode=range:0x0-0x3000000 flags=noclear owner=vm\n"),
 	   "spec says owner=vm");
 	before = state();
 
 	ok(path_op(rmdir, "allocations/vm.ram0") == -EBUSY, "rmdir of the VM's RAM: EBUSY");
-	ok(!strcmp(slurp("allocations/error"),
+	ok(!strcmp(fs_slurp(mnt, "allocations/error", 0),
 		   "err vm.ram0 EBUSY owned by the vm (guest RAM, node 0)\n"),
 	   "allocations/error: owned by the vm (guest RAM, node 0)");
-	put("allocations/error", "\n");
-	ok(put("allocations/ctl", "free vm.ram0\n") == -EBUSY, "free vm.ram0 on ctl: EBUSY");
-	ok(!strcmp(slurp("allocations/error"),
+	fs_put(mnt, "allocations/error", "\n", 0);
+	ok(fs_put(mnt, "allocations/ctl", "free vm.ram0\n", 0) == -EBUSY, "free vm.ram0 on ctl: EBUSY");
+	ok(!strcmp(fs_slurp(mnt, "allocations/error", 0),
 		   "err vm.ram0 EBUSY owned by the vm (guest RAM, node 0)\n"),
 	   "... and says why");
-	put("allocations/error", "\n");
-	ok(put("allocations/vm.ram0/spec", "node=0 size=4K\n") == -EBUSY,
+	fs_put(mnt, "allocations/error", "\n", 0);
+	ok(fs_put(mnt, "allocations/vm.ram0/spec", "node=0 size=4K\n", 0) == -EBUSY,
 	   "writing its spec: EBUSY");
-	ok(strstr(slurp("allocations/error"), "owned by the vm") != NULL,
+	ok(strstr(fs_slurp(mnt, "allocations/error", 0), "owned by the vm") != NULL,
 	   "... and says why");
 	after = state();
 	ok(before && after && !strcmp(before, after),
@@ -208,14 +152,14 @@ int main(void)
 		close(fd);
 
 	/* the VM's namespace is not the user's */
-	ok(put("allocations/ctl", "alloc name=vm.ram1 node=0 size=4K\n") == -EPERM,
+	ok(fs_put(mnt, "allocations/ctl", "alloc name=vm.ram1 node=0 size=4K\n", 0) == -EPERM,
 	   "alloc name=vm.ram1: EPERM");
-	ok(strstr(slurp("allocations/error"), "err vm.ram1 EPERM") != NULL,
+	ok(strstr(fs_slurp(mnt, "allocations/error", 0), "err vm.ram1 EPERM") != NULL,
 	   "... the error file says so");
 	ok(path_op(do_mkdir, "allocations/vm.x") == -EPERM, "mkdir allocations/vm.x: EPERM");
-	ok(put("allocations/ctl", "alloc name=ram0 node=0 size=4K\n") == 0,
+	ok(fs_put(mnt, "allocations/ctl", "alloc name=ram0 node=0 size=4K\n", 0) == 0,
 	   "a user's ram0 is just a user allocation");
-	ok(!strstr(slurp("allocations/ram0/spec"), "owner"), "... whose spec has no owner=");
+	ok(!strstr(fs_slurp(mnt, "allocations/ram0/spec", 0), "owner"), "... whose spec has no owner=");
 	ok(path_op(rmdir, "allocations/ram0") == 0, "... and rmdir frees it");
 
 	/* the VM frees its own, by id */
@@ -225,13 +169,12 @@ int main(void)
 	ok(gm_alloc_get_id(mem, ram->id, &info) == -ENOENT &&
 	   stat(at("allocations/vm.ram0"), &st) && errno == ENOENT,
 	   "... and it is gone from allocations/");
-	ok(!strcmp(slurp("nodes/node0/buddy/avail"), "67108864\n"), "the whole node is free again");
+	ok(!strcmp(fs_slurp(mnt, "nodes/node0/buddy/avail", 0), "67108864\n"), "the whole node is free again");
 	gm_alloc_info_free(ram);
 
 	fs_unmount(fs);
 	gm_mem_destroy(mem);
 	rmdir(mnt);
 	rmdir(tmp);
-	printf("1..%d\n", t);
-	return failed ? 1 : 0;
+	return tap_end();
 }

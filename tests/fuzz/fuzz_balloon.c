@@ -34,8 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "virtio.h"
 #include "fuzz.h"
+#include "../vmm/virtio-driver.h"
 
 #define MIB		(1ULL << 20)
 #define MEM_SIZE	(32 * MIB)
@@ -79,19 +79,6 @@ static uint8_t *g(uint64_t gpa)
 	return p;
 }
 
-static uint32_t rd(unsigned off)
-{
-	uint32_t v;
-
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, false);
-	return v;
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, true);
-}
-
 static bool in_ram(uint64_t gpa, uint64_t len)
 {
 	return gpa >= ram_start && gpa <= ram_end && len <= ram_end - gpa;
@@ -103,21 +90,15 @@ static void driver_init(void)
 {
 	uint32_t offered, f;
 
-	wr(0x070, 0);
-	CHECK(rd(0x070) == 0, "reset");
-	wr(0x070, 3);
-	wr(0x014, 0);
-	offered = rd(0x010);
+	vio_reset(vd);
+	CHECK(vio_rd(vd, 0x070) == 0, "reset");
+	vio_begin(vd);
+	offered = (uint32_t)vio_offered(vd);
 	CHECK((offered & (F_MUST_TELL | F_STATS | F_REPORT)) == (F_MUST_TELL | F_STATS | F_REPORT),
 	      "features offered 0x%x", offered);
 	CHECK(!(offered & (1u << 2)), "DEFLATE_ON_OOM offered");
 	f = F_MUST_TELL | (fz_below(3) ? F_STATS : 0) | (fz_below(4) ? F_REPORT : 0);
-	wr(0x024, 0);
-	wr(0x020, f);
-	wr(0x024, 1);
-	wr(0x020, 1);			/* VERSION_1 */
-	wr(0x070, 0xb);
-	CHECK(rd(0x070) == 0xb, "features refused");
+	CHECK(vio_accept(vd, f, 1) == 0xb, "features refused");	/* 1: VERSION_1 */
 	nr_queues = 2;
 	q_stats = q_report = ~0u;
 	if (f & F_STATS)
@@ -127,21 +108,12 @@ static void driver_init(void)
 	for (unsigned q = 0; q < nr_queues; q++) {
 		uint64_t r = RINGS + q * 0x4000;
 
-		memset(g(r), 0, 0x4000);
-		wr(0x030, q);
-		CHECK(rd(0x034) >= 32, "queue %u: QueueNumMax %u (Linux needs 32 to report)", q, rd(0x034));
-		wr(0x038, QSIZE);
-		wr(0x080, (uint32_t)r);
-		wr(0x084, 0);
-		wr(0x090, (uint32_t)(r + 0x1000));
-		wr(0x094, 0);
-		wr(0x0a0, (uint32_t)(r + 0x2000));
-		wr(0x0a4, 0);
-		wr(0x044, 1);
+		CHECK(vio_queue_max(vd, q) >= 32, "queue %u: QueueNumMax %u (Linux needs 32 to report)",
+		      q, vio_rd(vd, 0x034));
+		CHECK(vio_queue_at(vd, q, QSIZE, r, g(r)) == 1, "queue %u refused", q);
 		avail_idx[q] = used_seen[q] = 0;
 	}
-	wr(0x070, 0xf);
-	CHECK(rd(0x070) == 0xf, "DRIVER_OK refused");
+	CHECK(vio_driver_ok(vd) == 0xf, "DRIVER_OK refused");
 	stats_given = false;
 }
 
@@ -151,29 +123,17 @@ struct buf { uint64_t gpa; uint32_t len; bool write; };
 static void post(unsigned q, const struct buf *b, unsigned nr)
 {
 	uint64_t r = RINGS + q * 0x4000;
-	uint8_t *avail = g(r + 0x1000);
+	uint8_t *avail = g(r + VIO_AVAIL_OFF);
 	unsigned slot = (unsigned)(avail_idx[q] % QSIZE) * 4 % QSIZE;	/* 4 descriptors per chain */
 
-	for (unsigned i = 0; i < nr; i++) {
-		uint8_t *d = g(r + 16 * (slot + i));
-		uint16_t flags = (uint16_t)((i + 1 < nr ? VIRTQ_DESC_F_NEXT : 0) |
-					    (b[i].write ? VIRTQ_DESC_F_WRITE : 0));
-		uint16_t next = (uint16_t)(slot + i + 1);
-
-		memcpy(d, &b[i].gpa, 8);
-		memcpy(d + 8, &b[i].len, 4);
-		memcpy(d + 12, &flags, 2);
-		memcpy(d + 14, &next, 2);
-	}
-	{
-		uint16_t head = (uint16_t)slot;
-
-		memcpy(avail + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
-	}
-	avail_idx[q]++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(avail + 2, &avail_idx[q], 2);
-	wr(0x050, q);
+	for (unsigned i = 0; i < nr; i++)
+		vio_desc(g(r), slot + i, b[i].gpa, b[i].len,
+			 (uint16_t)((i + 1 < nr ? VIRTQ_DESC_F_NEXT : 0) |
+				    (b[i].write ? VIRTQ_DESC_F_WRITE : 0)),
+			 (uint16_t)(slot + i + 1));
+	vio_avail_put(avail, QSIZE, avail_idx[q]++, (uint16_t)slot);
+	vio_avail_publish(avail, avail_idx[q]);
+	vio_wr(vd, 0x050, q);
 	vmm_virtio_poll(vd);
 }
 
@@ -181,10 +141,9 @@ static void post(unsigned q, const struct buf *b, unsigned nr)
 static unsigned reap(unsigned q)
 {
 	uint64_t r = RINGS + q * 0x4000;
-	uint16_t idx;
+	uint16_t idx = vio_used_idx(g(r + VIO_USED_OFF));
 	unsigned n = 0;
 
-	memcpy(&idx, g(r + 0x2002), 2);
 	while (used_seen[q] != idx) {
 		used_seen[q]++;
 		n++;
@@ -476,12 +435,12 @@ static void op_target(void)
 	}
 	CHECK(ret == 0, "target: %d", ret);
 	want.target = t;
-	CHECK(rd(0x100) == t / PAGE, "num_pages %u", rd(0x100));
+	CHECK(vio_rd(vd, 0x100) == t / PAGE, "num_pages %u", vio_rd(vd, 0x100));
 	/* the driver answers with actual */
-	wr(0x104, (uint32_t)(want.actual / PAGE));
+	vio_wr(vd, 0x104, (uint32_t)(want.actual / PAGE));
 	want.guest_actual = want.actual;
-	wr(0x100, 12345);		/* num_pages is the device's: dropped */
-	CHECK(rd(0x100) == t / PAGE, "the driver changed num_pages");
+	vio_wr(vd, 0x100, 12345);		/* num_pages is the device's: dropped */
+	CHECK(vio_rd(vd, 0x100) == t / PAGE, "the driver changed num_pages");
 }
 
 static void check_model(void)
@@ -490,7 +449,7 @@ static void check_model(void)
 	struct vmm_balloon_node nd;
 
 	vmm_balloon_info(bl, &i);
-	CHECK(!(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET), "the device needs a reset");
+	CHECK(!(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET), "the device needs a reset");
 	CHECK(i.ram == ram_end - ram_start, "ram %" PRIu64, i.ram);
 #define SAME(f) CHECK(i.f == want.f, #f " %" PRIu64 ", model %" PRIu64, i.f, want.f)
 	SAME(target); SAME(actual); SAME(guest_actual); SAME(inflated); SAME(deflated);
@@ -546,7 +505,7 @@ int main(void)
 	CHECK(vmm_balloon_create(mem, ids, 1, &bl) == 0, "create");
 	vd = vmm_balloon_virtio(bl);
 	{
-		uint32_t id = rd(0x008);
+		uint32_t id = vio_rd(vd, 0x008);
 
 		CHECK(id == 5, "device id %u", id);
 	}

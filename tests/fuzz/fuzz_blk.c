@@ -32,8 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "virtio.h"
 #include "fuzz.h"
+#include "../vmm/virtio-driver.h"
 
 #define MIB		(1ULL << 20)
 #define DISK_SIZE	(2 * MIB)
@@ -72,57 +72,18 @@ static void *g(uint64_t gpa)
 
 static struct vmm_virtio *vd;
 
-static uint32_t rd(unsigned off)
-{
-	uint32_t v;
-
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, false);
-	return v;
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, true);
-}
-
 static uint16_t avail_idx, used_seen;
 
+/* Everything offered, VERSION_1, queue 0 of QSIZE at RING, DRIVER_OK. */
 static void driver_init(void)
 {
-	uint32_t f0;
-
-	wr(0x070, 0);
-	wr(0x070, 3);
-	wr(0x014, 0);
-	f0 = rd(0x010);
-	wr(0x024, 0);
-	wr(0x020, f0);				/* everything offered */
-	wr(0x024, 1);
-	wr(0x020, 1);
-	wr(0x070, 0xb);
-	CHECK(rd(0x070) == 0xb, "features refused");
-	memset(g(RING), 0, 0x4000 + 8 * QSIZE);
-	wr(0x030, 0);
-	CHECK(rd(0x034) == QSIZE, "QueueNumMax %u", rd(0x034));
-	wr(0x038, QSIZE);
-	wr(0x080, (uint32_t)RING);
-	wr(0x090, (uint32_t)(RING + 0x1000));
-	wr(0x0a0, (uint32_t)(RING + 0x2000));
-	wr(0x044, 1);
-	wr(0x070, 0xf);
-	CHECK(rd(0x070) == 0xf, "DRIVER_OK refused");
+	vio_reset(vd);
+	vio_begin(vd);
+	CHECK(vio_accept(vd, (uint32_t)vio_offered(vd), 1) == 0xb, "features refused");
+	CHECK(vio_queue_max(vd, 0) == QSIZE, "QueueNumMax %u", vio_rd(vd, 0x034));
+	CHECK(vio_queue_at(vd, 0, QSIZE, RING, g(RING)) == 1, "queue 0 refused");
+	CHECK(vio_driver_ok(vd) == 0xf, "DRIVER_OK refused");
 	avail_idx = used_seen = 0;
-}
-
-static void desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len,
-		 uint16_t flags, uint16_t next)
-{
-	char *t = g(table);
-
-	memcpy(t + 16 * i, &addr, 8);
-	memcpy(t + 16 * i + 8, &len, 4);
-	memcpy(t + 16 * i + 12, &flags, 2);
-	memcpy(t + 16 * i + 14, &next, 2);
 }
 
 /* ---- one request and what the spec says of it ------------------------------------ */
@@ -355,18 +316,18 @@ static void put_chain(struct req *r, unsigned k, unsigned *slot)
 		memcpy(h + 8, &r->sector, 8);
 		memcpy(g(r->hdr_gpa), h, 16);
 	}
-	desc(table, base + n, r->hdr_gpa, r->hdr_len, 1, (uint16_t)(base + n + 1));
+	vio_desc(g(table), base + n, r->hdr_gpa, r->hdr_len, 1, (uint16_t)(base + n + 1));
 	n++;
 	for (unsigned i = 0; i < r->nbuf; i++, n++)
-		desc(table, base + n, r->buf[i], r->len[i],
+		vio_desc(g(table), base + n, r->buf[i], r->len[i],
 		     (uint16_t)(1 | (write_data ? wflag : 0)), (uint16_t)(base + n + 1));
 	if (r->misorder) {
-		desc(table, base + n, r->hdr_gpa, 4, 1, (uint16_t)(base + n + 1));
+		vio_desc(g(table), base + n, r->hdr_gpa, 4, 1, (uint16_t)(base + n + 1));
 		n++;
 	}
 	if (!r->no_status) {
 		*(uint8_t *)g(r->st_gpa) = 0xee;
-		desc(table, base + n, r->st_gpa, 1, wflag, 0);
+		vio_desc(g(table), base + n, r->st_gpa, 1, wflag, 0);
 		n++;
 	} else {
 		/* end the chain at the last buffer */
@@ -379,7 +340,7 @@ static void put_chain(struct req *r, unsigned k, unsigned *slot)
 	}
 	CHECK(n == total, "chain of %u, want %u", n, total);
 	if (r->indirect) {
-		desc(RING, *slot, table, 16 * n, 4, 0);
+		vio_desc(g(RING), *slot, table, 16 * n, 4, 0);
 		r->head = (uint16_t)*slot;
 		*slot += 1;
 	} else {
@@ -474,24 +435,21 @@ static void batch(void)
 		before(&r[k]);
 		put_chain(&r[k], k, &slot);
 		CHECK(slot <= QSIZE, "too many descriptors");
-		memcpy(avail + 4 + 2 * (avail_idx % QSIZE), &r[k].head, 2);
-		avail_idx++;
+		vio_avail_put(avail, QSIZE, avail_idx++, r[k].head);
 	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(avail + 2, &avail_idx, 2);
-	wr(0x050, 0);
+	vio_avail_publish(avail, avail_idx);
+	vio_wr(vd, 0x050, 0);
 	while (done < nr) {
 		uint16_t uidx;
 
 		vmm_virtio_poll(vd);
-		memcpy(&uidx, used + 2, 2);
+		uidx = vio_used_idx(used);
 		while (used_seen != uidx) {
 			uint32_t id, len;
 			unsigned slot_i = used_seen % QSIZE;
 			struct req *q = NULL;
 
-			memcpy(&id, used + 4 + 8 * slot_i, 4);
-			memcpy(&len, used + 8 + 8 * slot_i, 4);
+			vio_used_elem(used, slot_i, &id, &len);
 			used_seen++;
 			for (unsigned k = 0; k < nr; k++)
 				if (r[k].head == id && !r[k].done)
@@ -525,7 +483,7 @@ static void batch(void)
 			usleep(50);
 		}
 	}
-	CHECK(!(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET), "the device needs a reset");
+	CHECK(!(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET), "the device needs a reset");
 }
 
 static void configuration(const char *name, bool read_only, unsigned flags,
@@ -566,8 +524,8 @@ static void configuration(const char *name, bool read_only, unsigned flags,
 		CHECK(st.ios[gi] == want_ios[gi], "stat group %d: %" PRIu64 " ios, want %lu",
 		      gi, st.ios[gi], want_ios[gi]);
 	/* A reset with nothing in flight, then the host file against the model. */
-	wr(0x070, 0);
-	CHECK(rd(0x070) == 0, "reset");
+	vio_wr(vd, 0x070, 0);
+	CHECK(vio_rd(vd, 0x070) == 0, "reset");
 	vmm_blk_close(b);
 	fd = open(img_path, O_RDONLY);
 	CHECK(fd >= 0, "reopen");

@@ -39,8 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio.h"
 #include "fuzz.h"
+#include "../vmm/virtio-driver.h"
 
 #define GIB		(1ULL << 30)
 #define MIB		(1ULL << 20)
@@ -344,16 +344,6 @@ static void compare_segments(const struct vmm_vq_chain *c,
 
 /* ---- part 1: rings ----------------------------------------------------------- */
 
-/* Write one descriptor at slot @i of @table. */
-static void put_desc(char *table, unsigned i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	memcpy(table + 16 * i, &addr, 8);
-	memcpy(table + 16 * i + 8, &len, 4);
-	memcpy(table + 16 * i + 12, &flags, 2);
-	memcpy(table + 16 * i + 14, &next, 2);
-}
-
 /* A random descriptor: a buffer, sometimes INDIRECT to a fresh table. */
 static void rnd_desc(char *table, unsigned i, unsigned n, unsigned size,
 		     uint64_t *tables_gpa)
@@ -373,7 +363,7 @@ static void rnd_desc(char *table, unsigned i, unsigned n, unsigned size,
 		for (unsigned k = 0; k < tn; k++) {
 			uint64_t l = rnd_len();
 
-			put_desc(t, k, rnd_addr(l), (uint32_t)l,
+			vio_desc(t, k, rnd_addr(l), (uint32_t)l,
 				 (uint16_t)((fz_below(3) ? VIRTQ_DESC_F_NEXT : 0) |
 					    (fz_below(2) ? VIRTQ_DESC_F_WRITE : 0) |
 					    (!fz_below(20) ? VIRTQ_DESC_F_INDIRECT : 0)),
@@ -384,7 +374,7 @@ static void rnd_desc(char *table, unsigned i, unsigned n, unsigned size,
 		flags = VIRTQ_DESC_F_INDIRECT | (fz_below(10) ? 0 : VIRTQ_DESC_F_NEXT);
 		*tables_gpa += 16ULL * size + 16;
 	}
-	put_desc(table, i, addr, (uint32_t)len, flags, next);
+	vio_desc(table, i, addr, (uint32_t)len, flags, next);
 }
 
 /* A good buffer: in RAM, sometimes across the node 0 / node 1 boundary. */
@@ -421,11 +411,11 @@ static unsigned sane_ring(char *dt, unsigned size, uint64_t avail,
 				uint32_t l;
 
 				good_buf(&a, &l);
-				put_desc(t, k, a, l, (uint16_t)((k + 1 < tn ? VIRTQ_DESC_F_NEXT : 0) |
+				vio_desc(t, k, a, l, (uint16_t)((k + 1 < tn ? VIRTQ_DESC_F_NEXT : 0) |
 					 (k >= tn - (tn + 1) / 2 ? VIRTQ_DESC_F_WRITE : 0)),
 					 (uint16_t)(k + 1));
 			}
-			put_desc(dt, i, *tables, 16 * tn, VIRTQ_DESC_F_INDIRECT, 0);
+			vio_desc(dt, i, *tables, 16 * tn, VIRTQ_DESC_F_INDIRECT, 0);
 			*tables += 16ULL * size + 16;
 			i++;
 		} else {
@@ -434,7 +424,7 @@ static unsigned sane_ring(char *dt, unsigned size, uint64_t avail,
 				uint32_t l;
 
 				good_buf(&a, &l);
-				put_desc(dt, i, a, l, (uint16_t)((k + 1 < len ? VIRTQ_DESC_F_NEXT : 0) |
+				vio_desc(dt, i, a, l, (uint16_t)((k + 1 < len ? VIRTQ_DESC_F_NEXT : 0) |
 					 (k >= len - nw ? VIRTQ_DESC_F_WRITE : 0)),
 					 (uint16_t)(i + 1));
 			}
@@ -635,19 +625,6 @@ static const struct vmm_virtio_ops fuzz_ops = {
 	.config_write = fuzz_config_write,
 };
 
-static uint32_t rd(struct vmm_virtio *vd, unsigned off)
-{
-	uint32_t v;
-
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, false);
-	return v;
-}
-
-static void wr(struct vmm_virtio *vd, unsigned off, uint32_t v)
-{
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, true);
-}
-
 /* A ring area for queue @q: usually sane, sometimes not. */
 static uint64_t q_addr(unsigned q, unsigned which)
 {
@@ -669,31 +646,20 @@ static void register_case(void)
 	unsigned steps = 20 + (unsigned)fz_below(200);
 
 	CHECK(vmm_virtio_create(mem, &fuzz_ops, NULL, &vd) == 0, "create");
-	CHECK(rd(vd, 0x000) == 0x74726976 && rd(vd, 0x004) == 2 && rd(vd, 0x008) == 42,
+	CHECK(vio_rd(vd, 0x000) == 0x74726976 && vio_rd(vd, 0x004) == 2 && vio_rd(vd, 0x008) == 42,
 	      "magic, version, id");
 	/* Mostly start from a driver that set the device up by the book. */
 	if (fz_below(4)) {
-		wr(vd, 0x070, 1);
-		wr(vd, 0x070, 3);
-		wr(vd, 0x024, 0);
-		wr(vd, 0x020, 1u << 3 | (uint32_t)fz_below(2) << 28 | (uint32_t)fz_below(2) << 29);
-		wr(vd, 0x024, 1);
-		wr(vd, 0x020, 1);
-		wr(vd, 0x070, 0xb);
-		CHECK(rd(vd, 0x070) == 0xb, "FEATURES_OK refused");
+		uint32_t lo = 1u << 3 | (uint32_t)fz_below(2) << 28 | (uint32_t)fz_below(2) << 29;
+
+		CHECK(vio_negotiate(vd, lo, 1) == 0xb, "FEATURES_OK refused");
 		for (unsigned q = 0; q < 3; q++) {
-			memset(hva_of(ARENA + q * 0x10000ULL), 0, 0x3000);
-			wr(vd, 0x030, q);
-			CHECK(rd(vd, 0x034) == 16, "QueueNumMax");
-			wr(vd, 0x038, 16);
-			wr(vd, 0x080, (uint32_t)(ARENA + q * 0x10000ULL));
-			wr(vd, 0x090, (uint32_t)(ARENA + q * 0x10000ULL + 0x1000));
-			wr(vd, 0x0a0, (uint32_t)(ARENA + q * 0x10000ULL + 0x2000));
-			wr(vd, 0x044, 1);
-			CHECK(rd(vd, 0x044) == 1, "queue %u not ready", q);
+			uint64_t r = ARENA + q * 0x10000ULL;
+
+			CHECK(vio_queue_max(vd, q) == 16, "QueueNumMax");
+			CHECK(vio_queue_at(vd, q, 16, r, hva_of(r)) == 1, "queue %u not ready", q);
 		}
-		wr(vd, 0x070, 0xf);
-		CHECK(rd(vd, 0x070) == 0xf, "DRIVER_OK refused");
+		CHECK(vio_driver_ok(vd) == 0xf, "DRIVER_OK refused");
 	}
 	for (unsigned s = 0; s < steps; s++) {
 		unsigned q = (unsigned)fz_below(4), off;
@@ -705,55 +671,53 @@ static void register_case(void)
 			for (int k = 0; k < 3; k++) {
 				uint64_t l;
 				char *a;
-				uint16_t idx, h;
+				uint16_t h;
 				unsigned slot;
 
 				if (!vmm_virtio_queue(vd, q)->ready)
 					break;
 				a = hva_of(ARENA + q * 0x10000ULL + 0x1000);
-				memcpy(&idx, a + 2, 2);
 				slot = (unsigned)fz_below(16);
 				l = fz_below(3) ? 1 + fz_below(4096) : rnd_len();
-				put_desc(hva_of(ARENA + q * 0x10000ULL), slot,
+				vio_desc(hva_of(ARENA + q * 0x10000ULL), slot,
 					 fz_below(3) ? ARENA + 0x100000 + fz_below(MIB) : rnd_addr(l),
 					 (uint32_t)l, (uint16_t)(fz_below(6) ? VIRTQ_DESC_F_WRITE :
 								 fz_below(8)), (uint16_t)fz_below(17));
 				h = (uint16_t)(fz_below(10) ? slot : fz_below(20));
-				memcpy(a + 4 + 2 * (idx % 16), &h, 2);
-				idx++;
-				memcpy(a + 2, &idx, 2);
+				vio_avail_add(a, 16, h);
 			}
-			wr(vd, 0x050, q);
+			vio_wr(vd, 0x050, q);
 			break;
-		case 0:				/* the driver's sequence */
-			wr(vd, 0x070, 0);
-			wr(vd, 0x070, 1);
-			wr(vd, 0x070, 3);
-			wr(vd, 0x024, 0);
-			wr(vd, 0x020, fz_below(3) ? 1u << 3 | 1u << 28 | 1u << 29 : (uint32_t)fz_next());
-			wr(vd, 0x024, 1);
-			wr(vd, 0x020, fz_below(4) ? 1 : (uint32_t)fz_next());
-			wr(vd, 0x070, 0xb);
+		case 0: {			/* the driver's sequence, features mostly sane */
+			uint32_t lo, hi;
+
+			lo = fz_below(3) ? 1u << 3 | 1u << 28 | 1u << 29 : (uint32_t)fz_next();
+			hi = fz_below(4) ? 1 : (uint32_t)fz_next();
+			vio_reset(vd);
+			vio_negotiate(vd, lo, hi);
 			break;
-		case 1:				/* set up queue q */
-			wr(vd, 0x030, q);
-			wr(vd, 0x038, fz_below(4) ? 16 : (uint32_t)fz_below(70000));
-			wr(vd, 0x080, (uint32_t)q_addr(q, 0));
-			wr(vd, 0x084, (uint32_t)(q_addr(q, 0) >> 32));
-			wr(vd, 0x090, (uint32_t)q_addr(q, 1));
-			wr(vd, 0x094, 0);
-			wr(vd, 0x0a0, (uint32_t)q_addr(q, 2));
-			wr(vd, 0x0a4, 0);
-			wr(vd, 0x044, 1);
+		}
+		case 1: {			/* set up queue q, sometimes with bad values */
+			uint32_t size, ready;
+			uint64_t desc, desc_hi, avail, used;
+
+			/* drawn in this order: a seed reruns the same sequence */
+			size = fz_below(4) ? 16 : (uint32_t)fz_below(70000);
+			desc = (uint32_t)q_addr(q, 0);
+			desc_hi = q_addr(q, 0) >> 32;	/* a second draw: any high word */
+			avail = (uint32_t)q_addr(q, 1);
+			used = (uint32_t)q_addr(q, 2);
+			ready = vio_queue_setup(vd, q, size, desc | desc_hi << 32, avail, used);
 			if (q < 3)
-				CHECK(!!rd(vd, 0x044) == vmm_virtio_queue(vd, q)->ready,
-				      "QueueReady reads %u", rd(vd, 0x044));
+				CHECK(!!ready == vmm_virtio_queue(vd, q)->ready,
+				      "QueueReady reads %u", ready);
 			else
-				CHECK(rd(vd, 0x044) == 0 && rd(vd, 0x034) == 0,
+				CHECK(ready == 0 && vio_rd(vd, 0x034) == 0,
 				      "queue %u exists", q);
 			break;
+		}
 		case 2:
-			wr(vd, 0x070, rd(vd, 0x070) | VIRTIO_STATUS_DRIVER_OK);
+			vio_driver_ok(vd);
 			break;
 		case 3: {			/* put chains in queue q's ring */
 			char *a;
@@ -764,31 +728,27 @@ static void register_case(void)
 			for (unsigned i = 0; i < 16; i++) {
 				uint64_t l = rnd_len();
 
-				put_desc(hva_of(ARENA + q * 0x10000ULL), i, rnd_addr(l),
+				vio_desc(hva_of(ARENA + q * 0x10000ULL), i, rnd_addr(l),
 					 (uint32_t)l, (uint16_t)fz_below(8),
 					 (uint16_t)fz_below(17));
 			}
 			a = hva_of(ARENA + q * 0x10000ULL + 0x1000);
-			for (unsigned i = 0; i < 16; i++) {
-				uint16_t h = (uint16_t)fz_below(17);
-
-				memcpy(a + 4 + 2 * i, &h, 2);
-			}
-			memcpy(&idx, a + 2, 2);
-			idx = (uint16_t)(idx + fz_below(fz_below(8) ? 5 : 40));
-			memcpy(a + 2, &idx, 2);
+			for (unsigned i = 0; i < 16; i++)
+				vio_avail_put(a, 16, (uint16_t)i, (uint16_t)fz_below(17));
+			idx = vio_avail_idx(a);
+			vio_avail_publish(a, (uint16_t)(idx + fz_below(fz_below(8) ? 5 : 40)));
 			break;
 		}
 		case 4:
-			wr(vd, 0x050, fz_below(8) ? q : (uint32_t)fz_next());
+			vio_wr(vd, 0x050, fz_below(8) ? q : (uint32_t)fz_next());
 			break;
 		case 5:
 			vmm_virtio_poll(vd);
 			break;
 		case 6:
-			v = rd(vd, 0x060);
+			v = vio_rd(vd, 0x060);
 			CHECK(!(v & ~3u), "InterruptStatus 0x%x", v);
-			wr(vd, 0x064, v);
+			vio_wr(vd, 0x064, v);
 			break;
 		case 7:				/* config space, any width */
 			off = 0x100 + (unsigned)fz_below(40);
@@ -810,31 +770,31 @@ static void register_case(void)
 			}
 			break;
 		case 9:
-			wr(vd, 0x070, 0);
-			CHECK(rd(vd, 0x070) == 0 && rd(vd, 0x060) == 0,
+			vio_wr(vd, 0x070, 0);
+			CHECK(vio_rd(vd, 0x070) == 0 && vio_rd(vd, 0x060) == 0,
 			      "reset leaves status or interrupts");
 			for (unsigned k = 0; k < 3; k++) {
-				wr(vd, 0x030, k);
-				CHECK(rd(vd, 0x044) == 0, "reset leaves queue %u ready", k);
+				vio_wr(vd, 0x030, k);
+				CHECK(vio_rd(vd, 0x044) == 0, "reset leaves queue %u ready", k);
 			}
 			break;
 		default:
 			off = regs[fz_below(sizeof(regs) / sizeof(regs[0]))];
 			if (fz_below(2))
-				wr(vd, off, (uint32_t)fz_next());
+				vio_wr(vd, off, (uint32_t)fz_next());
 			else
-				(void)rd(vd, off);
+				(void)vio_rd(vd, off);
 			break;
 		}
-		v = rd(vd, 0x070);
+		v = vio_rd(vd, 0x070);
 		if (v & VIRTIO_STATUS_FEATURES_OK) {
 			uint64_t f;
 
 			vmm_virtio_stat(vd, &st);
-			wr(vd, 0x014, 0);
-			f = rd(vd, 0x010);
-			wr(vd, 0x014, 1);
-			f |= (uint64_t)rd(vd, 0x010) << 32;
+			vio_wr(vd, 0x014, 0);
+			f = vio_rd(vd, 0x010);
+			vio_wr(vd, 0x014, 1);
+			f |= (uint64_t)vio_rd(vd, 0x010) << 32;
 			CHECK(f == (1ULL << 3 | 1ULL << 28 | 1ULL << 29 | 1ULL << 32),
 			      "offered 0x%" PRIx64, f);
 		}

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio.h"
 #include "fuzz.h"
+#include "../vmm/virtio-driver.h"
 
 #define MIB		((uint64_t)1 << 20)
 #define BLOCK		(2 * MIB)
@@ -46,12 +46,6 @@ static unsigned long n_resp[4];
 static void fz_on_fail(void)
 {
 	fprintf(stderr, "seed %" PRIu64 ", case %lu: %s\n", cur_seed, cur_case, cur_desc);
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* An address: mostly on a block inside the region, else anything. */
@@ -224,9 +218,7 @@ int main(void)
 			len = fz_below(VMM_VMEM_REQ_SIZE);
 		for (size_t i = 0; i < sizeof(req); i++)
 			req[i] = (uint8_t)fz_next();	/* padding: anything */
-		put_le(req, type, 2);
-		put_le(req + 8, addr, 8);
-		put_le(req + 16, nr, 2);
+		vio_vmem_req(req, type, addr, (uint16_t)nr);
 		snprintf(cur_desc, sizeof(cur_desc), "type %u addr 0x%" PRIx64 " nr %" PRIu64
 			 " len %zu", type, addr, nr, len);
 		want = model(type, addr, nr, len, &state);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio.h"
+#include "virtio-driver.h"
 #include "../check-run.h"
 
 #define MIB		(1ULL << 20)
@@ -23,20 +23,7 @@
 static struct gm_mem *mem;
 static struct vmm_virtio *vd;
 
-/* ---- a little driver ----------------------------------------------------- */
-
-static uint32_t rd(unsigned off)
-{
-	uint32_t v;
-
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, false);
-	return v;
-}
-
-static void wr(unsigned off, uint32_t v)
-{
-	vmm_virtio_mmio(vd, off, (uint8_t *)&v, 4, true);
-}
+/* ---- the driver (virtio-driver.h) bound to this file's rings ---------------- */
 
 static void *g(uint64_t gpa)
 {
@@ -46,80 +33,44 @@ static void *g(uint64_t gpa)
 	return p;
 }
 
-/* Status ACK|DRIVER, features (low and high word), FEATURES_OK; status. */
+/* Queue @q's rings at RING + q * 64 KiB: desc, +4K avail, +8K used. */
+static uint64_t ring(unsigned q)
+{
+	return RING + q * 0x10000ULL;
+}
+
+/* Reset, then status ACK|DRIVER, features (low and high word), FEATURES_OK; status. */
 static uint32_t negotiate(uint32_t lo, uint32_t hi)
 {
-	wr(0x070, 0);
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(0x024, 0);
-	wr(0x020, lo);
-	wr(0x024, 1);
-	wr(0x020, hi);
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		  VIRTIO_STATUS_FEATURES_OK);
-	return rd(0x070);
+	vio_reset(vd);
+	return vio_negotiate(vd, lo, hi);
 }
 
-/* Queue @q of @size at RING + q * 64 KiB: desc, +4K avail, +8K used. */
 static void setup_queue(unsigned q, unsigned size)
 {
-	uint64_t base = RING + q * 0x10000ULL;
-
-	memset(g(base), 0, 0x3000);
-	wr(0x030, q);
-	wr(0x038, size);
-	wr(0x080, (uint32_t)base);
-	wr(0x084, 0);
-	wr(0x090, (uint32_t)(base + 0x1000));
-	wr(0x094, 0);
-	wr(0x0a0, (uint32_t)(base + 0x2000));
-	wr(0x0a4, 0);
-	wr(0x044, 1);
-}
-
-static void driver_ok(void)
-{
-	wr(0x070, rd(0x070) | VIRTIO_STATUS_DRIVER_OK);
+	vio_queue_at(vd, q, size, ring(q), g(ring(q)));
 }
 
 static void desc(unsigned q, unsigned i, uint64_t addr, uint32_t len,
 		 uint16_t flags, uint16_t next)
 {
-	char *t = g(RING + q * 0x10000ULL);
-
-	memcpy(t + 16 * i, &addr, 8);
-	memcpy(t + 16 * i + 8, &len, 4);
-	memcpy(t + 16 * i + 12, &flags, 2);
-	memcpy(t + 16 * i + 14, &next, 2);
+	vio_desc(g(ring(q)), i, addr, len, flags, next);
 }
 
 /* Make chain @head available on queue @q (of @size). */
 static void avail(unsigned q, unsigned size, uint16_t head)
 {
-	char *a = g(RING + q * 0x10000ULL + 0x1000);
-	uint16_t idx;
-
-	memcpy(&idx, a + 2, 2);
-	memcpy(a + 4 + 2 * (idx % size), &head, 2);
-	idx++;
-	memcpy(a + 2, &idx, 2);
+	vio_avail_add(g(ring(q) + VIO_AVAIL_OFF), size, head);
 }
 
 static uint16_t used_idx(unsigned q)
 {
-	uint16_t v;
-
-	memcpy(&v, (char *)g(RING + q * 0x10000ULL + 0x2000) + 2, 2);
-	return v;
+	return vio_used_idx(g(ring(q) + VIO_USED_OFF));
 }
 
 static void used_elem(unsigned q, unsigned i, uint32_t *id, uint32_t *len)
 {
-	char *u = g(RING + q * 0x10000ULL + 0x2000);
-
-	memcpy(id, u + 4 + 8 * i, 4);
-	memcpy(len, u + 8 + 8 * i, 4);
+	vio_used_elem(g(ring(q) + VIO_USED_OFF), i, id, len);
 }
 
 /* ---- fixtures -------------------------------------------------------------- */
@@ -158,19 +109,19 @@ START_TEST(test_probe)
 {
 	uint8_t b = 0xff;
 
-	ck_assert_uint_eq(rd(0x000), 0x74726976);
-	ck_assert_uint_eq(rd(0x004), 2);
-	ck_assert_uint_eq(rd(0x008), 4);
-	ck_assert_uint_ne(rd(0x00c), 0);
-	wr(0x014, 0);
-	ck_assert_uint_eq(rd(0x010), (1u << 28) | (1u << 29));
-	wr(0x014, 1);
-	ck_assert_uint_eq(rd(0x010), 1);
-	wr(0x014, 2);
-	ck_assert_uint_eq(rd(0x010), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x000), 0x74726976);
+	ck_assert_uint_eq(vio_rd(vd, 0x004), 2);
+	ck_assert_uint_eq(vio_rd(vd, 0x008), 4);
+	ck_assert_uint_ne(vio_rd(vd, 0x00c), 0);
+	vio_wr(vd, 0x014, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x010), (1u << 28) | (1u << 29));
+	vio_wr(vd, 0x014, 1);
+	ck_assert_uint_eq(vio_rd(vd, 0x010), 1);
+	vio_wr(vd, 0x014, 2);
+	ck_assert_uint_eq(vio_rd(vd, 0x010), 0);
 	vmm_virtio_mmio(vd, 0x000, &b, 1, false);
 	ck_assert_uint_eq(b, 0);
-	ck_assert_uint_eq(rd(0x0b0), 0xffffffffu);	/* no shared memory */
+	ck_assert_uint_eq(vio_rd(vd, 0x0b0), 0xffffffffu);	/* no shared memory */
 }
 END_TEST
 
@@ -183,17 +134,17 @@ START_TEST(test_negotiation)
 	ck_assert_uint_eq(negotiate(0, 0) & VIRTIO_STATUS_FEATURES_OK, 0);
 	ck_assert_uint_eq(negotiate(1u << 3, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
 	ck_assert_uint_eq(negotiate(0, 1 | 2) & VIRTIO_STATUS_FEATURES_OK, 0);
-	wr(0x070, 0);
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	vio_wr(vd, 0x070, 0);
+	vio_wr(vd, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 		  VIRTIO_STATUS_DRIVER_OK);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_DRIVER_OK, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_DRIVER_OK, 0);
 	ck_assert_uint_eq(negotiate(1u << 28, 1) & VIRTIO_STATUS_FEATURES_OK,
 			  VIRTIO_STATUS_FEATURES_OK);
 	/* features are frozen once FEATURES_OK is set */
-	wr(0x024, 0);
-	wr(0x020, 0);
-	driver_ok();
-	ck_assert_uint_eq(rd(0x070), 0xf);
+	vio_wr(vd, 0x024, 0);
+	vio_wr(vd, 0x020, 0);
+	vio_driver_ok(vd);
+	ck_assert_uint_eq(vio_rd(vd, 0x070), 0xf);
 	{
 		struct vmm_virtio_stat st;
 
@@ -212,33 +163,28 @@ END_TEST
 START_TEST(test_queue_setup)
 {
 	negotiate(0, 1);
-	wr(0x030, 1);
-	ck_assert_uint_eq(rd(0x034), 0);
-	wr(0x030, 0);
-	ck_assert_uint_eq(rd(0x034), 64);
+	vio_wr(vd, 0x030, 1);
+	ck_assert_uint_eq(vio_rd(vd, 0x034), 0);
+	vio_wr(vd, 0x030, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x034), 64);
 	setup_queue(0, 48);
-	ck_assert_uint_eq(rd(0x044), 0);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
+	ck_assert_uint_eq(vio_rd(vd, 0x044), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, VIRTIO_STATUS_NEEDS_RESET);
 
 	negotiate(0, 1);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	setup_queue(0, 128);
-	ck_assert_uint_eq(rd(0x044), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x044), 0);
 
 	negotiate(0, 1);
-	wr(0x030, 0);
-	wr(0x038, 64);
-	wr(0x080, 0xd0000000u);			/* the MMIO hole */
-	wr(0x090, RING + 0x1000);
-	wr(0x0a0, RING + 0x2000);
-	wr(0x044, 1);
-	ck_assert_uint_eq(rd(0x044), 0);
-	ck_assert_uint_ne(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_queue_setup(vd, 0, 64, 0xd0000000u,	/* the MMIO hole */
+					  RING + 0x1000, RING + 0x2000), 0);
+	ck_assert_uint_ne(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 
 	negotiate(0, 1);
 	setup_queue(0, 64);
-	ck_assert_uint_eq(rd(0x044), 1);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x044), 1);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 END_TEST
 
@@ -255,14 +201,14 @@ START_TEST(test_direct_chain)
 
 	negotiate(0, 1);
 	setup_queue(0, 64);
-	driver_ok();
+	vio_driver_ok(vd);
 	memset(out, 0x11, 16);
 	memset(in, 0, 600);
 	desc(0, 3, BUF, 16, VIRTQ_DESC_F_NEXT, 7);
 	desc(0, 7, BUF + 0x1000, 100, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 9);
 	desc(0, 9, BUF + 0x1000 + 100, 500, VIRTQ_DESC_F_WRITE, 0);
 	avail(0, 64, 3);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 1);
 	used_elem(0, 0, &id, &len);
 	ck_assert_uint_eq(id, 3);
@@ -276,9 +222,9 @@ START_TEST(test_direct_chain)
 			zero += !in[i];
 		ck_assert_uint_lt(zero, 30);	/* random bytes: ~2 zeros */
 	}
-	ck_assert_uint_eq(rd(0x060), VIRTIO_INT_USED);
-	wr(0x064, VIRTIO_INT_USED);
-	ck_assert_uint_eq(rd(0x060), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), VIRTIO_INT_USED);
+	vio_wr(vd, 0x064, VIRTIO_INT_USED);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);
 }
 END_TEST
 
@@ -296,7 +242,7 @@ START_TEST(test_indirect_and_bad_buffer)
 
 	negotiate(1u << 28, 1);
 	setup_queue(0, 64);
-	driver_ok();
+	vio_driver_ok(vd);
 	for (unsigned i = 0; i < 3; i++) {
 		uint64_t a = BUF + 0x2000 + i * 0x100;
 		uint32_t l = 0x100;
@@ -314,7 +260,7 @@ START_TEST(test_indirect_and_bad_buffer)
 	avail(0, 64, 0);
 	avail(0, 64, 1);
 	avail(0, 64, 2);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 3);
 	used_elem(0, 0, &id, &len);
 	ck_assert_uint_eq(id, 0);
@@ -325,7 +271,7 @@ START_TEST(test_indirect_and_bad_buffer)
 	used_elem(0, 2, &id, &len);
 	ck_assert_uint_eq(id, 2);
 	ck_assert_uint_eq(len, 8);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 END_TEST
 
@@ -340,33 +286,33 @@ START_TEST(test_loop_needs_reset)
 
 	negotiate(0, 1);
 	setup_queue(0, 64);
-	driver_ok();
+	vio_driver_ok(vd);
 	desc(0, 0, BUF, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
 	desc(0, 1, BUF, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
 	avail(0, 64, 0);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 0);
-	ck_assert_uint_ne(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
-	ck_assert_uint_eq(rd(0x060), VIRTIO_INT_CONFIG);
+	ck_assert_uint_ne(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), VIRTIO_INT_CONFIG);
 	desc(0, 1, BUF, 8, VIRTQ_DESC_F_WRITE, 0);	/* fixed: still ignored */
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 0);
 
-	wr(0x070, 0);
-	ck_assert_uint_eq(rd(0x070), 0);
-	ck_assert_uint_eq(rd(0x060), 0);
-	wr(0x030, 0);
-	ck_assert_uint_eq(rd(0x044), 0);
+	vio_wr(vd, 0x070, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);
+	vio_wr(vd, 0x030, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x044), 0);
 	negotiate(0, 1);
 	setup_queue(0, 64);
-	driver_ok();
+	vio_driver_ok(vd);
 	avail(0, 64, 0);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 1);
 
 	avail(0, 64, 64);				/* head out of range */
-	wr(0x050, 0);
-	ck_assert_uint_ne(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	vio_wr(vd, 0x050, 0);
+	ck_assert_uint_ne(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	vmm_virtio_stat(vd, &st);
 	ck_assert_uint_ge(st.resets, 2);
 	ck_assert_uint_eq(st.config_irqs, 2);
@@ -391,17 +337,17 @@ START_TEST(test_suppression)
 	memcpy(a + 4 + 2 * 64, &ev, 2);		/* used_event */
 	desc(0, 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
 	avail(0, 64, 0);			/* before DRIVER_OK */
-	driver_ok();
+	vio_driver_ok(vd);
 	ck_assert_uint_eq(used_idx(0), 1);
-	ck_assert_uint_eq(rd(0x060), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);
 	avail(0, 64, 0);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 2);
-	ck_assert_uint_eq(rd(0x060), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);
 	avail(0, 64, 0);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 3);
-	ck_assert_uint_eq(rd(0x060), VIRTIO_INT_USED);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), VIRTIO_INT_USED);
 	{	/* the device asks to be notified at the next entry */
 		uint16_t ae;
 
@@ -411,20 +357,20 @@ START_TEST(test_suppression)
 
 	negotiate(0, 1);
 	setup_queue(0, 64);
-	driver_ok();
+	vio_driver_ok(vd);
 	a = g(RING + 0x1000);
 	memcpy(a, &flags, 2);
 	desc(0, 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
 	vmm_virtio_stat(vd, &st);
 	avail(0, 64, 0);
-	wr(0x050, 0);
+	vio_wr(vd, 0x050, 0);
 	ck_assert_uint_eq(used_idx(0), 1);
-	ck_assert_uint_eq(rd(0x060), 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);
 	flags = 0;
 	memcpy(a, &flags, 2);
 	avail(0, 64, 0);
-	wr(0x050, 0);
-	ck_assert_uint_eq(rd(0x060), VIRTIO_INT_USED);
+	vio_wr(vd, 0x050, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), VIRTIO_INT_USED);
 }
 END_TEST
 
@@ -473,7 +419,7 @@ START_TEST(test_config_space)
 	ck_assert_uint_eq(b, 0x55);
 	vmm_virtio_mmio(vd, 0x10a, (uint8_t *)&v32, 4, false);
 	ck_assert_uint_eq(v32, 0);		/* 2 bytes past the end read 0 */
-	ck_assert_uint_eq(rd(0x060), 0);	/* no interrupt before DRIVER_OK */
+	ck_assert_uint_eq(vio_rd(vd, 0x060), 0);	/* no interrupt before DRIVER_OK */
 
 	v32 = 0xcafef00d;
 	vmm_virtio_mmio(vd, 0x104, (uint8_t *)&v32, 4, true);
@@ -485,13 +431,13 @@ START_TEST(test_config_space)
 	negotiate(0, 1);
 	setup_queue(0, 8);
 	setup_queue(1, 8);
-	wr(0x030, 2);
-	ck_assert_uint_eq(rd(0x034), 0);
-	driver_ok();
-	gen = rd(0x0fc);
+	vio_wr(vd, 0x030, 2);
+	ck_assert_uint_eq(vio_rd(vd, 0x034), 0);
+	vio_driver_ok(vd);
+	gen = vio_rd(vd, 0x0fc);
 	ck_assert_int_eq(vmm_virtio_config_set(vd, 8, &v32, 4, true), 0);
-	ck_assert_uint_eq(rd(0x0fc), gen + 1);
-	ck_assert_uint_eq(rd(0x060), VIRTIO_INT_CONFIG);
+	ck_assert_uint_eq(vio_rd(vd, 0x0fc), gen + 1);
+	ck_assert_uint_eq(vio_rd(vd, 0x060), VIRTIO_INT_CONFIG);
 	vmm_virtio_destroy(vd);
 	vd = save;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "virtio.h"
+#include "virtio-driver.h"
 #include "../check-run.h"
 
 #define MIB		(1ULL << 20)
@@ -30,19 +30,6 @@ static struct vmm_virtio *vd;
 static uint64_t base;
 static unsigned nreq;
 
-static uint32_t rd(unsigned off)
-{
-	uint32_t x;
-
-	vmm_virtio_mmio(vd, off, (uint8_t *)&x, 4, false);
-	return x;
-}
-
-static void wr(unsigned off, uint32_t x)
-{
-	vmm_virtio_mmio(vd, off, (uint8_t *)&x, 4, true);
-}
-
 static uint8_t *g(uint64_t gpa)
 {
 	uint8_t *p = gm_mem_hva(mem, gpa, 1);
@@ -53,7 +40,7 @@ static uint8_t *g(uint64_t gpa)
 
 static uint64_t cfg64(unsigned off)
 {
-	uint64_t lo = rd(0x100 + off), hi = rd(0x100 + off + 4);
+	uint64_t lo = vio_rd(vd, 0x100 + off), hi = vio_rd(vd, 0x100 + off + 4);
 
 	return lo | hi << 32;
 }
@@ -61,57 +48,32 @@ static uint64_t cfg64(unsigned off)
 /* Probe as Linux does: features (ACPI_PXM, VERSION_1), one queue, DRIVER_OK. */
 static void probe(void)
 {
-	wr(0x070, 0);
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(0x024, 0);
-	ck_assert_uint_eq(rd(0x010) & 1, 1);		/* VIRTIO_MEM_F_ACPI_PXM */
-	wr(0x024, 0);
-	wr(0x020, 1);
-	wr(0x024, 1);
-	wr(0x020, 1);					/* VERSION_1 */
-	wr(0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	memset(g(RING), 0, 0x3000);
-	wr(0x030, 0);
-	wr(0x038, QSIZE);
-	wr(0x080, (uint32_t)RING);
-	wr(0x084, 0);
-	wr(0x090, (uint32_t)(RING + 0x1000));
-	wr(0x094, 0);
-	wr(0x0a0, (uint32_t)(RING + 0x2000));
-	wr(0x0a4, 0);
-	wr(0x044, 1);
-	wr(0x070, rd(0x070) | VIRTIO_STATUS_DRIVER_OK);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	vio_reset(vd);
+	vio_begin(vd);
+	ck_assert_uint_eq(vio_offered(vd) & 1, 1);		/* VIRTIO_MEM_F_ACPI_PXM */
+	ck_assert_uint_ne(vio_accept(vd, 1, 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+	ck_assert_uint_eq(vio_queue_at(vd, 0, QSIZE, RING, g(RING)), 1);
+	ck_assert_uint_eq(vio_driver_ok(vd) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	nreq = 0;
 }
 
 static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	uint8_t *t = g(RING) + 16 * i;
-
-	memcpy(t, &addr, 8);
-	memcpy(t + 8, &len, 4);
-	memcpy(t + 12, &flags, 2);
-	memcpy(t + 14, &next, 2);
+	vio_desc(g(RING), i, addr, len, flags, next);
 }
 
 /* Make chain @head available, notify, run the worker; the used length. */
 static uint32_t submit(unsigned head)
 {
-	uint8_t *a = g(RING + 0x1000), *u = g(RING + 0x2000);
-	uint16_t idx, uidx, h = (uint16_t)head;
+	uint8_t *u = g(RING + VIO_USED_OFF);
+	uint16_t idx = vio_avail_add(g(RING + VIO_AVAIL_OFF), QSIZE, (uint16_t)head), uidx;
 	uint32_t id, used;
 
-	memcpy(&idx, a + 2, 2);
-	memcpy(a + 4 + 2 * (idx % QSIZE), &h, 2);
-	idx++;
-	memcpy(a + 2, &idx, 2);
-	wr(0x050, 0);					/* QueueNotify */
+	vio_wr(vd, 0x050, 0);				/* QueueNotify */
 	ck_assert_int_eq(vmm_virtio_poll(vd), 0);
-	memcpy(&uidx, u + 2, 2);
+	uidx = vio_used_idx(u);
 	ck_assert_uint_eq(uidx, idx);			/* every request comes back */
-	memcpy(&id, u + 4 + 8 * ((uidx - 1) % QSIZE), 4);
-	memcpy(&used, u + 8 + 8 * ((uidx - 1) % QSIZE), 4);
+	vio_used_elem(u, (uint16_t)(uidx - 1) % QSIZE, &id, &used);
 	ck_assert_uint_eq(id, head);
 	return used;
 }
@@ -130,9 +92,7 @@ static int request(uint16_t type, uint64_t addr, uint16_t nb, uint32_t len,
 
 	memset(g(rq), 0, 32);
 	memset(g(rs), 0xee, 16);
-	memcpy(g(rq), &type, 2);
-	memcpy(g(rq) + 8, &addr, 8);
-	memcpy(g(rq) + 16, &nb, 2);
+	vio_vmem_req(g(rq), type, addr, nb);
 	desc(head, rq, len, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
 	desc(head + 1, rs, rlen, VIRTQ_DESC_F_WRITE, 0);
 	*used = submit(head);
@@ -182,10 +142,10 @@ static void teardown(void)
 /* Expect device 24 and the config of [VIRTIO] 5.15.4: block, node, region. */
 START_TEST(test_config)
 {
-	ck_assert_uint_eq(rd(0x008), 24);
+	ck_assert_uint_eq(vio_rd(vd, 0x008), 24);
 	ck_assert_uint_eq(base, 128 * MIB);
 	ck_assert_uint_eq(cfg64(0), 2 * MIB);		/* block_size */
-	ck_assert_uint_eq(rd(0x100 + 8) & 0xffff, 0);	/* node_id */
+	ck_assert_uint_eq(vio_rd(vd, 0x100 + 8) & 0xffff, 0);	/* node_id */
 	ck_assert_uint_eq(cfg64(16), base);		/* addr */
 	ck_assert_uint_eq(cfg64(24), REGION);		/* region_size */
 	ck_assert_uint_eq(cfg64(32), REGION);		/* usable_region_size */
@@ -204,15 +164,15 @@ END_TEST
 START_TEST(test_plug_unplug)
 {
 	uint16_t st;
-	uint32_t gen = rd(0x0fc);
+	uint32_t gen = vio_rd(vd, 0x0fc);
 	struct gm_node_stat ns;
 	uint8_t *p;
 
 	ck_assert_int_eq(req(VMM_VMEM_REQ_PLUG, base, 1, NULL), VMM_VMEM_RESP_NACK);
 	ck_assert_int_eq(vmm_vmem_set_requested(v, 8 * MIB), 0);
-	ck_assert_uint_eq(rd(0x060) & VIRTIO_INT_CONFIG, VIRTIO_INT_CONFIG);
-	wr(0x064, VIRTIO_INT_CONFIG);
-	ck_assert_uint_ne(rd(0x0fc), gen);
+	ck_assert_uint_eq(vio_rd(vd, 0x060) & VIRTIO_INT_CONFIG, VIRTIO_INT_CONFIG);
+	vio_wr(vd, 0x064, VIRTIO_INT_CONFIG);
+	ck_assert_uint_ne(vio_rd(vd, 0x0fc), gen);
 	ck_assert_uint_eq(cfg64(48), 8 * MIB);
 	ck_assert_int_eq(vmm_vmem_set_requested(v, 3 * MIB), -EINVAL);
 	ck_assert_int_eq(vmm_vmem_set_requested(v, REGION + 2 * MIB), -EINVAL);
@@ -290,7 +250,7 @@ START_TEST(test_malformed)
 	ck_assert_int_eq(gm_node_stat(mem, 0, &ns), 0);
 	ck_assert_uint_eq(ns.hotplug_used, 2 * MIB);			/* only the good plug */
 	ck_assert_uint_eq(cfg64(40), 2 * MIB);
-	ck_assert_uint_eq(rd(0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vio_rd(vd, 0x070) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	ck_assert_int_eq(req(VMM_VMEM_REQ_PLUG, base + 2 * MIB, 1, NULL), VMM_VMEM_RESP_ACK);
 }
 END_TEST
@@ -308,7 +268,7 @@ START_TEST(test_unplug_all_and_reset)
 	ck_assert_int_eq(req(VMM_VMEM_REQ_PLUG, base, 16, NULL), VMM_VMEM_RESP_ACK);
 	ck_assert_int_eq(gm_node_stat(mem, 0, &ns), 0);
 	ck_assert_uint_eq(ns.hotplug_used, 32 * MIB);
-	wr(0x070, 0);						/* reset */
+	vio_wr(vd, 0x070, 0);						/* reset */
 	ck_assert_int_eq(gm_node_stat(mem, 0, &ns), 0);
 	ck_assert_uint_eq(ns.hotplug_used, 0);
 	ck_assert_uint_eq(cfg64(40), 0);
