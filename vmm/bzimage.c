@@ -238,13 +238,21 @@ static int place_random(struct gm_mem *mem, const struct bz_header *h,
 	if (align < VMM_PAGE || top < size || top - size < h->pref_address)
 		return -ENOMEM;
 	slots = (top - size - h->pref_address) / align + 1;
+	if (!vmm_kaslr_test_pin(&pin)) {	/* test builds: pinned, or the highest free slot */
+		for (uint64_t s = slots; s--; ) {
+			uint64_t at = pin.phys == UINT64_MAX ? h->pref_address + s * align : pin.phys;
+
+			if (!gm_early_reserve(mem, at, size, GM_EARLY_RAM, "kernel", &ignored)) {
+				*gpa = at;
+				return 0;
+			}
+			if (pin.phys != UINT64_MAX)
+				break;
+		}
+		return -ENOMEM;
+	}
 	for (int i = 0; i < 32; i++) {
 		uint64_t at = h->pref_address + (random64() % slots) * align;
-
-		if (!vmm_kaslr_test_pin(&pin)) {	/* test builds: one try, pinned */
-			at = pin.phys == UINT64_MAX ? h->pref_address + (slots - 1) * align : pin.phys;
-			i = 31;
-		}
 
 		if (!gm_early_reserve(mem, at, size, GM_EARLY_RAM, "kernel",
 				      &ignored)) {

@@ -297,6 +297,56 @@ START_TEST(test_kaslr_invariants)
 }
 END_TEST
 
+/*
+ * Expect, in test builds (KVMEM_TEST_KASLR honoured): "max:max" puts the
+ * kernel in the highest free physical slot (the next one up would touch
+ * the initrd at the node's top) and the image at the top of the 1 GiB
+ * kernel mapping; an explicit pair is placed exactly; both keep the
+ * invariants. Skipped (one line) in a build without test hooks.
+ */
+START_TEST(test_kaslr_pinned)
+{
+	static const char *const pins[] = { "max:max", "4200000:ffffffff90000000" };
+	struct vmm_kaslr_pin pin;
+	char initrd[160];
+
+	setenv("KVMEM_TEST_KASLR", "max:max", 1);
+	if (vmm_kaslr_test_pin(&pin)) {
+		unsetenv("KVMEM_TEST_KASLR");
+		printf("test_kaslr_pinned: built without test hooks: skipped\n");
+		return;
+	}
+	snprintf(initrd, sizeof(initrd), "%s/initrd-pin", dir);
+	spill(initrd, "0123456789", 10);
+	put_bzimage("lz4", true);
+	for (unsigned i = 0; i < 2; i++) {
+		struct vmm_linux_args a = { .kernel = kpath, .initrd = initrd,
+					    .cmdline = "console=ttyS0" };
+		struct vmm_boot_plan *p = NULL;
+		struct gm_error e = { 0 };
+		uint64_t mark = gm_early_mark(mem);
+
+		setenv("KVMEM_TEST_KASLR", pins[i], 1);
+		ck_assert_msg(vmm_linux_place(mem, &a, &p, &e) == 0, "%s: %s", pins[i], e.msg);
+		check_kaslr_plan(p, KI_SPAN, KI_SPAN, 256 * MIB);
+		if (i == 0) {
+			ck_assert_uint_le(p->kernel + p->kernel_size, p->initrd);
+			ck_assert_uint_gt(p->kernel + 0x200000 + p->kernel_size, p->initrd);
+			ck_assert_uint_gt(p->virt_base - KI_MAP + KI_SPAN + 0x200000,
+					  LNX_KERNEL_IMAGE_SIZE);
+		} else {
+			ck_assert_uint_eq(p->kernel, 0x4200000);
+			ck_assert_uint_eq(p->virt_base, 0xffffffff90000000ULL);
+		}
+		check_loaded(p->kernel, p->virt_base - KI_MAP - KI_LO);
+		vmm_boot_plan_free(p);
+		ck_assert_int_eq(gm_early_rollback(mem, mark), 0);
+	}
+	unsetenv("KVMEM_TEST_KASLR");
+	unlink(initrd);
+}
+END_TEST
+
 /* Expect: a kernel without a relocation table boots direct, unrandomized. */
 START_TEST(test_no_relocs)
 {
@@ -848,6 +898,7 @@ int main(void)
 	tcase_add_test(tc, test_formats_nokaslr);
 	tcase_add_test(tc, test_kaslr);
 	tcase_add_test(tc, test_kaslr_invariants);
+	tcase_add_test(tc, test_kaslr_pinned);
 	tcase_add_test(tc, test_no_relocs);
 	tcase_add_test(tc, test_unsupported_format);
 	tcase_add_test(tc, test_bad_payloads);
