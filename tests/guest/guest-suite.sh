@@ -402,6 +402,26 @@ else
 	notok "bind: not run (the outer VM has no host node 1)"
 fi
 
+# ---------------------------------------------------------- KASLR edges
+# KVMEM_TEST_KASLR=max:max (a -Dtest_hooks=true build): the highest
+# physical slot and the highest virtual one (the top 64 MiB of the 1 GiB
+# kernel mapping for any kernel up to 64 MiB) boot to the token.
+if [[ -e $work/kaslr-max.rc ]]; then
+	check "kaslr-max: exit status 0" test "$(cat "$work/kaslr-max.rc")" = 0
+	check "kaslr-max: the initrd's file (token)" \
+		test "$(line kaslr-max token)" = "KVMEM-GUEST token $token"
+	base=$(sed -n 's/^kvmem run: boot direct.*KASLR.*virtual base 0x\([0-9a-f]*\).*/\1/p' "$work/kaslr-max.err")
+	text=$(line kaslr-max text | sed -n 's/^KVMEM-GUEST text \([0-9a-f]*\)$/\1/p')
+	echo "# kaslr-max: $(sed -n 's/^kvmem run: boot direct[^,]*, \(kernel at [^;]*\);.*/\1/p' "$work/kaslr-max.err")"
+	if [[ -n $base && $base == "$text" && $base > ffffffffbbffffff && $base < ffffffffc0000000 ]]; then
+		ok "kaslr-max: the guest runs at the highest virtual slot kvmem chose, 0x$base"
+	else
+		notok "kaslr-max: kvmem's base ${base:-none}, the guest's _text ${text:-none} (want equal, in the top 64 MiB)"
+		diag <"$work/kaslr-max.err"
+		tail -n 20 "$work/kaslr-max.out" | diag
+	fi
+fi
+
 # ------------------------------------------------------- a libvirt domain
 # examples/domain.xml: 2 vCPUs, cells of 512 MiB with vCPU 0 and vCPU 1, a
 # 64 MiB CMA area on node 1 (kvmem's metadata), the uuid 5b2f2d1e-...
