@@ -2,7 +2,9 @@
 # kaslr-repro.sh - boot the `bind` case's KASLR configuration many times in
 # ONE outer VM and keep each run's boot trace and last console lines.
 #
-# Usage: kaslr-repro.sh KVMEM [RANDOM_RUNS]   (KVMEM built -Dtest_hooks=true
+# Usage: kaslr-repro.sh KVMEM [RANDOM_RUNS]
+# (KVMEM_REPRO_QUIET=1: as the bind case, quiet, random placements only;
+# a panic still prints). The kernel cache is on, as in the guest suite.   (KVMEM built -Dtest_hooks=true
 # to honour the pinned placements: KVMEM_TEST_KASLR=PHYS:VIRT)
 # Prints one line per run: placement, status, seconds, trace; then the
 # console tail of each run that did not print the initrd's token.
@@ -10,17 +12,20 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 if [[ ${1:-} == --inner ]]; then
 	kvmem=$2 work=$3 kernel=$4 initrd=$5 nrand=$6
-	pins=(4200000:ffffffff90000000 max:max max:ffffffff81000000 1000000:max
-	      4200000:max max:ffffffff90000000)
+	pins=(max:max)
+	[[ -z ${KVMEM_REPRO_QUIET:-} ]] && pins=(4200000:ffffffff90000000 max:max
+		max:ffffffff81000000 1000000:max 4200000:max max:ffffffff90000000)
 	for ((i = 0; i < nrand; i++)); do pins+=(random); done
+	ll=7
+	[[ -n ${KVMEM_REPRO_QUIET:-} ]] && ll=4
 	i=0
 	for pin in "${pins[@]}"; do
 		i=$((i + 1))
-		env=(KVMEM_BOOT_TRACE=1)
+		env=(KVMEM_BOOT_TRACE=1 KVMEM_KERNEL_CACHE=$work/kcache)
 		[[ $pin != random ]] && env+=(KVMEM_TEST_KASLR=$pin)
 		t=$SECONDS rc=0
 		env "${env[@]}" timeout -k 5 90 "$kvmem" run --kernel "$kernel" --initrd "$initrd" \
-			--cmdline "console=ttyS0 panic=-1 loglevel=7 earlyprintk=serial kvmem.text=1" \
+			--cmdline "console=ttyS0 ${KVMEM_REPRO_QUIET:+quiet }panic=-1 loglevel=$ll earlyprintk=serial kvmem.text=1" \
 			--cpus 1 --numa 0:256M@1 --headroom 0:8M --console stdio \
 			</dev/null >"$work/run$i.out" 2>"$work/run$i.err" || rc=$?
 		tr=$(grep -m1 'boot direct' "$work/run$i.err" | sed 's/;.*//')
