@@ -351,6 +351,14 @@ done <"$work/bad.list"
 # touched pages must be on node 1.
 if [[ -e $work/bind.rc ]]; then
 	check "bind: exit status 0" test "$(cat "$work/bind.rc")" = 0
+	# a guest that ends early (panic=-1: a panic is a reset, status 0)
+	# shows why: its boot trace and last console lines (quiet still
+	# prints a panic or an oops)
+	if [[ $(line bind token) != "KVMEM-GUEST token $token" ]]; then
+		notok "bind: the guest reached the initrd's token ($(cat "$work/bind.time" 2>/dev/null) s)"
+		diag <"$work/bind.err"
+		tail -n 40 "$work/bind.out" | tr -d '\r' | diag
+	fi
 	maps=$work/bind.numa_maps
 	grep -q memfd "$maps" 2>/dev/null && { grep memfd "$maps" >"$maps.pool"; maps=$maps.pool; }
 	read -r n0 n1 < <(awk '{
