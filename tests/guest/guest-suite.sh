@@ -37,6 +37,9 @@
 #            with EBUSY naming the owner, its spec says owner=vm, a user's
 #            "ram0" leaves vm/e820 alone, and the guest runs on to a clean
 #            poweroff
+#   kaslr-max  (test builds) KVMEM_TEST_KASLR=max:max: the kernel in the
+#            highest free physical slot and at the top of the 1 GiB kernel
+#            mapping reaches the token, its _text at kvmem's base
 #   seccomp  (README "Security") threads of a running guest fenced; with
 #            -Dtest_hooks=true a forbidden call from each kind of thread
 #            kills kvmem with one line; a Linux guest under --seccomp log
