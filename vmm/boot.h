@@ -247,6 +247,15 @@ void vmm_relocs_apply(const struct vmm_relocs *r, const struct vmm_elf *elf,
  */
 uint64_t vmm_kaslr_virt(uint64_t lo, uint64_t size, uint64_t align,
 			uint64_t rnd);
+/* A KASLR placement pinned by a test: UINT64_MAX means the highest slot. */
+struct vmm_kaslr_pin {
+	uint64_t phys, virt;	/* physical address, virtual base */
+};
+/*
+ * vmm_kaslr_test_pin() - 0 and @pin from KVMEM_TEST_KASLR=PHYS:VIRT (hex,
+ * or "max") in test builds (-Dtest_hooks=true); -ENOENT otherwise.
+ */
+int vmm_kaslr_test_pin(struct vmm_kaslr_pin *pin);
 
 /* ---- kcache.c: decompressed kernels kept between runs ---- */
 

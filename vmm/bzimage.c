@@ -227,6 +227,7 @@ static uint64_t random64(void)
 static int place_random(struct gm_mem *mem, const struct bz_header *h,
 			uint64_t size, uint64_t *gpa)
 {
+	struct vmm_kaslr_pin pin;
 	uint64_t align = h->kernel_alignment, top, slots;
 	struct gm_error ignored;
 	struct gm_range r;
@@ -237,6 +238,19 @@ static int place_random(struct gm_mem *mem, const struct bz_header *h,
 	if (align < VMM_PAGE || top < size || top - size < h->pref_address)
 		return -ENOMEM;
 	slots = (top - size - h->pref_address) / align + 1;
+	if (!vmm_kaslr_test_pin(&pin)) {	/* test builds: pinned, or the highest free slot */
+		for (uint64_t s = slots; s--; ) {
+			uint64_t at = pin.phys == UINT64_MAX ? h->pref_address + s * align : pin.phys;
+
+			if (!gm_early_reserve(mem, at, size, GM_EARLY_RAM, "kernel", &ignored)) {
+				*gpa = at;
+				return 0;
+			}
+			if (pin.phys != UINT64_MAX)
+				break;
+		}
+		return -ENOMEM;
+	}
 	for (int i = 0; i < 32; i++) {
 		uint64_t at = h->pref_address + (random64() % slots) * align;
 
@@ -522,9 +536,16 @@ static int place_load_kernel(struct gm_mem *mem, const struct vmm_linux_args *a,
 		return ret;
 	/* the decompressor leaves room for its whole output: so do we */
 	delta = 0;
-	if (p->kaslr)
-		delta = vmm_kaslr_virt(d->elf.lo, span > d->im.size ? span : d->im.size,
-				       h->kernel_alignment, random64()) - d->elf.lo;
+	if (p->kaslr) {
+		uint64_t size = span > d->im.size ? span : d->im.size, rnd = random64();
+		struct vmm_kaslr_pin pin;
+
+		if (!vmm_kaslr_test_pin(&pin))	/* test builds: the slot asked for */
+			rnd = pin.virt == UINT64_MAX ?
+			      (LNX_KERNEL_IMAGE_SIZE - d->elf.lo - size) / h->kernel_alignment :
+			      (pin.virt - d->rel.map - d->elf.lo) / h->kernel_alignment;
+		delta = vmm_kaslr_virt(d->elf.lo, size, h->kernel_alignment, rnd) - d->elf.lo;
+	}
 	p->virt_base = d->elf.lo + d->rel.map + delta;
 	p->entry.rip = p->kernel + (d->elf.entry - d->elf.lo);
 	return vmm_direct_load(mem, d, p->kernel, delta, &p->times, e);

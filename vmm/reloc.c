@@ -20,6 +20,7 @@
  * file-backed bytes, the table exactly consumed), so applying cannot fail.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot.h"
@@ -164,3 +165,33 @@ uint64_t vmm_kaslr_virt(uint64_t lo, uint64_t size, uint64_t align,
 	slots = (LNX_KERNEL_IMAGE_SIZE - lo - size) / align + 1;
 	return lo + (rnd % slots) * align;
 }
+
+#ifdef VMM_TEST_HOOK
+static bool pin_part(const char *s, char **end, uint64_t *v)
+{
+	if (!strncmp(s, "max", 3)) {
+		*v = UINT64_MAX;
+		*end = (char *)s + 3;
+		return true;
+	}
+	*v = strtoull(s, end, 16);
+	return *end != s;
+}
+
+int vmm_kaslr_test_pin(struct vmm_kaslr_pin *pin)
+{
+	const char *t = getenv("KVMEM_TEST_KASLR");
+	char *end;
+
+	if (!t || !pin_part(t, &end, &pin->phys) || *end != ':' ||
+	    !pin_part(end + 1, &end, &pin->virt) || *end)
+		return -ENOENT;
+	return 0;
+}
+#else
+int vmm_kaslr_test_pin(struct vmm_kaslr_pin *pin)
+{
+	(void)pin;
+	return -ENOENT;
+}
+#endif

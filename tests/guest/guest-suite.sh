@@ -37,6 +37,9 @@
 #            with EBUSY naming the owner, its spec says owner=vm, a user's
 #            "ram0" leaves vm/e820 alone, and the guest runs on to a clean
 #            poweroff
+#   kaslr-max  (test builds) KVMEM_TEST_KASLR=max:max: the kernel in the
+#            highest free physical slot and at the top of the 1 GiB kernel
+#            mapping reaches the token, its _text at kvmem's base
 #   seccomp  (README "Security") threads of a running guest fenced; with
 #            -Dtest_hooks=true a forbidden call from each kind of thread
 #            kills kvmem with one line; a Linux guest under --seccomp log
@@ -351,6 +354,14 @@ done <"$work/bad.list"
 # touched pages must be on node 1.
 if [[ -e $work/bind.rc ]]; then
 	check "bind: exit status 0" test "$(cat "$work/bind.rc")" = 0
+	# a guest that ends early (panic=-1: a panic is a reset, status 0)
+	# shows why: its boot trace and last console lines (quiet still
+	# prints a panic or an oops)
+	if [[ $(line bind token) != "KVMEM-GUEST token $token" ]]; then
+		notok "bind: the guest reached the initrd's token ($(cat "$work/bind.time" 2>/dev/null) s)"
+		diag <"$work/bind.err"
+		tail -n 40 "$work/bind.out" | tr -d '\r' | diag
+	fi
 	maps=$work/bind.numa_maps
 	grep -q memfd "$maps" 2>/dev/null && { grep memfd "$maps" >"$maps.pool"; maps=$maps.pool; }
 	read -r n0 n1 < <(awk '{
@@ -400,6 +411,26 @@ if [[ -e $work/bind.rc ]]; then
 	[[ -s $work/bind.owned-err ]] && diag <"$work/bind.owned-err"
 else
 	notok "bind: not run (the outer VM has no host node 1)"
+fi
+
+# ---------------------------------------------------------- KASLR edges
+# KVMEM_TEST_KASLR=max:max (a -Dtest_hooks=true build): the highest
+# physical slot and the highest virtual one (the top 64 MiB of the 1 GiB
+# kernel mapping for any kernel up to 64 MiB) boot to the token.
+if [[ -e $work/kaslr-max.rc ]]; then
+	check "kaslr-max: exit status 0" test "$(cat "$work/kaslr-max.rc")" = 0
+	check "kaslr-max: the initrd's file (token)" \
+		test "$(line kaslr-max token)" = "KVMEM-GUEST token $token"
+	base=$(sed -n 's/^kvmem run: boot direct.*KASLR.*virtual base 0x\([0-9a-f]*\).*/\1/p' "$work/kaslr-max.err")
+	text=$(line kaslr-max text | sed -n 's/^KVMEM-GUEST text \([0-9a-f]*\)$/\1/p')
+	echo "# kaslr-max: $(sed -n 's/^kvmem run: boot direct[^,]*, \(kernel at [^;]*\);.*/\1/p' "$work/kaslr-max.err")"
+	if [[ -n $base && $base == "$text" && $base > ffffffffbbffffff && $base < ffffffffc0000000 ]]; then
+		ok "kaslr-max: the guest runs at the highest virtual slot kvmem chose, 0x$base"
+	else
+		notok "kaslr-max: kvmem's base ${base:-none}, the guest's _text ${text:-none} (want equal, in the top 64 MiB)"
+		diag <"$work/kaslr-max.err"
+		tail -n 20 "$work/kaslr-max.out" | diag
+	fi
 fi
 
 # ------------------------------------------------------- a libvirt domain

@@ -244,6 +244,13 @@ if [[ -d /sys/devices/system/node/node1 ]]; then
 	live_env=()
 fi
 
+# 5b. KASLR at its edges (test builds honour KVMEM_TEST_KASLR=PHYS:VIRT,
+#    vmm/reloc.c): the kernel in the highest free physical slot (just
+#    under the initrd) and at the top of the 1 GiB kernel mapping, from
+#    the cache; the guest must reach its token and run at that base.
+trace=1 KVMEM_TEST_KASLR=max:max run kaslr-max run --kernel "$kernel" --initrd "$initrd" \
+	--cmdline "console=ttyS0 quiet panic=-1 kvmem.text=1" --cpus 1 --mem 256M --console stdio
+
 # 6. A libvirt domain (examples/domain.xml with this run's kernel, initrd
 #    and command line, made by guest-suite.sh): while the guest holds, its
 #    vm/domain.xml, vm/name and node 1's CMA size through the mount.

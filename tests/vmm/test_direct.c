@@ -221,6 +221,132 @@ START_TEST(test_kaslr)
 }
 END_TEST
 
+/* True if [a, a+alen) and [b, b+blen) share a byte. */
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The KASLR invariants of one plan for a kernel of @span bytes (ELF) whose
+ * payload is @payload bytes: the kernel 2 MiB-aligned in [16 MiB, node end),
+ * clear of the initrd, zero page and command line; its virtual base
+ * 2 MiB-aligned, at or above 16 MiB, with the whole image (the larger of
+ * span and payload, as the kernel's decompressor counts it) inside the 1 GiB
+ * kernel mapping; the initrd below initrd_addr_max.
+ */
+static void check_kaslr_plan(const struct vmm_boot_plan *p, uint64_t span,
+			     uint64_t payload, uint64_t node_end)
+{
+	uint64_t virt = p->virt_base - KI_MAP, image = span > payload ? span : payload;
+
+	ck_assert(p->kaslr);
+	ck_assert_uint_eq(p->kernel % 0x200000, 0);
+	ck_assert_uint_ge(p->kernel, KI_LO);
+	ck_assert_uint_ge(p->kernel_size, span);
+	ck_assert_uint_le(p->kernel + p->kernel_size, node_end);
+	ck_assert_msg(!overlaps(p->kernel, p->kernel_size, p->initrd, p->initrd_size),
+		      "kernel 0x%llx+0x%llx overlaps initrd 0x%llx+0x%llx",
+		      (unsigned long long)p->kernel, (unsigned long long)p->kernel_size,
+		      (unsigned long long)p->initrd, (unsigned long long)p->initrd_size);
+	ck_assert(!overlaps(p->kernel, p->kernel_size, p->zero_page, ZP_SIZE));
+	ck_assert(!overlaps(p->kernel, p->kernel_size, p->cmdline, p->cmdline_len + 1));
+	ck_assert_uint_le(p->initrd + p->initrd_size, node_end);
+	ck_assert_uint_eq(virt % 0x200000, 0);
+	ck_assert_uint_ge(virt, KI_LO);
+	ck_assert_msg(virt + image <= LNX_KERNEL_IMAGE_SIZE, "virtual 0x%llx + 0x%llx beyond 1 GiB",
+		      (unsigned long long)virt, (unsigned long long)image);
+}
+
+/*
+ * Expect: over many random draws (a 96 MiB initrd crowding the 256 MiB
+ * node), every KASLR placement keeps the invariants of check_kaslr_plan(),
+ * and the draws reach both ends of the physical and virtual ranges' middle.
+ */
+START_TEST(test_kaslr_invariants)
+{
+	char initrd[160];
+	uint64_t lo_phys = UINT64_MAX, hi_phys = 0;
+
+	snprintf(initrd, sizeof(initrd), "%s/initrd-big", dir);
+	{
+		FILE *f = fopen(initrd, "wb");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(ftruncate(fileno(f), 96 * MIB), 0);
+		fclose(f);
+	}
+	put_bzimage("lz4", true);
+	for (int i = 0; i < 400; i++) {
+		struct vmm_linux_args a = { .kernel = kpath, .initrd = initrd,
+					    .cmdline = "console=ttyS0" };
+		struct vmm_boot_plan *p = NULL;
+		struct gm_error e = { 0 };
+		uint64_t mark = gm_early_mark(mem);
+
+		ck_assert_msg(vmm_linux_place(mem, &a, &p, &e) == 0, "%s", e.msg);
+		check_kaslr_plan(p, KI_SPAN, KI_SPAN, 256 * MIB);
+		lo_phys = p->kernel < lo_phys ? p->kernel : lo_phys;
+		hi_phys = p->kernel > hi_phys ? p->kernel : hi_phys;
+		vmm_boot_plan_free(p);
+		ck_assert_int_eq(gm_early_rollback(mem, mark), 0);
+	}
+	ck_assert_uint_lt(lo_phys, 64 * MIB);
+	ck_assert_uint_gt(hi_phys, 96 * MIB);
+	unlink(initrd);
+}
+END_TEST
+
+/*
+ * Expect, in test builds (KVMEM_TEST_KASLR honoured): "max:max" puts the
+ * kernel in the highest free physical slot (the next one up would touch
+ * the initrd at the node's top) and the image at the top of the 1 GiB
+ * kernel mapping; an explicit pair is placed exactly; both keep the
+ * invariants. Skipped (one line) in a build without test hooks.
+ */
+START_TEST(test_kaslr_pinned)
+{
+	static const char *const pins[] = { "max:max", "4200000:ffffffff90000000" };
+	struct vmm_kaslr_pin pin;
+	char initrd[160];
+
+	setenv("KVMEM_TEST_KASLR", "max:max", 1);
+	if (vmm_kaslr_test_pin(&pin)) {
+		unsetenv("KVMEM_TEST_KASLR");
+		printf("test_kaslr_pinned: built without test hooks: skipped\n");
+		return;
+	}
+	snprintf(initrd, sizeof(initrd), "%s/initrd-pin", dir);
+	spill(initrd, "0123456789", 10);
+	put_bzimage("lz4", true);
+	for (unsigned i = 0; i < 2; i++) {
+		struct vmm_linux_args a = { .kernel = kpath, .initrd = initrd,
+					    .cmdline = "console=ttyS0" };
+		struct vmm_boot_plan *p = NULL;
+		struct gm_error e = { 0 };
+		uint64_t mark = gm_early_mark(mem);
+
+		setenv("KVMEM_TEST_KASLR", pins[i], 1);
+		ck_assert_msg(vmm_linux_place(mem, &a, &p, &e) == 0, "%s: %s", pins[i], e.msg);
+		check_kaslr_plan(p, KI_SPAN, KI_SPAN, 256 * MIB);
+		if (i == 0) {
+			ck_assert_uint_le(p->kernel + p->kernel_size, p->initrd);
+			ck_assert_uint_gt(p->kernel + 0x200000 + p->kernel_size, p->initrd);
+			ck_assert_uint_gt(p->virt_base - KI_MAP + KI_SPAN + 0x200000,
+					  LNX_KERNEL_IMAGE_SIZE);
+		} else {
+			ck_assert_uint_eq(p->kernel, 0x4200000);
+			ck_assert_uint_eq(p->virt_base, 0xffffffff90000000ULL);
+		}
+		check_loaded(p->kernel, p->virt_base - KI_MAP - KI_LO);
+		vmm_boot_plan_free(p);
+		ck_assert_int_eq(gm_early_rollback(mem, mark), 0);
+	}
+	unsetenv("KVMEM_TEST_KASLR");
+	unlink(initrd);
+}
+END_TEST
+
 /* Expect: a kernel without a relocation table boots direct, unrandomized. */
 START_TEST(test_no_relocs)
 {
@@ -771,6 +897,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_formats_nokaslr);
 	tcase_add_test(tc, test_kaslr);
+	tcase_add_test(tc, test_kaslr_invariants);
+	tcase_add_test(tc, test_kaslr_pinned);
 	tcase_add_test(tc, test_no_relocs);
 	tcase_add_test(tc, test_unsupported_format);
 	tcase_add_test(tc, test_bad_payloads);
