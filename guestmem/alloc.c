@@ -428,6 +428,55 @@ int gm_alloc(struct gm_mem *mem, const struct gm_request *req,
 }
 
 /*
+ * May @who free entry @a now? 0 yes, 1 a pending reservation to drop
+ * (@drop_pending), else a negative errno with @e set. Table lock held.
+ */
+static int may_free(const struct gm_alloc *a, enum gm_owner who,
+		    bool drop_pending, struct gm_error *e)
+{
+	if (a->info.req.owner != who)
+		return gm_refuse_owner(a, e);
+	if (a->state == GM_A_PENDING && drop_pending)
+		return 1;
+	if (a->state == GM_A_PENDING)
+		return gm_error_set(e, ENOENT, "no allocation yet (rmdir drops a pending name)");
+	if (a->state == GM_A_ALLOCATING)
+		return gm_error_set(e, EBUSY, "being allocated");
+	if (a->state == GM_A_FREEING)
+		return gm_error_set(e, ENOENT, "being freed");
+	return 0;
+}
+
+/*
+ * Give FREEING entry @a's blocks back (already zeroed if @backed) and drop
+ * the entry, its name last. No lock held on entry. An allocator mismatch
+ * (a bug, never a bad free) keeps the entry LIVE and returns -EIO.
+ */
+static int finish_free(struct gm_mem *mem, struct gm_alloc *a, bool backed,
+		       struct gm_error *e)
+{
+	struct gm_node *n = &mem->node[a->info.req.node];
+	int ret;
+
+	pthread_mutex_lock(&n->lock);
+	ret = give_back(n, a->info.req.from, a->info.blocks,
+			a->info.nr_blocks, a->cma_count, backed);
+	pthread_mutex_unlock(&n->lock);
+
+	pthread_rwlock_wrlock(&mem->table_lock);
+	if (ret) {
+		a->state = GM_A_LIVE;
+		pthread_rwlock_unlock(&mem->table_lock);
+		return gm_error_set(e, EIO, "allocator refused a block (%s); the allocation is kept",
+				    gm_errno_name(ret));
+	}
+	gm_table_remove(mem, a);
+	pthread_rwlock_unlock(&mem->table_lock);
+	gm_table_entry_free(a);
+	return 0;
+}
+
+/*
  * Free entry @a for @who (caller holds the table write lock; released
  * here). @drop_pending: a pending reservation is dropped rather than
  * refused as "no allocation". Blocks are discarded with no lock held and
@@ -438,20 +487,8 @@ static int free_entry(struct gm_mem *mem, struct gm_alloc *a,
 {
 	struct gm_node *n;
 	bool backed;
-	int ret;
+	int ret = may_free(a, who, drop_pending, e);
 
-	if (a->info.req.owner != who)
-		ret = gm_refuse_owner(a, e);
-	else if (a->state == GM_A_PENDING && drop_pending)
-		ret = 1;
-	else if (a->state == GM_A_PENDING)
-		ret = gm_error_set(e, ENOENT, "no allocation yet (rmdir drops a pending name)");
-	else if (a->state == GM_A_ALLOCATING)
-		ret = gm_error_set(e, EBUSY, "being allocated");
-	else if (a->state == GM_A_FREEING)
-		ret = gm_error_set(e, ENOENT, "being freed");
-	else
-		ret = 0;
 	if (ret) {
 		if (ret > 0) {
 			gm_table_remove(mem, a);
@@ -471,22 +508,108 @@ static int free_entry(struct gm_mem *mem, struct gm_alloc *a,
 		for (unsigned i = 0; i < a->info.nr_blocks; i++)
 			gm_zero_range(mem, n, a->info.blocks[i].gpa,
 				      a->info.blocks[i].size);
-	pthread_mutex_lock(&n->lock);
-	ret = give_back(n, a->info.req.from, a->info.blocks,
-			a->info.nr_blocks, a->cma_count, backed);
-	pthread_mutex_unlock(&n->lock);
+	return finish_free(mem, a, backed, e);
+}
 
-	pthread_rwlock_wrlock(&mem->table_lock);
-	if (ret) {	/* a table/allocator mismatch: a bug, never a bad free */
-		a->state = GM_A_LIVE;
-		pthread_rwlock_unlock(&mem->table_lock);
-		return gm_error_set(e, EIO, "allocator refused a block (%s); the allocation is kept",
-				    gm_errno_name(ret));
+struct span {
+	uint64_t gpa, size;
+	unsigned node;
+};
+
+static int cmp_span(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	return a->gpa < b->gpa ? -1 : a->gpa > b->gpa;
+}
+
+/*
+ * Zero the blocks of FREEING entries @a[0..@nr), adjacent blocks of a node
+ * as one span: one discard (one KVM invalidation) per span rather than per
+ * block. Block by block if the span list cannot be had.
+ */
+static void zero_entries(struct gm_mem *mem, struct gm_alloc **a, unsigned nr)
+{
+	struct span *sp;
+	size_t total = 0, k = 0, m = 0;
+
+	for (unsigned i = 0; i < nr; i++)
+		total += a[i]->info.nr_blocks;
+	sp = total ? malloc(total * sizeof(*sp)) : NULL;
+	for (unsigned i = 0; i < nr; i++)
+		for (unsigned j = 0; j < a[i]->info.nr_blocks; j++) {
+			struct span s = { a[i]->info.blocks[j].gpa,
+					  a[i]->info.blocks[j].size,
+					  a[i]->info.req.node };
+
+			if (sp)
+				sp[k++] = s;
+			else
+				gm_zero_range(mem, &mem->node[s.node], s.gpa, s.size);
+		}
+	if (!sp)
+		return;
+	qsort(sp, k, sizeof(*sp), cmp_span);
+	for (size_t i = 1; i < k; i++) {
+		if (sp[i].node == sp[m].node && sp[m].gpa + sp[m].size == sp[i].gpa)
+			sp[m].size += sp[i].size;
+		else
+			sp[++m] = sp[i];
 	}
-	gm_table_remove(mem, a);
+	for (size_t i = 0; k && i <= m; i++)
+		gm_zero_range(mem, &mem->node[sp[i].node], sp[i].gpa, sp[i].size);
+	free(sp);
+}
+
+/*
+ * gm_free_ids() - see guestmem.h.
+ */
+int gm_free_ids(struct gm_mem *mem, const uint64_t *ids, unsigned nr,
+		enum gm_owner who, struct gm_error *e)
+{
+	struct gm_alloc **a;
+	unsigned i;
+	bool backed;
+	int ret = 0;
+
+	if (!mem || (nr && !ids))
+		return gm_error_set(e, EINVAL, "free: no memory");
+	if (!nr)
+		return 0;
+	a = calloc(nr, sizeof(*a));
+	if (!a)
+		return gm_error_set(e, ENOMEM, "out of memory");
+	pthread_rwlock_wrlock(&mem->table_lock);
+	for (i = 0; i < nr && !ret; i++) {
+		a[i] = gm_table_lookup_id(mem, ids[i]);
+		if (!a[i] || a[i]->state == GM_A_FREEING)	/* or listed twice */
+			ret = gm_error_set(e, ENOENT, "no allocation %llu",
+					   (unsigned long long)ids[i]);
+		else if ((ret = may_free(a[i], who, false, e)) == 0)
+			a[i]->state = GM_A_FREEING;
+	}
+	if (ret) {
+		for (i--; i-- > 0;)
+			a[i]->state = GM_A_LIVE;
+		pthread_rwlock_unlock(&mem->table_lock);
+		free(a);
+		return ret;
+	}
+	backed = mem->backed;
 	pthread_rwlock_unlock(&mem->table_lock);
-	gm_table_entry_free(a);
-	return 0;
+
+	if (backed)
+		zero_entries(mem, a, nr);
+	for (i = 0; i < nr; i++) {
+		int r = finish_free(mem, a[i], backed, e);
+
+		if (r && !ret)
+			ret = r;
+	}
+	free(a);
+	return ret;
 }
 
 /*

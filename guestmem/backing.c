@@ -295,23 +295,18 @@ uint64_t gm_mem_page_size(const struct gm_mem *mem)
 }
 
 /*
- * gm_zero_range() - zero [gpa, gpa+len) of backed node @n (inside one
- * range): memset for small spans, else discard the page-aligned interior
- * (it reads back zero and the host pages are freed) and memset the edges.
- * Falls back to memset if discarding fails. A pool mapping starts on a
- * 2 MiB boundary of guest-physical space, so aligning @gpa aligns the
- * host address too.
+ * Zero [gpa, gpa+len) of range @r: memset for small spans, else discard
+ * the page-aligned interior (it reads back zero and the host pages are
+ * freed) and memset the edges. Falls back to memset if discarding fails.
+ * A pool mapping starts on a 2 MiB boundary of guest-physical space, so
+ * aligning @gpa aligns the host address too.
  */
-void gm_zero_range(const struct gm_mem *mem, const struct gm_node *n,
-		   uint64_t gpa, uint64_t len)
+static void zero_in_range(const struct gm_mem *mem, const struct gm_range *r,
+			  uint64_t gpa, uint64_t len)
 {
-	const struct gm_range *r = range_of(n, gpa);
 	uint64_t pg = page_size(mem), a, b;
-	char *hva;
+	char *hva = (char *)r->hva + (gpa - r->start);
 
-	if (!r || !r->hva || !len)
-		return;
-	hva = (char *)r->hva + (gpa - r->start);
 	a = (gpa + pg - 1) & ~(pg - 1);
 	b = (gpa + len) & ~(pg - 1);
 	if (len < ZERO_DISCARD_MIN || b <= a || discard(mem, a, b - a) < 0) {
@@ -320,4 +315,26 @@ void gm_zero_range(const struct gm_mem *mem, const struct gm_node *n,
 	}
 	memset(hva, 0, a - gpa);
 	memset(hva + (b - gpa), 0, gpa + len - b);
+}
+
+/*
+ * gm_zero_range() - zero [gpa, gpa+len) of backed node @n, range by range
+ * (a span may cross from one of the node's ranges into the next).
+ */
+void gm_zero_range(const struct gm_mem *mem, const struct gm_node *n,
+		   uint64_t gpa, uint64_t len)
+{
+	while (len) {
+		const struct gm_range *r = range_of(n, gpa);
+		uint64_t k;
+
+		if (!r || !r->hva)
+			return;
+		k = r->size - (gpa - r->start);
+		if (k > len)
+			k = len;
+		zero_in_range(mem, r, gpa, k);
+		gpa += k;
+		len -= k;
+	}
 }

@@ -464,6 +464,18 @@ int gm_free_id(struct gm_mem *mem, uint64_t id, enum gm_owner who,
 	       struct gm_error *e);
 
 /*
+ * gm_free_ids() - gm_free_id() of @nr live allocations at once, for a device
+ * freeing many adjacent blocks (virtio-mem's unplug): their host pages are
+ * released one span of adjacent blocks at a time (one KVM invalidation per
+ * span, not per block). All or nothing: -ENOENT an id missing, pending,
+ * being freed or listed twice, -EBUSY as gm_free_id(), -ENOMEM, and then
+ * nothing is freed; -EIO as gm_free() for any that the allocator refused
+ * (those are kept, the others freed). Locking: as gm_free().
+ */
+int gm_free_ids(struct gm_mem *mem, const uint64_t *ids, unsigned nr,
+		enum gm_owner who, struct gm_error *e);
+
+/*
  * gm_alloc_get() / gm_alloc_get_id() - snapshot allocation @name / @id
  * (pending reservations too: no blocks) into *@out (caller frees with
  * gm_alloc_info_free()). -ENOENT if none, -ENOMEM. Table read lock.

@@ -229,8 +229,68 @@ START_TEST(test_backed_zero)
 }
 END_TEST
 
+/*
+ * gm_free_ids(): an unplug of many blocks at once. All or nothing when an
+ * id is missing, listed twice or another owner's; else every block goes
+ * back, reads zero and holds no host page, and can be plugged again.
+ */
+START_TEST(test_free_ids)
+{
+	struct gm_mem *mem = mkhp("0:64M", "0:128M", NULL, false);
+	struct gm_alloc_info *info;
+	struct gm_request req;
+	struct gm_error e;
+	uint64_t b, id[8], bad[3];
+	char *p;
+
+	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
+	b = nstat(mem, 0).hotplug_base;
+	p = gm_mem_hva(mem, b, 16 * MIB);
+	ck_assert_ptr_nonnull(p);
+	for (unsigned i = 0; i < 8; i++) {
+		req = plug_req(0, b + i * 2 * MIB, 2 * MIB);
+		ck_assert_int_eq(gm_alloc(mem, &req, &info, &e), 0);
+		id[i] = info->id;
+		gm_alloc_info_free(info);
+	}
+	memset(p, 0x5a, 16 * MIB);
+	ck_assert_uint_eq(nstat(mem, 0).hotplug_used, 16 * MIB);
+
+	bad[0] = id[0], bad[1] = id[1] + 1000, bad[2] = id[2];	/* no such id */
+	ck_assert_int_eq(gm_free_ids(mem, bad, 3, GM_OWNER_VM, &e), -ENOENT);
+	bad[1] = id[0];						/* listed twice */
+	ck_assert_int_eq(gm_free_ids(mem, bad, 3, GM_OWNER_VM, &e), -ENOENT);
+	ck_assert_int_eq(gm_free_ids(mem, id, 8, GM_OWNER_USER, &e), -EBUSY);
+	ck_assert_int_eq(gm_free_ids(NULL, id, 8, GM_OWNER_VM, &e), -EINVAL);
+	ck_assert_uint_eq(nstat(mem, 0).hotplug_used, 16 * MIB);	/* nothing lost */
+	ck_assert_uint_eq(resident_pages(p, 16 * MIB), 4096);
+	ck_assert_int_eq(p[16 * MIB - 1], 0x5a);
+
+	/* out of order, a gap (block 3 stays): two spans */
+	bad[0] = id[7], bad[1] = id[0], bad[2] = id[1];
+	ck_assert_int_eq(gm_free_ids(mem, bad, 3, GM_OWNER_VM, &e), 0);
+	ck_assert_int_eq(gm_free_ids(mem, id + 2, 1, GM_OWNER_VM, &e), 0);
+	ck_assert_int_eq(gm_free_ids(mem, id + 4, 3, GM_OWNER_VM, &e), 0);
+	ck_assert_int_eq(gm_free_ids(mem, id, 0, GM_OWNER_VM, &e), 0);
+	ck_assert_uint_eq(nstat(mem, 0).hotplug_used, 2 * MIB);
+	ck_assert_uint_eq(resident_pages(p, 6 * MIB), 0);
+	ck_assert_uint_eq(resident_pages(p + 6 * MIB, 2 * MIB), 512);	/* block 3 */
+	ck_assert_uint_eq(resident_pages(p + 8 * MIB, 8 * MIB), 0);
+	ck_assert_int_eq(gm_free_ids(mem, id + 3, 1, GM_OWNER_VM, &e), 0);
+	ck_assert_uint_eq(nstat(mem, 0).hotplug_used, 0);
+
+	req = plug_req(0, b, 16 * MIB);
+	ck_assert_int_eq(gm_alloc(mem, &req, &info, &e), 0);
+	for (uint64_t i = 0; i < 16 * MIB; i += 4096)
+		ck_assert_int_eq(p[i], 0);
+	gm_alloc_info_free(info);
+	gm_mem_destroy(mem);
+}
+END_TEST
+
 int main(void)
 {
 	RUN_SUITE("hotplug", test_layout, test_parse, test_not_the_shells,
-		  test_plug_rules, test_backed_zero);
+		  test_plug_rules, test_backed_zero, test_free_ids);
 }
