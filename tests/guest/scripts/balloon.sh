@@ -38,7 +38,7 @@ rc=$(fill)
 rm /mnt/b/fill
 say "balloon-dirty rc=$rc memtotal=$t0"
 i=0
-while [ "$(kb MemTotal)" -gt $((t0 - 126976)) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(kb MemTotal)" -gt $((t0 - 131072)) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 say "balloon-inflated memtotal=$(kb MemTotal)"
 i=0
 while [ "$(kb MemTotal)" -lt "$t0" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
