@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "stats.h"
 
 #define K4	4096ULL
 #define K8	8192ULL
@@ -91,13 +92,6 @@ static long scaled(long n, long floor_n)
 	return v < floor_n ? floor_n : v;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 static const char *human(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -127,7 +121,7 @@ static void print_row(const char *name, double *v, uint64_t pool,
 	char pb[32];
 	double med;
 
-	qsort(v, reps, sizeof(*v), cmp_double);
+	qsort(v, reps, sizeof(*v), bench_cmp_double);
 	med = reps & 1 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
 	printf("%-34s %12.1f %10.3f %9s %6s  %s [min..max %.1f..%.1f ns, median of %d]\n",
 	       name, med, 1e3 / med, human(pool, pb, sizeof(pb)), "4KiB",
@@ -647,8 +641,8 @@ static void run_h(void)
 		na[r] = a[r] * 1e6 / ops1;
 		nc[r] = c[r] * 1e6 / ops2;
 	}
-	qsort(a, reps, sizeof(*a), cmp_double);
-	qsort(c, reps, sizeof(*c), cmp_double);
+	qsort(a, reps, sizeof(*a), bench_cmp_double);
+	qsort(c, reps, sizeof(*c), bench_cmp_double);
 	snprintf(detail, sizeof(detail), "KUnit 'Fragmented allocation took' = %.1f ms (min %.1f, max %.1f); op = each of the 4x65536 alloc/free calls",
 		 a[reps / 2], a[0], a[reps - 1]);
 	print_row("h1_kunit_fragmented_allocation", na, 4 * G, detail);

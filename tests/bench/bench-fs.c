@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "guestmem.h"
+#include "stats.h"
 
 static double now(void)
 {
@@ -201,19 +202,6 @@ static pid_t serve(const char *kvmem, const char *mnt, int direct,
 	return pid;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define SC_ROUNDS	41
 
 /*
@@ -248,13 +236,13 @@ static int seccomp_figures(char mnt[2][64], char path[2][128], double secs)
 	}
 	printf("%d paired rounds, medians\n", SC_ROUNDS);
 	printf("open+read+close node0/buddyinfo, --seccomp on:  %8.0f /s\n",
-	       median(reads[0], SC_ROUNDS));
+	       bench_median(reads[0], SC_ROUNDS));
 	printf("open+read+close node0/buddyinfo, --seccomp off: %8.0f /s  off/on %.3f\n",
-	       median(reads[1], SC_ROUNDS), median(rr, SC_ROUNDS));
+	       bench_median(reads[1], SC_ROUNDS), bench_median(rr, SC_ROUNDS));
 	printf("alloc+free pairs via ctl, --seccomp on:         %8.0f /s\n",
-	       median(pairs[0], SC_ROUNDS));
+	       bench_median(pairs[0], SC_ROUNDS));
 	printf("alloc+free pairs via ctl, --seccomp off:        %8.0f /s  off/on %.3f\n",
-	       median(pairs[1], SC_ROUNDS), median(pr, SC_ROUNDS));
+	       bench_median(pairs[1], SC_ROUNDS), bench_median(pr, SC_ROUNDS));
 	return 0;
 }
 

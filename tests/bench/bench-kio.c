@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "stats.h"
 
 enum { BASELINE, PREAD, URING, NR_WAYS };
 static const char *const way_name[NR_WAYS] = { "baseline", "pread", "io_uring" };
@@ -96,13 +97,6 @@ static double one(int way, const char *path, uint64_t size, bool cold)
 	return n == (ssize_t)size ? t : -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : NULL;
@@ -134,7 +128,7 @@ int main(int argc, char **argv)
 				}
 			}
 		for (int w = 0; w < NR_WAYS; w++) {
-			qsort(t[w], rounds, sizeof(double), cmp_double);
+			qsort(t[w], rounds, sizeof(double), bench_cmp_double);
 			med[w] = t[w][rounds / 2];
 		}
 		for (int w = 0; w < NR_WAYS; w++)

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats.h"
+
 #define MAX_ROUNDS	51
 #define HOLE_START	0xC0000000ULL
 #define HIGH_START	0x100000000ULL
@@ -54,19 +56,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void die(const char *what)
@@ -207,7 +196,7 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		printf("%-5s", mem_name[m]);
 		for (int p = 0; p <= NR_PHASES; p++)
-			printf(" %7.3f", median(samples[m][p], rounds));
+			printf(" %7.3f", bench_median(samples[m][p], rounds));
 		printf("\n");
 	}
 	return 0;

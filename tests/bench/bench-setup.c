@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "stats.h"
 
 #define MAX_ROUNDS	51
 enum { CREATE, BACK, PLACE, RETIRE, RAM, FINISH, NR_STEPS };
@@ -62,19 +63,6 @@ static double clock_ms(clockid_t clk)
 static double now_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void die(const char *what, const struct gm_error *e)
@@ -242,7 +230,7 @@ int main(int argc, char **argv)
 		for (int m = 0; m < 2; m++) {
 			printf("%-8s %5s", mode_name[mode], mem_name[m]);
 			for (int s = 0; s <= NR_STEPS + 1; s++)
-				printf(" %8.2f", median(samples[mode][m][s], rounds));
+				printf(" %8.2f", bench_median(samples[mode][m][s], rounds));
 			printf("\n");
 		}
 	printf("the place step's parts, medians in ms:\n%-8s %5s %8s %8s %8s %8s\n",
@@ -251,12 +239,12 @@ int main(int argc, char **argv)
 		for (int m = 0; m < 2; m++) {
 			printf("%-8s %5s", mode_name[mode], mem_name[m]);
 			for (int i = 0; i < 4; i++)
-				printf(" %8.2f", median(part_samples[mode][m][i], rounds));
+				printf(" %8.2f", bench_median(part_samples[mode][m][i], rounds));
 			printf("\n");
 		}
 	{
-		double base = median(base_samples, rounds);
-		double place = median(samples[AUTO][0][PLACE], rounds);
+		double base = bench_median(base_samples, rounds);
+		double place = bench_median(samples[AUTO][0][PLACE], rounds);
 
 		printf("baseline: read() of the decompressed kernel into fresh guest-like memory %.2f ms; "
 		       "auto's place step %.2fx that\n", base, base > 0 ? place / base : 0);
