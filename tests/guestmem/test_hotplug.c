@@ -199,21 +199,31 @@ START_TEST(test_plug_rules)
 }
 END_TEST
 
+/* Node 0 of 64 MiB, backed and retired, with a 128 MiB region at *@b
+ * whose first @len bytes the host sees at *@p. */
+static struct gm_mem *mkhp_backed(uint64_t *b, char **p, uint64_t len)
+{
+	struct gm_mem *mem = mkhp("0:64M", "0:128M", NULL, false);
+	struct gm_error e;
+
+	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
+	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
+	*b = nstat(mem, 0).hotplug_base;
+	*p = gm_mem_hva(mem, *b, len);
+	ck_assert_ptr_nonnull(*p);
+	return mem;
+}
+
 /* Backed: a plug reads zero even after the guest wrote there and unplugged. */
 START_TEST(test_backed_zero)
 {
-	struct gm_mem *mem = mkhp("0:64M", "0:128M", NULL, false);
 	struct gm_alloc_info *info;
 	struct gm_request req;
 	struct gm_error e;
 	uint64_t b;
 	char *p;
+	struct gm_mem *mem = mkhp_backed(&b, &p, 4 * MIB);
 
-	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
-	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
-	b = nstat(mem, 0).hotplug_base;
-	p = gm_mem_hva(mem, b, 4 * MIB);
-	ck_assert_ptr_nonnull(p);
 	req = plug_req(0, b, 4 * MIB);
 	ck_assert_int_eq(gm_alloc(mem, &req, &info, &e), 0);
 	memset(p, 0xa5, 4 * MIB);
@@ -236,18 +246,13 @@ END_TEST
  */
 START_TEST(test_free_ids)
 {
-	struct gm_mem *mem = mkhp("0:64M", "0:128M", NULL, false);
 	struct gm_alloc_info *info;
 	struct gm_request req;
 	struct gm_error e;
 	uint64_t b, id[8], bad[3];
 	char *p;
+	struct gm_mem *mem = mkhp_backed(&b, &p, 16 * MIB);
 
-	ck_assert_msg(gm_mem_back(mem, 0, &e) == 0, "%s", e.msg);
-	ck_assert_msg(gm_mem_retire(mem, &e) == 0, "%s", e.msg);
-	b = nstat(mem, 0).hotplug_base;
-	p = gm_mem_hva(mem, b, 16 * MIB);
-	ck_assert_ptr_nonnull(p);
 	for (unsigned i = 0; i < 8; i++) {
 		req = plug_req(0, b + i * 2 * MIB, 2 * MIB);
 		ck_assert_int_eq(gm_alloc(mem, &req, &info, &e), 0);
