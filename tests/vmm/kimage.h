@@ -78,15 +78,12 @@ static inline void ki_append(struct ki_buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-/* The ELF (and, if @relocs, its relocation table): malloc'd, *@len bytes. */
-static inline uint8_t *ki_elf(bool relocs, bool pvh, size_t *len)
+/*
+ * The ELF header of a 64-bit x86 executable entered at KI_LO, its @phnum
+ * program headers right after it.
+ */
+static inline void ki_ehdr(uint8_t *d, unsigned phnum)
 {
-	size_t size = KI_ELF_END + (relocs ? 4 * 8 : 0);
-	uint8_t *d = calloc(1, size);
-	uint8_t *ph;
-
-	if (!d)
-		abort();
 	ki_put(d, 0, 4, ELF_MAGIC);
 	d[4] = ELF_CLASS64;
 	d[5] = ELF_DATA_LSB;
@@ -96,10 +93,22 @@ static inline uint8_t *ki_elf(bool relocs, bool pvh, size_t *len)
 	ki_put(d, 0x14, 4, 1);				/* e_version */
 	ki_put(d, ELF_E_ENTRY, 8, KI_LO);
 	ki_put(d, ELF_E_PHOFF, 8, ELF_EHDR_SIZE);
+	ki_put(d, ELF_E_PHENTSIZE, 2, ELF_PHDR_SIZE);
+	ki_put(d, ELF_E_PHNUM, 2, phnum);
+}
+
+/* The ELF (and, if @relocs, its relocation table): malloc'd, *@len bytes. */
+static inline uint8_t *ki_elf(bool relocs, bool pvh, size_t *len)
+{
+	size_t size = KI_ELF_END + (relocs ? 4 * 8 : 0);
+	uint8_t *d = calloc(1, size);
+	uint8_t *ph;
+
+	if (!d)
+		abort();
+	ki_ehdr(d, 3);
 	ki_put(d, ELF_E_SHOFF, 8, KI_SHOFF);
 	ki_put(d, 0x34, 2, ELF_EHDR_SIZE);		/* e_ehsize */
-	ki_put(d, ELF_E_PHENTSIZE, 2, ELF_PHDR_SIZE);
-	ki_put(d, ELF_E_PHNUM, 2, 3);
 	ki_put(d, ELF_E_SHENTSIZE, 2, 64);
 	ki_put(d, ELF_E_SHNUM, 2, 2);
 	/* text */

@@ -838,16 +838,7 @@ START_TEST(test_sparse_entry)
 	const uint8_t *g;
 
 	ck_assert_ptr_nonnull(d);
-	ki_put(d, 0, 4, ELF_MAGIC);
-	d[4] = ELF_CLASS64;
-	d[5] = ELF_DATA_LSB;
-	d[6] = 1;
-	ki_put(d, ELF_E_TYPE, 2, ELF_ET_EXEC);
-	ki_put(d, ELF_E_MACHINE, 2, ELF_EM_X86_64);
-	ki_put(d, ELF_E_ENTRY, 8, KI_LO);
-	ki_put(d, ELF_E_PHOFF, 8, ELF_EHDR_SIZE);
-	ki_put(d, ELF_E_PHENTSIZE, 2, ELF_PHDR_SIZE);
-	ki_put(d, ELF_E_PHNUM, 2, 1);
+	ki_ehdr(d, 1);
 	ki_put(d + ELF_EHDR_SIZE, ELF_P_TYPE, 4, ELF_PT_LOAD);
 	ki_put(d + ELF_EHDR_SIZE, ELF_P_OFFSET, 8, seg_off);
 	ki_put(d + ELF_EHDR_SIZE, ELF_P_VADDR, 8, KI_LO + KI_MAP);
