@@ -91,20 +91,28 @@ static void cfg_put64(struct vmm_virtio *vd, unsigned off, uint64_t v,
 
 /*
  * Free the allocations of plugged blocks [@first, @first + @nr) at once;
- * their host pages go with them. The blocks are unplugged even if the
- * pool refused one (a bug, reported): the guest was told they are gone.
+ * their host pages go with them. If the batch is refused as a whole (no
+ * memory for it, or a bug), each block is freed on its own, so only what
+ * the pool refuses is lost (reported). The blocks are unplugged either
+ * way: the guest was told they are gone.
  */
 static void unplug_blocks(struct vmm_vmem *v, uint64_t first, uint64_t nr)
 {
 	uint64_t k = 0;
 	struct gm_error e;
+	int ret;
 
 	for (uint64_t i = first; i < first + nr; i++)
 		if (v->id[i])
 			v->scratch[k++] = v->id[i];
-	if (gm_free_ids(v->mem, v->scratch, (unsigned)k, GM_OWNER_VM, &e))
+	ret = gm_free_ids(v->mem, v->scratch, (unsigned)k, GM_OWNER_VM, &e);
+	if (ret == -EIO)	/* the others were freed */
 		fprintf(stderr, "kvmem: virtio-mem node %u: blocks %" PRIu64 "-%" PRIu64
 			" not all freed: %s\n", v->node, first, first + nr - 1, e.msg);
+	for (uint64_t j = 0; ret && ret != -EIO && j < k; j++)
+		if (gm_free_id(v->mem, v->scratch[j], GM_OWNER_VM, &e))
+			fprintf(stderr, "kvmem: virtio-mem node %u: allocation %" PRIu64
+				" not freed: %s\n", v->node, v->scratch[j], e.msg);
 	for (uint64_t i = first; i < first + nr; i++)
 		if (v->id[i]) {
 			v->id[i] = 0;
