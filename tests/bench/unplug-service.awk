@@ -13,8 +13,9 @@
 # both are found from the trace: the notify address is the MMIO address
 # whose writes were followed by the most bytes discarded (the balloon's
 # free page reports discard too, from another address and far less), the
-# interrupt the one raised first after most of those writes (not the
-# serial port's). Prints one line per request: milliseconds from the
+# interrupt the one raised first after the discard of most of those
+# requests (not the serial port's, which a guest's print may raise in
+# between now and then). Prints one line per request: milliseconds from the
 # notify to that interrupt; then "# notify GPA irq KEY".
 
 function ms(   i) {
@@ -51,7 +52,7 @@ t < 0 { next }
 / kvm_set_irq: / && field("level") == 1 { n++; kind[n] = "i"; at[n] = t; key[n] = "gsi " field("gsi"); next }
 / kvm_msi_set_irq: / {
 	n++; kind[n] = "i"; at[n] = t
-	key[n] = "msi " field("address") " " field("data")
+	key[n] = "msi vec " field("vec")
 	next
 }
 
@@ -69,11 +70,17 @@ END {
 			notify = g
 	if (notify == "")
 		exit
-	# its interrupt: the one raised first after most of its writes
+	# its interrupt: the one raised first after the discard that follows
+	# most of its writes (another device may interrupt meanwhile, now and
+	# then, but not after most of them)
 	for (i = 1; i <= n; i++) {
 		if (kind[i] != "w" || key[i] != notify)
 			continue
-		for (j = i + 1; j <= n && kind[j] != "i"; j++)
+		for (j = i + 1; j <= n && kind[j] != "m" && kind[j] != "w"; j++)
+			;
+		if (j > n || kind[j] != "m")
+			continue
+		for (; j <= n && kind[j] != "i"; j++)
 			;
 		if (j <= n)
 			votes[key[j]]++
