@@ -429,10 +429,16 @@ void run_devs_hotplug_requested(struct run_devs *d, uint64_t requested[GM_MAX_NO
 
 /* ---- the balloon: vm/balloon/ and the nodes' meminfo -------------------------- */
 
+/*
+ * The balloon over the VM's RAM and every virtio-mem region (free page
+ * reports there too). The virtio-mem devices are started before it and
+ * stopped after it (their slots come first), so their handles outlive it.
+ */
 static int create_balloon(struct run_dev *dev, struct gm_mem *mem,
 			  struct vmm_virtio **out)
 {
 	const struct vmm_guest_ram *ram = dev->devs->ram;
+	struct run_devs *d = dev->devs;
 	struct vmm_balloon *b;
 	int ret;
 
@@ -441,6 +447,17 @@ static int create_balloon(struct run_dev *dev, struct gm_mem *mem,
 	ret = vmm_balloon_create(mem, ram->id, ram->nr, &b);
 	if (ret)
 		return ret;
+	for (unsigned i = 0; i < d->nr; i++) {
+		struct hp_dev *h = d->dev[i].arg;
+
+		if (d->dev[i].create != create_vmem || !h->v)
+			continue;
+		ret = vmm_balloon_add_hotplug(b, h->v);
+		if (ret) {
+			vmm_balloon_destroy(b);
+			return ret;
+		}
+	}
 	dev->arg = b;
 	*out = vmm_balloon_virtio(b);
 	return 0;
@@ -504,9 +521,11 @@ static int show_refused(void *opaque, struct fs_buf *b)
 
 	vmm_balloon_info(opaque, &i);
 	fs_buf_printf(b, "outside %" PRIu64 "\nearly %" PRIu64 "\nmisaligned %" PRIu64
-			 "\nstate %" PRIu64 "\nbuffer %" PRIu64 "\ndiscard_failed %" PRIu64 "\n",
+			 "\nstate %" PRIu64 "\nbuffer %" PRIu64 "\ndiscard_failed %" PRIu64
+			 "\nunplugged %" PRIu64 "\n",
 		      i.refused_outside, i.refused_early, i.refused_misaligned,
-		      i.refused_state, i.refused_buffer, i.discard_failed);
+		      i.refused_state, i.refused_buffer, i.discard_failed,
+		      i.refused_unplugged);
 	return 0;
 }
 

@@ -9,10 +9,21 @@
  * each a buddy block of at least pageblock_order); the device reads only
  * their addresses and lengths. The transport mapped each one to a host
  * pointer after checking it against guest memory; a range is released only
- * if it also lies wholly inside the VM's RAM and is aligned to the host
- * page size (2 MiB with hugetlb pools), else it is refused and counted.
+ * if it also lies wholly inside the VM's RAM, or wholly inside blocks of a
+ * virtio-mem region that are plugged now, and is aligned to the host page
+ * size (2 MiB with hugetlb pools), else it is refused and counted.
  * Apart from virtio-balloon.c because it is its own queue and its own
  * bitmap ("reported"), and its figures are mincore()'s, not the guest's.
+ *
+ * Hot-plugged memory. virtio-mem's worker plugs and unplugs blocks on its
+ * own thread, under its own lock: the balloon asks for each block's plug
+ * (vmm_vmem_block_id(), an allocation id, 0 when unplugged; ids are never
+ * reused) and notes it beside the block's "reported" bits (extent.plug).
+ * A block unplugged after the check is discarded anyway, which is
+ * harmless (a free block of the region is zero and unbacked, and only the
+ * VM allocates there); its bits are dropped as soon as the plug seen
+ * differs from the one noted (sync_block()), so unplugged memory, or
+ * memory plugged again since, never counts as released by the balloon.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,6 +49,35 @@ static bool guest_addr(const struct vmm_balloon *b, const void *p, uint64_t len,
 	return false;
 }
 
+/* Block @i of hot-plug extent @x is plug @id now: the bits of another plug go. */
+static void sync_block(struct vmm_balloon *b, const struct extent *x, uint64_t i,
+		       uint64_t id)
+{
+	uint64_t per = x->block / PAGE, first = x->first + i * per;
+
+	if (x->plug[i] == id)
+		return;
+	for (uint64_t k = 0; k < per; k++)
+		put_bit(b->reported, first + k, false);
+	x->plug[i] = id;
+}
+
+/* Every block of hot-plug extent @x under [@gpa, @gpa + @len) is plugged now. */
+static bool plugged_now(struct vmm_balloon *b, const struct extent *x,
+			uint64_t gpa, uint64_t len)
+{
+	uint64_t last = (gpa + len - 1 - x->start) / x->block;
+
+	for (uint64_t i = (gpa - x->start) / x->block; i <= last; i++) {
+		uint64_t id = vmm_vmem_block_id(x->hp, i);
+
+		sync_block(b, x, i, id);
+		if (!id)
+			return false;
+	}
+	return true;
+}
+
 static void report_range(struct vmm_balloon *b, const struct iovec *v)
 {
 	const struct extent *x;
@@ -53,6 +93,10 @@ static void report_range(struct vmm_balloon *b, const struct iovec *v)
 	}
 	if (!v->iov_len || (gpa | v->iov_len) & (b->granule - 1)) {
 		b->info.refused_misaligned++;
+		return;
+	}
+	if (x->hp && !plugged_now(b, x, gpa, v->iov_len)) {
+		b->info.refused_unplugged++;
 		return;
 	}
 	vmm_balloon_discard(b, gpa, v->iov_len);
@@ -76,34 +120,65 @@ void vmm_balloon_report_buffer(struct vmm_balloon *b, const struct vmm_vq_chain 
 }
 
 /*
- * Reported pages of @x still released (mincore: not resident); pages the
- * guest has touched since are resident again and leave the bitmap.
+ * Reported pages among @pages pages at @hva (bits from @first) still
+ * released (mincore: not resident); pages the guest has touched since are
+ * resident again and leave the bitmap.
  */
-static uint64_t still_released(struct vmm_balloon *b, const struct extent *x)
+static uint64_t still_released(struct vmm_balloon *b, const char *hva,
+			       uint64_t first, uint64_t pages)
 {
-	const char *hva = gm_mem_hva(b->mem, x->start, x->end - x->start);
-	uint64_t pages = (x->end - x->start) / PAGE, out = 0;
 	unsigned char vec[1024];
+	uint64_t out = 0;
 
-	if (!hva)
-		return 0;
 	for (uint64_t p = 0; p < pages; p += sizeof(vec)) {
 		uint64_t n = pages - p < sizeof(vec) ? pages - p : sizeof(vec), i;
 
-		for (i = 0; i < n && !test_bit(b->reported, x->first + p + i); i++)
+		for (i = 0; i < n && !test_bit(b->reported, first + p + i); i++)
 			;
 		if (i == n)
 			continue;
 		if (mincore((void *)(hva + p * PAGE), n * PAGE, vec) < 0)
 			continue;
 		for (i = 0; i < n; i++) {
-			if (!test_bit(b->reported, x->first + p + i))
+			if (!test_bit(b->reported, first + p + i))
 				continue;
 			if (vec[i] & 1)
-				put_bit(b->reported, x->first + p + i, false);
+				put_bit(b->reported, first + p + i, false);
 			else
 				out += PAGE;
 		}
+	}
+	return out;
+}
+
+/*
+ * @x's reported pages still released. In a hot-plug region only those of
+ * blocks still in the plug they were reported in, both before and after
+ * the look (an unplug meanwhile releases them too, not the balloon).
+ */
+static uint64_t extent_released(struct vmm_balloon *b, const struct extent *x)
+{
+	const char *hva = gm_mem_hva(b->mem, x->start, x->end - x->start);
+	uint64_t per = x->block / PAGE, out = 0;
+
+	if (!hva)
+		return 0;
+	if (!x->hp)
+		return still_released(b, hva, x->first, (x->end - x->start) / PAGE);
+	for (uint64_t i = 0; i < (x->end - x->start) / x->block; i++) {
+		uint64_t first = x->first + i * per, k, id, n;
+
+		for (k = 0; k < per && !test_bit(b->reported, first + k); k++)
+			;
+		if (k == per)
+			continue;
+		id = vmm_vmem_block_id(x->hp, i);
+		sync_block(b, x, i, id);
+		if (!id)
+			continue;
+		n = still_released(b, hva + i * x->block, first, per);
+		if (vmm_vmem_block_id(x->hp, i) == id)	/* else dropped next time */
+			out += n;
 	}
 	return out;
 }
@@ -125,7 +200,7 @@ int vmm_balloon_node(struct vmm_balloon *b, unsigned node,
 		}
 	for (unsigned i = 0; i < b->nr_ext; i++)
 		if (all || b->ext[i].node == node)
-			out->released += still_released(b, &b->ext[i]);
+			out->released += extent_released(b, &b->ext[i]);
 	vmm_virtio_unlock(b->vd);
 	return 0;
 }

@@ -6,8 +6,13 @@
  * names below (PAGE, struct extent, Q_*) are the balloon's own.
  *
  * Guest RAM is a sorted list of extents (the VM's RAM allocations, adjacent
- * blocks of one node merged); every 4 KiB page of it has one bit in each
+ * blocks of one node merged), and so is each virtio-mem hot-plug region
+ * (one extent, @hp set: only free page reports act there, and only on the
+ * blocks plugged now); every 4 KiB page of an extent has one bit in each
  * bitmap, numbered from its extent's @first.
+ *
+ * Lock order: the balloon's device lock, then a virtio-mem device's lock
+ * (vmm_vmem_block_id() takes it); virtio-mem never takes the balloon's.
  */
 #ifndef KVMEM_VMM_BALLOON_H
 #define KVMEM_VMM_BALLOON_H
@@ -20,11 +25,23 @@
 /* A queue's role (role[q]): numbered as negotiated, see virtio-balloon.c. */
 enum { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORT, Q_NONE };
 
-/* A span of guest RAM: adjacent blocks of one node's allocation merged. */
+/*
+ * A span of guest RAM (adjacent blocks of one node's allocation merged),
+ * or a node's whole hot-plug region (@hp: its virtio-mem device).
+ */
 struct extent {
 	uint64_t start, end;
 	unsigned node;
 	uint64_t first;			/* its first page's bit in the bitmaps */
+	struct vmm_vmem *hp;		/* NULL: RAM */
+	uint64_t block;			/* @hp: its block size */
+	/*
+	 * @hp, per block, device lock: the plug (allocation id) the block's
+	 * "reported" bits belong to. Ids are never reused, so an unplug, or
+	 * an unplug and a new plug, since the report shows as a different id
+	 * (0: unplugged) and the bits are dropped (sync_block()).
+	 */
+	uint64_t *plug;
 };
 
 struct vmm_balloon {
@@ -32,6 +49,7 @@ struct vmm_balloon {
 	struct vmm_virtio *vd;
 	uint64_t granule;		/* host page size: what a release needs */
 	uint64_t ram;			/* bytes of guest RAM covered */
+	uint64_t nr_bits;		/* pages of every extent (RAM and hot-plug) */
 
 	struct extent *ext;
 	unsigned nr_ext;
@@ -77,7 +95,7 @@ static inline void put_bit(uint64_t *map, uint64_t i, bool on)
 
 /* ---- virtio-balloon.c: guest RAM (device lock held) ----------------------- */
 
-/* The extent holding all of [@gpa, @gpa + @len), or NULL. */
+/* The extent (RAM or hot-plug region) holding all of [@gpa, @gpa + @len), or NULL. */
 const struct extent *vmm_balloon_extent_of(const struct vmm_balloon *b,
 					   uint64_t gpa, uint64_t len);
 /* Count why [@gpa, @gpa + @len), not wholly in guest RAM, is refused. */

@@ -19,7 +19,10 @@
  * wholly inside the guest's RAM (the VM-owned vm.ramN allocations, so
  * never an early range - kernel, ACPI tables -, a CMA area, the headroom,
  * a device window or a hole) and is aligned to 4 KiB (reported ranges: to
- * the host page size, 2 MiB with hugetlb pools). Anything else is refused
+ * the host page size, 2 MiB with hugetlb pools); a reported range may also
+ * lie in a virtio-mem region, wholly inside blocks plugged now
+ * (vmm_balloon_add_hotplug(), balloon-report.c), but an inflate or deflate
+ * there is refused as outside. Anything else is refused
  * and counted by reason (struct vmm_balloon_info), never acted on - also
  * a page of an early range the guest was given as RAM (its kernel image,
  * its initrd: Linux frees their init parts into its allocator and may
@@ -154,7 +157,7 @@ static bool one_pfn(struct vmm_balloon *b, uint32_t pfn, bool in,
 	const struct extent *x = vmm_balloon_extent_of(b, gpa, PAGE);
 
 	*xp = x;
-	if (!x) {
+	if (!x || x->hp) {		/* hot-plugged memory: reports only */
 		vmm_balloon_refuse_range(b, gpa, PAGE);
 		return false;
 	}
@@ -279,7 +282,7 @@ static void balloon_reset(struct vmm_virtio *vd)
 	struct vmm_balloon *b = vmm_virtio_priv(vd);
 	uint32_t zero = 0;
 
-	memset(b->ballooned, 0, (b->ram / PAGE + 63) / 64 * 8);
+	memset(b->ballooned, 0, (b->nr_bits + 63) / 64 * 8);
 	memset(b->node_ballooned, 0, sizeof(b->node_ballooned));
 	b->info.actual = 0;
 	b->info.guest_actual = 0;
@@ -390,6 +393,7 @@ static int build_extents(struct vmm_balloon *b, const uint64_t *ids, unsigned nr
 		first += (b->ext[i].end - b->ext[i].start) / PAGE;
 	}
 	b->ram = first * PAGE;
+	b->nr_bits = first;
 	return 0;
 }
 
@@ -466,7 +470,7 @@ int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
 		ret = build_early(b);
 	if (ret)
 		goto err;
-	words = (b->ram / PAGE + 63) / 64;
+	words = (b->nr_bits + 63) / 64;
 	b->ballooned = calloc(words ? words : 1, 8);
 	b->reported = calloc(words ? words : 1, 8);
 	ret = -ENOMEM;
@@ -480,6 +484,67 @@ int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
 err:
 	vmm_balloon_destroy(b);
 	return ret;
+}
+
+/*
+ * Grow @map (one bit per page, @had pages) to @pages, the new bits clear;
+ * on -ENOMEM it is as it was.
+ */
+static int grow_map(uint64_t **map, uint64_t had, uint64_t pages)
+{
+	uint64_t old = (had + 63) / 64, words = (pages + 63) / 64;
+	uint64_t *m = realloc(*map, (words ? words : 1) * 8);
+
+	if (!m)
+		return -ENOMEM;
+	if (words > old)
+		memset(m + old, 0, (words - old) * 8);
+	*map = m;
+	return 0;
+}
+
+int vmm_balloon_add_hotplug(struct vmm_balloon *b, struct vmm_vmem *v)
+{
+	struct vmm_vmem_info vi;
+	struct extent *ext;
+	uint64_t *plug, pages;
+	unsigned at = 0;
+
+	if (!b || !v)
+		return -EINVAL;
+	if (b->role[0] != Q_NONE)
+		return -EBUSY;		/* the driver runs: the bitmaps are in use */
+	vmm_vmem_info(v, &vi);
+	if (!vi.block || vi.block % b->granule || !vi.size || vi.size % vi.block ||
+	    vi.addr % vi.block)
+		return -EINVAL;
+	for (unsigned i = 0; i < b->nr_ext; i++) {
+		if (b->ext[i].hp == v)
+			return -EEXIST;
+		if (vi.addr < b->ext[i].end && b->ext[i].start < vi.addr + vi.size)
+			return -EINVAL;
+		if (b->ext[i].start < vi.addr)
+			at = i + 1;
+	}
+	pages = vi.size / PAGE;
+	plug = calloc(vi.size / vi.block, sizeof(*plug));
+	ext = plug ? realloc(b->ext, (b->nr_ext + 1) * sizeof(*ext)) : NULL;
+	if (ext)
+		b->ext = ext;
+	/* a bitmap grown for nothing is only a larger allocation */
+	if (!ext || grow_map(&b->ballooned, b->nr_bits, b->nr_bits + pages) ||
+	    grow_map(&b->reported, b->nr_bits, b->nr_bits + pages)) {
+		free(plug);
+		return -ENOMEM;
+	}
+	memmove(&ext[at + 1], &ext[at], (b->nr_ext - at) * sizeof(*ext));
+	ext[at] = (struct extent){
+		.start = vi.addr, .end = vi.addr + vi.size, .node = vi.node,
+		.first = b->nr_bits, .hp = v, .block = vi.block, .plug = plug,
+	};
+	b->nr_ext++;
+	b->nr_bits += pages;
+	return 0;
 }
 
 struct vmm_virtio *vmm_balloon_virtio(struct vmm_balloon *b)
@@ -498,6 +563,8 @@ void vmm_balloon_destroy(struct vmm_balloon *b)
 	free(b->reported);
 	free(b->ranges);
 	free(b->early);
+	for (unsigned i = 0; i < b->nr_ext; i++)
+		free(b->ext[i].plug);
 	free(b->ext);
 	free(b);
 }

@@ -28,7 +28,9 @@
  * everything: a rebooted guest starts with nothing plugged.
  *
  * Threads: requests run on the device worker under vd->lock; the file
- * callbacks take the same lock (vmm_virtio_lock()).
+ * callbacks take the same lock (vmm_virtio_lock()), and so does the
+ * balloon's worker asking which blocks are plugged (vmm_vmem_block_id(),
+ * under the balloon's lock: that order only, virtio-mem never calls it).
  */
 #include <endian.h>
 #include <errno.h>

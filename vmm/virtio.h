@@ -346,7 +346,11 @@ struct vmm_vmem_resp {
 void vmm_vmem_request(struct vmm_vmem *v, const void *req, size_t len,
 		      struct vmm_vmem_resp *resp);
 
-/* vmm_vmem_block_id() - the allocation holding block @i, 0 if unplugged. */
+/*
+ * vmm_vmem_block_id() - the allocation holding block @i, 0 if unplugged
+ * (or past the region). Takes the device's lock: any thread not holding
+ * it (the balloon calls it under its own device lock, never the reverse).
+ */
 uint64_t vmm_vmem_block_id(struct vmm_vmem *v, uint64_t i);
 
 #endif /* KVMEM_VMM_VIRTIO_H */

@@ -303,10 +303,13 @@ void vmm_rng_destroy(struct vmm_virtio *vd);
  * virtio-balloon.c: the memory balloon (virtio ID 5) with free page
  * reporting and the statistics queue, over the guest RAM allocations
  * (vm.ramN) it is given: pages inflated or reported are released to the
- * host (gm_mem_discard()) and stay the guest's RAM. Pages or ranges
- * outside that RAM or misaligned are refused and counted, never acted on.
+ * host (gm_mem_discard()) and stay the guest's RAM. Free page reports are
+ * also released in the virtio-mem regions it is given, inside blocks
+ * plugged at the time. Pages or ranges outside that memory or misaligned
+ * are refused and counted, never acted on.
  */
 struct vmm_balloon;
+struct vmm_vmem;
 
 /* Counters and settings, bytes unless said (device lock snapshot). */
 struct vmm_balloon_info {
@@ -322,9 +325,10 @@ struct vmm_balloon_info {
 	 * early range (the guest's kernel, initrd: its RAM, but the pool's
 	 * reserved range), a misaligned range, an inflate of a ballooned /
 	 * deflate of a not ballooned page, a malformed buffer (or one outside
-	 * guest memory); failed releases */
+	 * guest memory), a reported range in a virtio-mem region touching a
+	 * block not plugged at the time; failed releases */
 	uint64_t refused_outside, refused_early, refused_misaligned, refused_state;
-	uint64_t refused_buffer;
+	uint64_t refused_buffer, refused_unplugged;
 	uint64_t discard_failed;
 };
 
@@ -354,6 +358,15 @@ int vmm_balloon_create(struct gm_mem *mem, const uint64_t *ram_ids, unsigned nr,
 		       struct vmm_balloon **out);
 struct vmm_virtio *vmm_balloon_virtio(struct vmm_balloon *b);
 void vmm_balloon_destroy(struct vmm_balloon *b);
+/*
+ * vmm_balloon_add_hotplug() - let free page reports release memory in
+ * @v's region too, in blocks plugged at the time (never inflate or
+ * deflate there). @v must outlive @b. Before the driver starts (before
+ * attach): -EBUSY after. -EINVAL (NULL, a region overlapping what @b
+ * covers, blocks not whole host pages), -EEXIST (@v already), -ENOMEM;
+ * no state change on error.
+ */
+int vmm_balloon_add_hotplug(struct vmm_balloon *b, struct vmm_vmem *v);
 
 /*
  * vmm_balloon_set_target() - ask the guest to hold @bytes in its balloon
