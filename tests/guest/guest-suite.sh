@@ -48,7 +48,10 @@
 #            grows the guest's node 1 by 512 MiB, 256 MiB written there
 #            shows in kvmem's RSS, echo 0 shrinks it back, plugged reads
 #            0 and the RSS falls back; bad requests and an allocations/ctl
-#            allocation in the region fail while it runs
+#            allocation in the region fail while it runs; the tmpfs,
+#            removed, is released by free page reporting before the unplug
+#            (node 1's Reported grows, kvmem's RSS falls) and the unplug
+#            takes it out of Reported
 #   domain   examples/domain.xml (kvmem run --domain, with this run's
 #            kernel and initramfs): the guest sees its cells (CPUs and
 #            memory per node) and its <disk> as /dev/vda (size, bytes)
@@ -689,6 +692,24 @@ else
 			test $((r2 - r0)) -le $((32 * 1024))
 	else
 		notok "hotplug: RSS figures missing"
+	fi
+	# free page reporting in plugged memory (the balloon is on by default)
+	mv=$(gkv hp-filled movable) f=$(hpv filled Reported) p=$(hpv reported Reported)
+	q=$(hpv shrunk Reported) r3=$(hpv reported rss)
+	t0=$(hpv filled reptotal) t1=$(hpv reported reptotal)
+	echo "# node 1 Reported: ${f:-?} kB filled, ${p:-?} kB $(sed -n 's/^reported after=\([0-9.]*\).*/\1/p' "$work/hotplug.fs") s after the rm, ${q:-?} kB unplugged; vm/balloon/reported total ${t0:-?} -> ${t1:-?}"
+	grep '^refused ' "$work/hotplug.fs" | diag
+	check "hotplug: >= 200 MiB of the 256 MiB tmpfs were in node 1's Movable zone, the plugged memory (${mv:-?} kB)" \
+		test "${mv:-0}" -ge $((200 * 1024))
+	if [[ -n $f && -n $p && -n $q && -n $r1 && -n $r3 && -n $t0 && -n $t1 ]]; then
+		check "hotplug: removed, it is reported and released before the unplug: node 1 Reported +$((p - f)) kB (>= 200 MiB), vm/balloon/reported total +$(((t1 - t0) >> 10)) kB" \
+			test $((p - f)) -ge $((200 * 1024)) -a $(((t1 - t0) >> 10)) -ge $((200 * 1024))
+		check "hotplug: ... and kvmem's RSS falls by >= 200 MiB before the unplug ($((r1 - r3)) kB)" \
+			test $((r1 - r3)) -ge $((200 * 1024))
+		check "hotplug: the unplug takes the released blocks out of node 1's Reported (-$((p - q)) kB, >= 200 MiB)" \
+			test $((p - q)) -ge $((200 * 1024))
+	else
+		notok "hotplug: free page reporting figures missing"
 	fi
 	check "hotplug: the --mount is gone after the run" not grep -q "still mounted" "$work/hotplug.fs"
 fi

@@ -432,7 +432,10 @@ fi
 #     "KVMEM-GUEST hp-" line the hook looks at kvmem: its RSS (RssAnon +
 #     RssShmem of /proc/PID/status), the hotplug/ files and meminfo; at
 #     hp-base it tries bad requests and an allocations/ctl allocation in
-#     the region (all must fail), then asks for 512M; at hp-freed for 0.
+#     the region (all must fail), then asks for 512M; at hp-freed it
+#     waits (up to 20 s) for free page reporting to release the freed
+#     tmpfs, most of it in plugged memory (node 1's Reported grows by
+#     200 MiB), then asks for 0.
 hp_rss() { # kB of anonymous + shared memory of process $1
 	local k v rest sum=0
 	while read -r k v rest; do
@@ -440,7 +443,11 @@ hp_rss() { # kB of anonymous + shared memory of process $1
 	done <"/proc/$1/status"
 	echo "$sum"
 }
-hp_files() { # KEY=VALUE of the hotplug files and meminfo's Hotplug lines
+hp_reported() { # node 1's Reported (reported and still released), kB
+	local k v
+	while read -r _ _ k v _; do [[ $k == Reported: ]] && echo "$v"; done <"$1/nodes/node1/meminfo"
+}
+hp_files() { # KEY=VALUE of the hotplug files, meminfo's Hotplug and Reported lines
 	local h=$2/nodes/node1/hotplug v bm k
 	IFS= read -r v <"$h/plugged" && echo -n "plugged=$v "
 	IFS= read -r v <"$h/requested" && echo -n "requested=$v "
@@ -448,12 +455,13 @@ hp_files() { # KEY=VALUE of the hotplug files and meminfo's Hotplug lines
 	bm=${bm//[^1]/}
 	echo -n "bitmap-ones=${#bm} "
 	while read -r _ _ k v _; do
-		case $k in HotplugTotal:|HotplugPlugged:) echo -n "${k%:}=$v " ;; esac
+		case $k in HotplugTotal:|HotplugPlugged:|Reported:) echo -n "${k%:}=$v " ;; esac
 	done <"$2/nodes/node1/meminfo"
+	read -r _ v <"$2/vm/balloon/reported" && echo -n "reptotal=$v "
 	echo "rss=$(hp_rss "$1")"
 }
 hotplug_hook() {
-	local h=$2/nodes/node1/hotplug region addr size v
+	local h=$2/nodes/node1/hotplug region addr size v r0 t i
 	case $line in
 	*"hp-base"*)
 		IFS= read -r region <"$h/region"
@@ -474,6 +482,15 @@ hotplug_hook() {
 	*"hp-grown"*) echo "grown $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
 	*"hp-filled"*) echo "filled $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
 	*"hp-freed"*)
+		r0=$(sed -n 's/^filled .*Reported=\([0-9]*\).*/\1/p' "$work/hotplug.fs")
+		t=${EPOCHREALTIME/[.,]/}
+		for ((i = 0; i < 100; i++)); do
+			v=$(hp_reported "$2")
+			((v - ${r0:-0} >= 204800)) && break
+			sleep 0.2
+		done
+		echo "reported after=$(elapsed "$t") $(hp_files "$1" "$2")" >>"$work/hotplug.fs"
+		echo "refused $(tr '\n' ' ' <"$2/vm/balloon/refused")" >>"$work/hotplug.fs"
 		echo 0 >"$h/requested"
 		echo "set-0=$?" >>"$work/hotplug.fs"
 		;;
