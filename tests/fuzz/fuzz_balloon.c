@@ -8,15 +8,20 @@
  * Guest memory: 32 MiB, one node, an early range at the bottom (refused
  * and counted apart: the guest's kernel would be there), the VM's
  * RAM allocation (vm.ram0, 20 MiB) above it, and the rest - where the
- * rings and the buffers live - outside guest RAM. Page frames and ranges
+ * rings and the buffers live - outside guest RAM; and a 128 MiB virtio-mem region after it (2 MiB
+ * blocks, plugged and unplugged at random through vmm_vmem_request(), as
+ * its worker would). Page frames and ranges
  * are drawn inside RAM, in the early range, above RAM, past the end of
- * memory and huge; ranges also misaligned or crossing out of RAM; buffers
+ * memory and huge; ranges also misaligned or crossing out of RAM, inside
+ * the region (plugged blocks, unplugged ones, both) and across its end; buffers
  * malformed (a length not a multiple of 4, device-writable PFN arrays, an
  * address outside memory). The model ([VIRTIO] 5.5.6, the device's
  * documented rules, not its code) says what each buffer does: which pages
  * enter or leave the balloon, which counters grow. Every page acted on
  * must read back zero (its host page released); every page not acted on
- * keeps the marker the test wrote into it. The feature set is drawn too
+ * keeps the marker the test wrote into it. The balloon's "released" never
+ * exceeds the pages reported (in the region: in their block's current
+ * plug) and not touched since: an unplug takes a block out. The feature set is drawn too
  * (with and without the stats queue, so reporting is queue 3 or 2), the
  * device is reset now and then (the balloon empties), and the target
  * must refuse what is not a multiple of 4 KiB or above guest RAM.
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -46,20 +52,29 @@
 #define RINGS		(28 * MIB)	/* 4 queues x 16 KiB, outside RAM */
 #define BUFS		(29 * MIB)	/* PFN arrays and stats buffers */
 #define MARK		0xa5
+#define HP_SIZE		(128 * MIB)
+#define HP_BLOCK	(2 * MIB)
+#define HP_BLOCKS	(HP_SIZE / HP_BLOCK)
+#define NR_PAGES	((MEM_SIZE + HP_SIZE) / PAGE)	/* pages the model marks */
 
 enum { F_MUST_TELL = 1u << 0, F_STATS = 1u << 1, F_REPORT = 1u << 5 };
 
 static struct gm_mem *mem;
 static struct vmm_balloon *bl;
 static struct vmm_virtio *vd;
+static struct vmm_vmem *vm;		/* the region's, thread-less */
 static uint64_t ram_start, ram_end;	/* vm.ram0, one block */
+static uint64_t hp_base;
 static uint64_t cur_seed;
 static unsigned long cur_case;
 static char cur_desc[256];
 
 /* the model */
 static bool in_balloon[RAM_SIZE / PAGE];
-static bool marked[MEM_SIZE / PAGE];	/* the test wrote MARK into this page */
+static bool marked[NR_PAGES];		/* the test wrote MARK into this page */
+static bool may_rel[NR_PAGES];		/* reported (in this plug), not touched since */
+static bool ever_rep[MEM_SIZE / PAGE];	/* RAM pages ever reported */
+static uint64_t ram_reported;		/* cumulative, in RAM */
 static struct vmm_balloon_info want;
 static unsigned q_stats, q_report;	/* queue numbers, ~0u when absent */
 static unsigned nr_queues;
@@ -82,6 +97,36 @@ static uint8_t *g(uint64_t gpa)
 static bool in_ram(uint64_t gpa, uint64_t len)
 {
 	return gpa >= ram_start && gpa <= ram_end && len <= ram_end - gpa;
+}
+
+static bool in_region(uint64_t gpa, uint64_t len)
+{
+	return gpa >= hp_base && gpa <= hp_base + HP_SIZE && len <= hp_base + HP_SIZE - gpa;
+}
+
+/* Guest memory: the node's RAM span or the region, wholly. */
+static bool in_mem(uint64_t gpa, uint64_t len)
+{
+	return (gpa < MEM_SIZE && len <= MEM_SIZE - gpa) || in_region(gpa, len);
+}
+
+/* The model's index of the page at @gpa, or -1 outside memory. */
+static long page_of(uint64_t gpa)
+{
+	if (gpa < MEM_SIZE)
+		return (long)(gpa / PAGE);
+	if (in_region(gpa, PAGE))
+		return (long)((MEM_SIZE + gpa - hp_base) / PAGE);
+	return -1;
+}
+
+/* The test touched the page at @gpa: it is resident, no longer released. */
+static void untouched(uint64_t gpa)
+{
+	long p = page_of(gpa);
+
+	if (p >= 0)
+		may_rel[p] = false;
 }
 
 /* ---- the driver --------------------------------------------------------------- */
@@ -171,28 +216,49 @@ static uint64_t any_gpa(void)
 
 static void mark(uint64_t gpa)
 {
-	if (gpa < MEM_SIZE && gpa != RINGS && (gpa < RINGS || gpa >= BUFS + MIB)) {
+	long p = page_of(gpa);
+
+	if (p >= 0 && gpa != RINGS && (gpa < RINGS || gpa >= BUFS + MIB)) {
 		memset(g(gpa), MARK, PAGE);
-		marked[gpa / PAGE] = true;
+		marked[p] = true;
+		untouched(gpa);
 	}
 }
 
 /* A page the device acted on reads zero; one it did not keeps its marker. */
 static void check_page(uint64_t gpa, bool zero)
 {
+	long pg = page_of(gpa);
 	const uint8_t *p;
+	unsigned char vec;
 
-	if (gpa >= MEM_SIZE || !marked[gpa / PAGE])
+	if (pg < 0 || !marked[pg])
 		return;
 	p = g(gpa);
+	if (zero && mincore((void *)p, PAGE, &vec) == 0 && !(vec & 1)) {
+		marked[pg] = false;	/* not resident: zero, and left released */
+		return;
+	}
+	untouched(gpa);
 	for (uint64_t i = 0; i < PAGE; i += 512)
 		CHECK(p[i] == (zero ? 0 : MARK), "page 0x%" PRIx64 " byte %" PRIu64 ": 0x%02x, want %s",
 		      gpa, i, p[i], zero ? "zero (released)" : "the marker (not acted on)");
 	if (zero)
-		marked[gpa / PAGE] = false;
+		marked[pg] = false;
 }
 
 /* ---- operations --------------------------------------------------------------------- */
+
+static bool plugged[HP_BLOCKS];
+
+/* Every block under [gpa, gpa + len) (inside the region) is plugged. */
+static bool all_plugged(uint64_t gpa, uint64_t len)
+{
+	for (uint64_t k = (gpa - hp_base) / HP_BLOCK; k <= (gpa + len - 1 - hp_base) / HP_BLOCK; k++)
+		if (!plugged[k])
+			return false;
+	return true;
+}
 
 static void op_pfns(bool inflate)
 {
@@ -261,8 +327,13 @@ static void op_pfns(bool inflate)
 		bool inside = gpas[i] < MEM_SIZE && in_ram(gpas[i], PAGE);
 		bool now_in = inside && in_balloon[(gpas[i] - ram_start) / PAGE];
 
-		if (inflate && acted[i])
+		if (inflate && acted[i]) {
 			check_page(gpas[i], true);
+			/* touched and inflated before the balloon looked: its
+			 * "reported" bit may still be set, and it is released */
+			if (ever_rep[gpas[i] / PAGE])
+				may_rel[gpas[i] / PAGE] = true;
+		}
 		else if (!now_in)
 			check_page(gpas[i], false);
 	}
@@ -278,12 +349,18 @@ static void op_report(void)
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t gpa, len = PAGE << fz_below(10);
 
-		kind[i] = (int)fz_below(12);
+		kind[i] = (int)fz_below(16);
 		switch (kind[i]) {
 		case 0: gpa = any_gpa(); break;
 		case 1: gpa = ram_page() + 8 * (1 + fz_below(500)); break;	/* misaligned */
 		case 2: gpa = ram_end - PAGE; len = 2 * PAGE; break;		/* crosses out */
 		case 3: gpa = MEM_SIZE - PAGE; len = 2 * PAGE; break;		/* out of memory */
+		case 12: case 13:						/* in the region */
+			gpa = (hp_base + fz_below(HP_SIZE / PAGE) * PAGE) & ~(len - 1);
+			if (!fz_below(8))
+				gpa += 8;					/* misaligned */
+			break;
+		case 14: gpa = hp_base + HP_SIZE - PAGE; len = 2 * PAGE; break;	/* past its end */
 		default:
 			gpa = ram_page() & ~(len - 1);
 			if (gpa < ram_start)
@@ -294,10 +371,11 @@ static void op_report(void)
 		if (kind[i] == 4 && len > PAGE)
 			len -= 512;					/* misaligned length */
 		b[i] = (struct buf){ gpa, (uint32_t)len, true };
-		if (gpa >= MEM_SIZE || len > MEM_SIZE - gpa)
+		if (!in_mem(gpa, len))
 			outside_mem = true;
-		for (uint64_t a = gpa & ~(PAGE - 1); a < gpa + len && a < MEM_SIZE; a += PAGE)
-			if (in_ram(a, PAGE) && !in_balloon[(a - ram_start) / PAGE])
+		for (uint64_t a = gpa & ~(PAGE - 1); a < gpa + len && page_of(a) >= 0; a += PAGE)
+			if ((in_ram(a, PAGE) && !in_balloon[(a - ram_start) / PAGE]) ||
+			    in_region(a, PAGE))
 				mark(a);
 	}
 	snprintf(cur_desc, sizeof(cur_desc), "report %u ranges, first 0x%" PRIx64 "+0x%x kind %d",
@@ -308,6 +386,23 @@ static void op_report(void)
 		want.refused_buffer++;
 	} else {
 		for (unsigned i = 0; i < n; i++) {
+			if (in_region(b[i].gpa, b[i].len)) {
+				if ((b[i].gpa | b[i].len) & (PAGE - 1)) {
+					want.refused_misaligned++;
+					continue;
+				}
+				if (!all_plugged(b[i].gpa, b[i].len)) {
+					want.refused_unplugged++;
+					continue;
+				}
+				want.reported += b[i].len;
+				want.reported_ranges++;
+				for (uint64_t a = b[i].gpa; a < b[i].gpa + b[i].len; a += PAGE) {
+					check_page(a, true);
+					may_rel[page_of(a)] = true;
+				}
+				continue;
+			}
 			if (!in_ram(b[i].gpa, b[i].len)) {
 				if (b[i].gpa < EARLY_SIZE)	/* overlaps the early range */
 					want.refused_early++;
@@ -320,14 +415,58 @@ static void op_report(void)
 				continue;
 			}
 			want.reported += b[i].len;
+			ram_reported += b[i].len;
 			want.reported_ranges++;
-			for (uint64_t a = b[i].gpa; a < b[i].gpa + b[i].len; a += PAGE)
+			for (uint64_t a = b[i].gpa; a < b[i].gpa + b[i].len; a += PAGE) {
 				check_page(a, true);
+				may_rel[a / PAGE] = ever_rep[a / PAGE] = true;
+			}
 		}
 	}
 	for (unsigned i = 0; i < n; i++)	/* whatever was not reported kept its bytes */
-		for (uint64_t a = b[i].gpa & ~(PAGE - 1); a < b[i].gpa + b[i].len && a < MEM_SIZE; a += PAGE)
+		for (uint64_t a = b[i].gpa & ~(PAGE - 1); a < b[i].gpa + b[i].len && page_of(a) >= 0;
+		     a += PAGE)
 			check_page(a, false);
+}
+
+/* ---- the virtio-mem region ------------------------------------------------------------ */
+
+/* Block @k plugged or unplugged: its bytes are gone (zero), nothing of it reported. */
+static void block_changed(uint64_t k, bool now)
+{
+	plugged[k] = now;
+	for (uint64_t p = 0; p < HP_BLOCK / PAGE; p++) {
+		marked[MEM_SIZE / PAGE + k * (HP_BLOCK / PAGE) + p] = false;
+		may_rel[MEM_SIZE / PAGE + k * (HP_BLOCK / PAGE) + p] = false;
+	}
+}
+
+/* A PLUG, UNPLUG or (rarely) UNPLUG_ALL of 1-4 blocks, as virtio-mem's worker runs it. */
+static void op_vmem(void)
+{
+	uint64_t k = fz_below(HP_BLOCKS), nr = 1 + fz_below(4);
+	uint16_t type = fz_below(20) ? (uint16_t)fz_below(2) : VMM_VMEM_REQ_UNPLUG_ALL;
+	uint8_t req[VMM_VMEM_REQ_SIZE] = { 0 };
+	struct vmm_vmem_resp resp;
+
+	if (k + nr > HP_BLOCKS)
+		nr = HP_BLOCKS - k;
+	vio_vmem_req(req, type, hp_base + k * HP_BLOCK, (uint16_t)nr);
+	snprintf(cur_desc, sizeof(cur_desc), "virtio-mem type %u blocks %" PRIu64 "+%" PRIu64,
+		 type, k, nr);
+	vmm_vmem_request(vm, req, sizeof(req), &resp);
+	if (type == VMM_VMEM_REQ_UNPLUG_ALL) {
+		CHECK(resp.type == VMM_VMEM_RESP_ACK, "unplug all: %u", resp.type);
+		for (uint64_t i = 0; i < HP_BLOCKS; i++)
+			if (plugged[i])
+				block_changed(i, false);
+	} else if (resp.type == VMM_VMEM_RESP_ACK) {
+		for (uint64_t i = k; i < k + nr; i++)
+			block_changed(i, type == VMM_VMEM_REQ_PLUG);
+	}
+	for (uint64_t i = 0; i < HP_BLOCKS; i++)
+		CHECK(plugged[i] == (vmm_vmem_block_id(vm, i) != 0), "block %" PRIu64 " plugged %d",
+		      i, plugged[i]);
 }
 
 /* The driver's side of a refresh, on its own thread: wait for the buffer, refill it. */
@@ -455,12 +594,21 @@ static void check_model(void)
 	SAME(target); SAME(actual); SAME(guest_actual); SAME(inflated); SAME(deflated);
 	SAME(reported); SAME(reported_ranges); SAME(refused_outside); SAME(refused_early);
 	SAME(refused_misaligned); SAME(refused_state); SAME(refused_buffer);
+	SAME(refused_unplugged);
 #undef SAME
 	CHECK(i.discard_failed == 0, "failed releases");
 	CHECK(vmm_balloon_node(bl, 0, &nd) == 0, "node 0");
 	CHECK(nd.ballooned == want.actual, "node 0 ballooned %" PRIu64, nd.ballooned);
 	CHECK(nd.reported == want.reported, "node 0 reported %" PRIu64, nd.reported);
 	CHECK(nd.released <= want.reported, "released %" PRIu64 " > reported", nd.released);
+	{
+		uint64_t bound = 0;
+
+		for (uint64_t p = 0; p < NR_PAGES; p++)
+			bound += may_rel[p] ? PAGE : 0;
+		CHECK(nd.released <= bound, "released %" PRIu64 " > %" PRIu64 " reported (in RAM or"
+		      " in a block's current plug) and not touched since", nd.released, bound);
+	}
 	CHECK(vmm_balloon_node(bl, 1, &nd) == -EINVAL, "node 1 exists");
 }
 
@@ -480,6 +628,7 @@ int main(void)
 	gm_config_init(&cfg);
 	cfg.nr_nodes = 1;
 	cfg.node[0].size = MEM_SIZE;
+	cfg.node[0].hotplug_size = HP_SIZE;
 	if (gm_mem_create(&cfg, &mem, &e) || gm_mem_back(mem, 0, &e) ||
 	    gm_early_alloc(mem, 0, EARLY_SIZE, PAGE, GM_WINDOW_LOW, GM_EARLY_RAM, "kernel", &early, &e) ||
 	    gm_mem_retire(mem, &e))
@@ -502,7 +651,15 @@ int main(void)
 	ids[0] = info->id;
 	gm_alloc_info_free(info);
 
+	{
+		struct gm_node_stat st;
+
+		CHECK(gm_node_stat(mem, 0, &st) == 0 && st.hotplug_block == HP_BLOCK, "region");
+		hp_base = st.hotplug_base;
+	}
+	CHECK(vmm_vmem_create(mem, 0, HP_SIZE, &vm) == 0, "virtio-mem");
 	CHECK(vmm_balloon_create(mem, ids, 1, &bl) == 0, "create");
+	CHECK(vmm_balloon_add_hotplug(bl, vm) == 0, "the region");
 	vd = vmm_balloon_virtio(bl);
 	{
 		uint32_t id = vio_rd(vd, 0x008);
@@ -513,7 +670,9 @@ int main(void)
 	for (cur_case = 0; cur_case < ops; cur_case++) {
 		unsigned k = (unsigned)fz_below(100);
 
-		if (k < 30)
+		if (k < 30 && !fz_below(6))
+			op_vmem();
+		else if (k < 30)
 			op_pfns(true);
 		else if (k < 50)
 			op_pfns(false);
@@ -536,15 +695,17 @@ int main(void)
 	printf("fuzz_balloon: %lu operations, %lu resets, %lu reports; inflated %" PRIu64
 	       " deflated %" PRIu64 " reported %" PRIu64 " bytes; refused: %" PRIu64
 	       " outside, %" PRIu64 " early, %" PRIu64 " misaligned, %" PRIu64 " state, %" PRIu64
-	       " buffers\n",
+	       " buffers, %" PRIu64 " unplugged; reported in the region %" PRIu64 "\n",
 	       ops, n_reset, n_report, want.inflated, want.deflated, want.reported,
 	       want.refused_outside, want.refused_early, want.refused_misaligned, want.refused_state,
-	       want.refused_buffer);
+	       want.refused_buffer, want.refused_unplugged, want.reported - ram_reported);
 	CHECK(ops < 500 || (want.inflated && want.deflated && want.reported &&
 			    want.refused_outside && want.refused_early && want.refused_misaligned &&
-			    want.refused_state && want.refused_buffer),
+			    want.refused_state && want.refused_buffer && want.refused_unplugged &&
+			    want.reported > ram_reported),
 	      "the cases miss a path");
 	vmm_balloon_destroy(bl);
+	vmm_vmem_destroy(vm);
 	gm_mem_destroy(mem);
 	return 0;
 }
