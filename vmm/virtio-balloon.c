@@ -39,9 +39,13 @@
  * action (MUST_TELL_HOST only orders it before the guest's next use).
  *
  * Locking: the queue handlers run on the worker under the device lock,
- * which also covers the bitmaps and counters (readers take it with
- * vmm_virtio_lock()). The statistics have their own lock and condition,
- * so a reader can wait for the guest's answer without holding the device.
+ * which also covers the bitmaps, the counters and the hot-plug extents'
+ * plug notes (readers take it with vmm_virtio_lock()); under it, a report
+ * or a reader asks virtio-mem which blocks are plugged, which takes that
+ * device's lock (never the other way round). The extents themselves are
+ * fixed once the driver starts. The statistics have their own lock and
+ * condition, so a reader can wait for the guest's answer without holding
+ * the device.
  */
 #include <endian.h>
 #include <errno.h>
