@@ -435,7 +435,7 @@ fi
 #     the region (all must fail), then asks for 512M; at hp-freed it
 #     waits (up to 20 s) for free page reporting to release the freed
 #     tmpfs, most of it in plugged memory (node 1's Reported grows by
-#     200 MiB), then asks for 0.
+#     200 MiB and kvmem's RSS falls by as much), then asks for 0.
 hp_rss() { # kB of anonymous + shared memory of process $1
 	local k v rest sum=0
 	while read -r k v rest; do
@@ -461,7 +461,7 @@ hp_files() { # KEY=VALUE of the hotplug files, meminfo's Hotplug and Reported li
 	echo "rss=$(hp_rss "$1")"
 }
 hotplug_hook() {
-	local h=$2/nodes/node1/hotplug region addr size v r0 t i
+	local h=$2/nodes/node1/hotplug region addr size v r0 rss0 t i
 	case $line in
 	*"hp-base"*)
 		IFS= read -r region <"$h/region"
@@ -482,11 +482,14 @@ hotplug_hook() {
 	*"hp-grown"*) echo "grown $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
 	*"hp-filled"*) echo "filled $(hp_files "$1" "$2")" >>"$work/hotplug.fs" ;;
 	*"hp-freed"*)
+		# both: Linux may still be reporting never-touched plugged
+		# memory, which grows Reported without lowering the RSS
 		r0=$(sed -n 's/^filled .*Reported=\([0-9]*\).*/\1/p' "$work/hotplug.fs")
+		rss0=$(sed -n 's/^filled .*rss=\([0-9]*\).*/\1/p' "$work/hotplug.fs")
 		t=${EPOCHREALTIME/[.,]/}
 		for ((i = 0; i < 100; i++)); do
 			v=$(hp_reported "$2")
-			((v - ${r0:-0} >= 204800)) && break
+			((v - ${r0:-0} >= 204800 && ${rss0:-0} - $(hp_rss "$1") >= 204800)) && break
 			sleep 0.2
 		done
 		echo "reported after=$(elapsed "$t") $(hp_files "$1" "$2")" >>"$work/hotplug.fs"
