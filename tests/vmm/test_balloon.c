@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hotplug-node.h"
 #include "virtio-driver.h"
 #include "../check-run.h"
 
@@ -151,21 +152,11 @@ static void info(struct vmm_balloon_info *i)
 static void setup(void)
 {
 	struct gm_alloc_info *ai;
-	struct gm_node_stat st;
 	struct gm_request req;
-	struct gm_config cfg;
 	struct gm_error e;
 	uint64_t id;
 
-	gm_config_init(&cfg);
-	cfg.nr_nodes = 1;
-	cfg.node[0].size = 64 * MIB;
-	cfg.node[0].hotplug_size = REGION;
-	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
-	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
-	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
-	ck_assert_int_eq(gm_node_stat(mem, 0, &st), 0);
-	base = st.hotplug_base;
+	mem = hp_node_create(REGION, &base);
 	ck_assert_uint_eq(base, 128 * MIB);
 
 	gm_request_init(&req);

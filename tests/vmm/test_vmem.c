@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hotplug-node.h"
 #include "virtio-driver.h"
 #include "../check-run.h"
 
@@ -115,19 +116,7 @@ static int req(uint16_t type, uint64_t addr, uint16_t nb, uint16_t *state)
 
 static void setup(void)
 {
-	struct gm_config cfg;
-	struct gm_error e;
-	struct gm_node_stat st;
-
-	gm_config_init(&cfg);
-	cfg.nr_nodes = 1;
-	cfg.node[0].size = 64 * MIB;
-	cfg.node[0].hotplug_size = REGION;
-	ck_assert_int_eq(gm_mem_create(&cfg, &mem, &e), 0);
-	ck_assert_int_eq(gm_mem_back(mem, 0, &e), 0);
-	ck_assert_int_eq(gm_mem_retire(mem, &e), 0);
-	ck_assert_int_eq(gm_node_stat(mem, 0, &st), 0);
-	base = st.hotplug_base;
+	mem = hp_node_create(REGION, &base);
 	ck_assert_int_eq(vmm_vmem_create(mem, 0, 0, &v), 0);
 	ck_assert_int_eq(vmm_vmem_device(v, &vd), 0);
 	probe();
