@@ -5,29 +5,28 @@
  * place of the worker) with random inflate, deflate, report and stats
  * buffers, against a model of the balloon kept here.
  *
- * Guest memory: 32 MiB, one node, an early range at the bottom (refused
- * and counted apart: the guest's kernel would be there), the VM's
- * RAM allocation (vm.ram0, 20 MiB) above it, and the rest - where the
- * rings and the buffers live - outside guest RAM; and a 128 MiB virtio-mem region after it (2 MiB
- * blocks, plugged and unplugged at random through vmm_vmem_request(), as
- * its worker would). Page frames and ranges
- * are drawn inside RAM, in the early range, above RAM, past the end of
- * memory and huge; ranges also misaligned or crossing out of RAM, inside
- * the region (plugged blocks, unplugged ones, both) and across its end; buffers
+ * Guest memory: 32 MiB, one node, an early range at the bottom (refused and
+ * counted apart: the guest's kernel would be there), the VM's RAM
+ * allocation (vm.ram0, 20 MiB) above it, and the rest - where the rings and
+ * the buffers live - outside guest RAM; and a 128 MiB virtio-mem region
+ * after it (2 MiB blocks, plugged and unplugged at random through
+ * vmm_vmem_request(), as its worker would). Page frames and ranges are
+ * drawn inside RAM, in the early range, above RAM, past the end of memory
+ * and huge; ranges also misaligned or crossing out of RAM, inside the
+ * region (plugged blocks, unplugged ones, both) and across its end; buffers
  * malformed (a length not a multiple of 4, device-writable PFN arrays, an
  * address outside memory). The model ([VIRTIO] 5.5.6, the device's
  * documented rules, not its code) says what each buffer does: which pages
- * enter or leave the balloon, which counters grow. Every page acted on
- * must read back zero (its host page released); every page not acted on
- * keeps the marker the test wrote into it. The balloon's "released" never
- * exceeds the pages reported (in the region: in their block's current
- * plug) and not touched since: an unplug takes a block out. The feature set is drawn too
+ * enter or leave the balloon, which counters grow. Every page acted on must
+ * read back zero (its host page released); every page not acted on keeps
+ * the marker the test wrote into it. The balloon's "released" never exceeds
+ * the pages reported (in the region: in their block's current plug) and not
+ * touched since: an unplug takes a block out. The feature set is drawn too
  * (with and without the stats queue, so reporting is queue 3 or 2), the
- * device is reset now and then (the balloon empties), and the target
- * must refuse what is not a multiple of 4 KiB or above guest RAM.
- *
- * Seed printed; KVMEM_SEED=N reruns another; KVMEM_FUZZ_LINES=N sets the
- * number of operations (default 4000, 2/5 under ASan).
+ * device is reset now and then (the balloon empties), and the target must
+ * refuse what is not a multiple of 4 KiB or above guest RAM. Seed printed;
+ * KVMEM_SEED=N reruns another; KVMEM_FUZZ_LINES=N sets the number of
+ * operations (default 4000, 2/5 under ASan).
  */
 #include <endian.h>
 #include <errno.h>
@@ -121,7 +120,7 @@ static long page_of(uint64_t gpa)
 }
 
 /* The test touched the page at @gpa: it is resident, no longer released. */
-static void untouched(uint64_t gpa)
+static void touched(uint64_t gpa)
 {
 	long p = page_of(gpa);
 
@@ -221,7 +220,7 @@ static void mark(uint64_t gpa)
 	if (p >= 0 && gpa != RINGS && (gpa < RINGS || gpa >= BUFS + MIB)) {
 		memset(g(gpa), MARK, PAGE);
 		marked[p] = true;
-		untouched(gpa);
+		touched(gpa);
 	}
 }
 
@@ -239,7 +238,7 @@ static void check_page(uint64_t gpa, bool zero)
 		marked[pg] = false;	/* not resident: zero, and left released */
 		return;
 	}
-	untouched(gpa);
+	touched(gpa);
 	for (uint64_t i = 0; i < PAGE; i += 512)
 		CHECK(p[i] == (zero ? 0 : MARK), "page 0x%" PRIx64 " byte %" PRIu64 ": 0x%02x, want %s",
 		      gpa, i, p[i], zero ? "zero (released)" : "the marker (not acted on)");
@@ -434,11 +433,11 @@ static void op_report(void)
 /* Block @k plugged or unplugged: its bytes are gone (zero), nothing of it reported. */
 static void block_changed(uint64_t k, bool now)
 {
+	uint64_t first = MEM_SIZE / PAGE + k * (HP_BLOCK / PAGE);	/* page_of(its start) */
+
 	plugged[k] = now;
-	for (uint64_t p = 0; p < HP_BLOCK / PAGE; p++) {
-		marked[MEM_SIZE / PAGE + k * (HP_BLOCK / PAGE) + p] = false;
-		may_rel[MEM_SIZE / PAGE + k * (HP_BLOCK / PAGE) + p] = false;
-	}
+	for (uint64_t p = first; p < first + HP_BLOCK / PAGE; p++)
+		marked[p] = may_rel[p] = false;
 }
 
 /* A PLUG, UNPLUG or (rarely) UNPLUG_ALL of 1-4 blocks, as virtio-mem's worker runs it. */

@@ -340,12 +340,12 @@ END_TEST
  * the balloon reports it and reads its figures. Expect no crash or race
  * report (ASan), and once the block is left unplugged, nothing released.
  */
-static volatile int stop;
+static int stop;
 
 static void *plugger(void *arg)
 {
 	(void)arg;
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST)) {
 		vmem(VMM_VMEM_REQ_PLUG, base, 1);
 		vmem(VMM_VMEM_REQ_UNPLUG, base, 1);
 	}
